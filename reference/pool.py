@@ -1,0 +1,134 @@
+"""Pooling layer (max and average), NHWC, float64, no padding: forward and backward side by side.
+
+Shapes:
+    A_prev  (m, n_H_prev, n_W_prev, n_C)
+    A, dA   (m, n_H, n_W, n_C),  n_H = floor((n_H_prev - f) / stride) + 1
+    cache   (A_prev, hparameters),  hparameters = {"f": int >= 1, "stride": int >= 1}
+
+Max pooling routes each window's gradient to one maximum: the first in
+row-major (p, q) order, as PyTorch does. At a tie that is a valid subgradient
+(non-negative, zero off the tied maxima, summing to 1 over them).
+The forward and backward are f*f strided slice operations on output-sized arrays.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+from reference._validate import Array, as_float_array, hparams, output_size
+
+PoolCache = tuple[Array, dict[str, Any]]
+MODES = ("max", "average")
+
+
+def _check_mode(mode: Any) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'max' or 'average', got {mode!r}")
+    return mode
+
+
+def _pool_geometry(A_prev: Any, hparameters: Any):
+    A_prev = as_float_array("A_prev", A_prev, 4, "(m, n_H_prev, n_W_prev, n_C)")
+    hp = hparams(hparameters, ("f", "stride"), {"f": 1, "stride": 1})
+    f, stride = hp["f"], hp["stride"]
+    n_H = output_size(A_prev.shape[1], f, stride, 0, "height n_H_prev")
+    n_W = output_size(A_prev.shape[2], f, stride, 0, "width n_W_prev")
+    return A_prev, f, stride, n_H, n_W
+
+
+def _window_slices(f: int, stride: int, n_H: int, n_W: int):
+    """For each window offset (p, q) in row-major order, the slice of A_prev it reads."""
+    h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
+    for p in range(f):
+        for q in range(f):
+            yield (slice(None), slice(p, p + h_span, stride), slice(q, q + w_span, stride), slice(None))
+
+
+def _max_and_argmax(A_prev: Array, f: int, stride: int, n_H: int, n_W: int) -> tuple[Array, Array]:
+    """Window maxima and the row-major offset index p*f + q of the first maximum."""
+    slices = _window_slices(f, stride, n_H, n_W)
+    A = A_prev[next(slices)].copy()
+    argmax = np.zeros(A.shape, dtype=np.intp)
+    for offset, window in enumerate(slices, start=1):
+        candidate = A_prev[window]
+        larger = candidate > A  # strict: the first maximum wins a tie
+        np.copyto(A, candidate, where=larger)
+        argmax[larger] = offset
+    return A, argmax
+
+
+def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[Array, PoolCache]:
+    """A[i, h, w, c] = max or mean of A_prev[i, h*stride:h*stride+f, w*stride:w*stride+f, c].
+
+    Returns (A, cache) with cache ``(A_prev, hparameters)``.
+    """
+    mode = _check_mode(mode)
+    A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters)
+    if mode == "max":
+        A = None
+        for window in _window_slices(f, stride, n_H, n_W):
+            A = A_prev[window].copy() if A is None else np.maximum(A, A_prev[window], out=A)
+    else:
+        A = np.zeros((A_prev.shape[0], n_H, n_W, A_prev.shape[3]))
+        for window in _window_slices(f, stride, n_H, n_W):
+            A += A_prev[window]
+        A /= f * f
+    return A, (A_prev, hparameters)
+
+
+def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
+    """Gradient of L = sum(dA * A) w.r.t. A_prev, shape (m, n_H_prev, n_W_prev, n_C).
+
+    max:     dA_prev[window] += dA * onehot(first argmax of the window)
+    average: dA_prev[window] += dA / (f*f)
+    """
+    mode = _check_mode(mode)
+    if not isinstance(cache, tuple | list) or len(cache) != 2:
+        raise TypeError(
+            "cache must be the tuple (A_prev, hparameters) returned by pool_forward, "
+            f"got {type(cache).__name__}"
+        )
+    A_prev, f, stride, n_H, n_W = _pool_geometry(*cache)
+    dA = as_float_array("dA", dA, 4, "(m, n_H, n_W, n_C)")
+    expected = (A_prev.shape[0], n_H, n_W, A_prev.shape[3])
+    if dA.shape != expected:
+        raise ValueError(f"dA must have the shape of A, (m, n_H, n_W, n_C) = {expected}, got {dA.shape}")
+    dA_prev = np.zeros(A_prev.shape)
+    if mode == "max":
+        _, argmax = _max_and_argmax(A_prev, f, stride, n_H, n_W)
+        for offset, window in enumerate(_window_slices(f, stride, n_H, n_W)):
+            dA_prev[window] += np.where(argmax == offset, dA, 0.0)
+    else:
+        share = dA / (f * f)
+        for window in _window_slices(f, stride, n_H, n_W):
+            dA_prev[window] += share
+    return dA_prev
+
+
+def create_mask_from_window(x: Array) -> Array:
+    """Gradient of ``max(x)`` w.r.t. ``x``: a float64 one-hot array of x's shape at the
+    first maximum in row-major order (a valid subgradient when maxima tie)."""
+    if not isinstance(x, np.ndarray) or x.size == 0:
+        raise ValueError(f"x must be a non-empty numpy array (a pooling window), got {x!r}")
+    x = as_float_array("x", x, x.ndim, "(f, f)")
+    mask = np.zeros(x.shape)
+    mask.flat[int(np.argmax(x))] = 1.0
+    return mask
+
+
+def distribute_value(dz: float, shape: tuple[int, int]) -> Array:
+    """dz times the gradient of the mean over an array of ``shape``: ``full(shape, dz / prod(shape))``."""
+    if isinstance(dz, np.ndarray) and dz.size == 1:
+        dz = dz.item()
+    if isinstance(dz, bool) or not isinstance(dz, Real) or not np.isfinite(dz):
+        raise TypeError(f"dz must be a finite real number, got {dz!r}")
+    if (
+        not isinstance(shape, tuple | list)
+        or len(shape) == 0
+        or not all(isinstance(n, Integral) and not isinstance(n, bool) and n >= 1 for n in shape)
+    ):
+        raise ValueError(f"shape must be a tuple of positive integers like (n_H, n_W), got {shape!r}")
+    return np.full(tuple(int(n) for n in shape), float(dz) / float(np.prod(shape)))
