@@ -1,0 +1,95 @@
+"""``gradcheck.check``: the library entry point the CLI and the pytest plugin stand on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Any
+
+from gradcheck.backend import CONTRACT_FUNCTIONS, Backend, InProcessBackend
+from gradcheck.errors import UsageError
+from gradcheck.results import Report
+
+DEFAULT_EXAMPLES = 25
+DEFAULT_TIMEOUT = 10.0
+
+Progress = Callable[[str], None]
+
+
+def _validate_only(only: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    if only is None:
+        return None
+    names = tuple(part.strip() for part in (only.split(",") if isinstance(only, str) else only))
+    unknown = [name for name in names if name not in CONTRACT_FUNCTIONS]
+    if unknown or not names:
+        raise UsageError(
+            f"only={list(names)!r} names unknown function(s) {unknown}; "
+            f"choose from {', '.join(CONTRACT_FUNCTIONS)}"
+        )
+    return names
+
+
+def check(
+    target: str | ModuleType | Any,
+    *,
+    examples: int = DEFAULT_EXAMPLES,
+    seed: int = 0,
+    only: Iterable[str] | str | None = None,
+    isolate: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> Report:
+    """Check every contract function ``target`` defines; return a :class:`Report`.
+
+    ``target``: a ``.py`` path, an ``.ipynb`` path, an importable module name,
+    or (with ``isolate=False``) a module or any object with the contract's functions.
+    ``examples``: generated cases per (function, quantity). ``seed`` makes the run
+    reproducible. With ``isolate=True`` the submission runs in a limited worker
+    process and nothing it returns is unpickled.
+    """
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise UsageError(f"examples must be an integer >= 1, got {examples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+    if not (isinstance(timeout, int | float) and timeout > 0):
+        raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    names = _validate_only(only)
+    label = target if isinstance(target, str) else getattr(target, "__name__", type(target).__name__)
+    started = time.perf_counter()
+    report = Report(target=str(label), seed=seed, examples=examples)
+    try:
+        backend = _open_backend(target, isolate=isolate, timeout=timeout)
+    except LoadError as exc:
+        report.load_error = str(exc)
+        report.duration_s = time.perf_counter() - started
+        return report
+    from gradcheck.engine import run_checks
+
+    with backend:
+        report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress)
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+class LoadError(Exception):
+    """The target could not be loaded (syntax error, import error, no such module...)."""
+
+
+def _open_backend(target: Any, *, isolate: bool, timeout: float) -> Backend:
+    if isinstance(target, Backend):
+        return target
+    if isolate:
+        if not isinstance(target, str):
+            raise UsageError(
+                "isolate=True needs a path or a module name (the worker imports it); "
+                "pass isolate=False to check a module object in this process"
+            )
+        from gradcheck.sandbox import WorkerBackend
+
+        return WorkerBackend(target, timeout=timeout)
+    if isinstance(target, str):
+        from gradcheck.submission import load_submission
+
+        return InProcessBackend(load_submission(target), timeout=timeout)
+    return InProcessBackend(target, timeout=timeout)

@@ -1,0 +1,246 @@
+"""How the checker calls an implementation: the backend interface and the in-process backend.
+
+The engine never calls submitted code directly. It asks a :class:`Backend` to
+call a contract function by name with wire-value arguments (``gradcheck.wire``)
+and gets an :class:`Outcome` back: the return value converted to wire values, the
+arguments as they were after the call (to detect modified inputs), captured
+output, and a status. Outputs the engine names in ``keep`` (a layer's cache) stay
+on the implementation's side as a :class:`~gradcheck.wire.CacheRef`; a later call
+may pass that ref as an argument.
+
+``InProcessBackend`` runs trusted code in this process (``--in-process``);
+``gradcheck.sandbox.WorkerBackend`` runs it in a limited worker process. Both
+share ``run_call`` so that they give the same verdicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import os
+import signal
+import sys
+import threading
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Literal
+
+from gradcheck.wire import CacheRef, to_wire
+
+Status = Literal["ok", "error", "timeout", "memory", "crashed", "missing"]
+
+CONTRACT_FUNCTIONS: tuple[str, ...] = (
+    "zero_pad",
+    "conv_single_step",
+    "conv_forward",
+    "conv_backward",
+    "pool_forward",
+    "pool_backward",
+    "create_mask_from_window",
+    "distribute_value",
+)
+
+OUTPUT_LIMIT = 4000  # characters of captured stdout/stderr kept per call
+
+
+@dataclass
+class Outcome:
+    """The result of one call of a submitted function."""
+
+    status: Status
+    value: Any = None
+    message: str = ""
+    args_after: tuple | None = None
+    kept: dict[int, Any] = field(default_factory=dict)  # output index -> wire snapshot of the kept object
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class Backend(ABC):
+    """Calls contract functions of one implementation."""
+
+    label: str = "implementation"
+
+    @abstractmethod
+    def functions(self) -> frozenset[str]:
+        """The contract function names the implementation defines."""
+
+    @abstractmethod
+    def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Outcome:
+        """Call ``name(*args)``; outputs at indices ``keep`` stay remote as CacheRef."""
+
+    def call_many(self, name: str, arg_list: Sequence[tuple], *, select: int | None = None) -> list[Outcome]:
+        """Call ``name`` once per argument tuple (one round trip in a worker).
+
+        With ``select``, only output ``select`` of a tuple-returning function is
+        returned, and ``args_after`` is not collected (finite differences).
+        """
+        return [self._select(self.call(name, args), select) for args in arg_list]
+
+    @staticmethod
+    def _select(outcome: Outcome, select: int | None) -> Outcome:
+        if outcome.ok and select is not None:
+            if isinstance(outcome.value, tuple | list) and len(outcome.value) > select:
+                outcome.value = outcome.value[select]
+            # else leave as is: the engine reports the wrong return structure
+        outcome.args_after = None
+        return outcome
+
+    def release(self) -> None:
+        """Drop kept objects (caches)."""
+
+    def close(self) -> None:
+        """Free resources (the worker process)."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def trimmed_traceback(exc: BaseException, keep_file: Callable[[str], bool]) -> str:
+    """``Type: message`` and the stack frames for which ``keep_file(filename)`` is true."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if keep_file(frame.filename)]
+    lines = [f"{type(exc).__name__}: {exc}"]
+    if frames:
+        lines.append("Traceback (submission frames only):")
+        lines.extend(line.rstrip("\n") for line in traceback.format_list(frames[-6:]))
+    return "\n".join(lines)
+
+
+_OWN_DIRS = (os.path.dirname(os.path.abspath(__file__)),)
+
+
+def _is_submission_frame(filename: str) -> bool:
+    path = os.path.abspath(filename)
+    return not path.startswith(_OWN_DIRS) and "site-packages" not in path and "<frozen" not in filename
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None):
+    """SIGALRM-based timeout, only in the main thread of a POSIX process."""
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _Timeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class CallRunner:
+    """Runs calls against a namespace of functions and converts results to wire values.
+
+    Used by the in-process backend and inside the worker process.
+    """
+
+    def __init__(self, namespace: dict[str, Any], timeout: float | None = None):
+        self.namespace = namespace
+        self.timeout = timeout
+        self.kept: dict[int, Any] = {}
+        self._next_key = 0
+
+    def functions(self) -> frozenset[str]:
+        return frozenset(name for name in CONTRACT_FUNCTIONS if callable(self.namespace.get(name)))
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, CacheRef):
+            return self.kept[value.key]
+        return copy.deepcopy(value)
+
+    def run(self, name: str, args: tuple, keep: Sequence[int] = (), collect_args: bool = True) -> Outcome:
+        function = self.namespace.get(name)
+        if not callable(function):
+            return Outcome("missing", message=f"{name} is not defined")
+        call_args = tuple(self._resolve(arg) for arg in args)
+        captured = io.StringIO()
+        try:
+            with _alarm(self.timeout), contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+                result = function(*call_args)
+        except _Timeout:
+            return Outcome("timeout", message=f"{name} did not return within {self.timeout:g} s",
+                           output=_limit(captured.getvalue()))
+        except MemoryError:
+            return Outcome("memory", message=f"{name} ran out of memory (MemoryError)",
+                           output=_limit(captured.getvalue()))
+        except (SystemExit, KeyboardInterrupt) as exc:
+            return Outcome("crashed", message=f"{name} tried to exit the process ({type(exc).__name__}: {exc})",
+                           output=_limit(captured.getvalue()))
+        except Exception as exc:  # noqa: BLE001 - any exception of submitted code is a verdict
+            return Outcome("error", message=trimmed_traceback(exc, _is_submission_frame),
+                           output=_limit(captured.getvalue()))
+        kept_snapshots: dict[int, Any] = {}
+        if keep and isinstance(result, tuple | list):
+            result = list(result)
+            for index in keep:
+                if index < len(result):
+                    key = self._next_key
+                    self._next_key += 1
+                    self.kept[key] = result[index]
+                    kept_snapshots[index] = to_wire(result[index])
+                    result[index] = CacheRef(key)
+            result = tuple(result)
+        args_after = None
+        if collect_args:
+            args_after = tuple(
+                to_wire(self.kept[arg.key]) if isinstance(arg, CacheRef) else to_wire(call_arg)
+                for arg, call_arg in zip(args, call_args, strict=True)
+            )
+        return Outcome("ok", value=to_wire(result), args_after=args_after, kept=kept_snapshots,
+                       output=_limit(captured.getvalue()))
+
+    def release(self) -> None:
+        self.kept.clear()
+
+
+def _limit(text: str) -> str:
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return text[:OUTPUT_LIMIT] + f"\n... ({len(text) - OUTPUT_LIMIT} more characters of output cut)"
+
+
+class InProcessBackend(Backend):
+    """Calls a module's (or any object's) functions in this process: for trusted code."""
+
+    def __init__(self, implementation: ModuleType | Any, timeout: float | None = 10.0):
+        namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
+        self.label = getattr(implementation, "__name__", type(implementation).__name__)
+        self._runner = CallRunner(namespace, timeout=timeout)
+
+    def functions(self) -> frozenset[str]:
+        return self._runner.functions()
+
+    def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Outcome:
+        return self._runner.run(name, args, keep)
+
+    def call_many(self, name: str, arg_list: Sequence[tuple], *, select: int | None = None) -> list[Outcome]:
+        return [self._select(self._runner.run(name, args, collect_args=False), select) for args in arg_list]
+
+    def release(self) -> None:
+        self._runner.release()
+
+

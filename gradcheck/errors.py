@@ -1,0 +1,12 @@
+"""Exceptions raised by gradcheck."""
+
+
+class GradcheckError(AssertionError):
+    """A gradient (or forward) check failed; raised by the ``assert_*`` functions.
+
+    An ``AssertionError`` so that pytest shows it as a test failure.
+    """
+
+
+class UsageError(ValueError):
+    """An argument to a gradcheck entry point is invalid (what, its value, where from)."""

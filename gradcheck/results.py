@@ -1,0 +1,169 @@
+"""The result model: one :class:`CheckResult` per (function, quantity), a :class:`Report` per target.
+
+``Report.to_dict()`` is the JSON contract of DESIGN.md (``gradcheck check --json``);
+fields are only ever added (``examples``, ``diagnosis``, ``detail``, ``summary``), never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Status = Literal["pass", "fail", "error", "timeout", "memory", "crashed", "missing"]
+STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "memory", "crashed", "missing")
+
+
+@dataclass
+class Detail:
+    """Arrays of the (minimal) failing case, for mismatch tables, heatmaps and diagnosis.
+
+    ``analytic``, ``numeric`` and ``tolerance`` share the shape of the checked
+    quantity; ``inputs`` holds the case's input arrays and parameters by name.
+    """
+
+    analytic: np.ndarray
+    numeric: np.ndarray
+    tolerance: np.ndarray
+    inputs: dict[str, Any] = field(default_factory=dict)
+    step: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shape": list(self.analytic.shape),
+            "analytic": self.analytic.tolist(),
+            "numeric": self.numeric.tolist(),
+            "tolerance": self.tolerance.tolist(),
+            "step": self.step,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Detail:
+        return cls(
+            analytic=np.asarray(data["analytic"], dtype=np.float64),
+            numeric=np.asarray(data["numeric"], dtype=np.float64),
+            tolerance=np.asarray(data["tolerance"], dtype=np.float64),
+            step=data.get("step"),
+        )
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one quantity of one function (a row of the JSON ``checks`` list)."""
+
+    function: str
+    quantity: str
+    status: Status
+    cases: int = 0
+    max_error: float | None = None
+    tolerance: float | None = None
+    counterexample: dict[str, Any] | None = None
+    worst_index: list[int] | None = None
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    diagnosis: dict[str, Any] | None = None  # {"id": str, "cause": str, "evidence": str}
+    detail: Detail | None = None
+    step_sweep: dict[str, list[float]] | None = None  # {"steps": [...], "errors": [...]}
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def name(self) -> str:
+        return f"{self.function}: {self.quantity}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "quantity": self.quantity,
+            "status": self.status,
+            "cases": int(self.cases),
+            "max_error": _finite_or_none(self.max_error),
+            "tolerance": _finite_or_none(self.tolerance),
+            "counterexample": self.counterexample,
+            "worst_index": None if self.worst_index is None else [int(i) for i in self.worst_index],
+            "message": self.message,
+            "warnings": list(self.warnings),
+            "diagnosis": self.diagnosis,
+            "detail": None if self.detail is None else self.detail.to_dict(),
+            "step_sweep": self.step_sweep,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        detail = data.get("detail")
+        return cls(
+            function=data["function"],
+            quantity=data["quantity"],
+            status=data["status"],
+            cases=data.get("cases", 0),
+            max_error=data.get("max_error"),
+            tolerance=data.get("tolerance"),
+            counterexample=data.get("counterexample"),
+            worst_index=data.get("worst_index"),
+            message=data.get("message", ""),
+            warnings=list(data.get("warnings", [])),
+            diagnosis=data.get("diagnosis"),
+            detail=None if detail is None else Detail.from_dict(detail),
+            step_sweep=data.get("step_sweep"),
+        )
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+@dataclass
+class Report:
+    """All verdicts on one target. ``passed``: every function present passes."""
+
+    target: str
+    seed: int = 0
+    checks: list[CheckResult] = field(default_factory=list)
+    load_error: str | None = None
+    examples: int | None = None
+    duration_s: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        if self.load_error is not None:
+            return False
+        present = [check for check in self.checks if check.status != "missing"]
+        return bool(present) and all(check.passed for check in present)
+
+    def failures(self) -> list[CheckResult]:
+        return [check for check in self.checks if check.status not in ("pass", "missing")]
+
+    def summary(self) -> dict[str, int]:
+        counts = {status: 0 for status in STATUSES}
+        for check in self.checks:
+            counts[check.status] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "passed": self.passed,
+            "seed": int(self.seed),
+            "load_error": self.load_error,
+            "checks": [check.to_dict() for check in self.checks],
+            "examples": self.examples,
+            "duration_s": self.duration_s,
+            "summary": self.summary(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        return cls(
+            target=data["target"],
+            seed=data.get("seed", 0),
+            checks=[CheckResult.from_dict(check) for check in data.get("checks", [])],
+            load_error=data.get("load_error"),
+            examples=data.get("examples"),
+            duration_s=data.get("duration_s"),
+        )
