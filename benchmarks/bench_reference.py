@@ -201,7 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     vs_naive: dict[str, list[float]] = {"conv": [], "pool": []}
     for kind, label, index, (ref, slow, tch) in cases:
         t_ref = best_time(ref, args.repeats, args.min_batch)
-        t_naive = once(slow) if args.naive == "all" or (args.naive == "first" and index == 0) else None
+        t_naive = (
+            once(slow) if args.naive == "all" or (args.naive == "first" and index == 0) else None
+        )
         t_torch = best_time(tch, args.repeats, args.min_batch) if tch is not None else None
         cells = [f"{label:<42}", f"{t_ref * 1e3:9.3f}"]
         cells.append(f"{t_naive * 1e3:10.1f}" if t_naive is not None else f"{'':>10}")
