@@ -1,0 +1,21 @@
+"""gradcheck: verify hand-written backpropagation of CNN layers against finite differences.
+
+Library first: ``check`` judges an implementation of the contract (DESIGN.md),
+``check_vjp`` any numpy function and its hand-written backward; the
+``gradcheck`` command and ``pytest --impl`` are thin layers over them.
+"""
+
+from gradcheck.api import DEFAULT_EXAMPLES, LoadError, check
+from gradcheck.errors import GradcheckError, UsageError
+from gradcheck.results import CheckResult, Report
+
+__all__ = [
+    "check",
+    "DEFAULT_EXAMPLES",
+    "LoadError",
+    "GradcheckError",
+    "UsageError",
+    "CheckResult",
+    "Report",
+]
+__version__ = "0.1.0"

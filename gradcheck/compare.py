@@ -1,0 +1,113 @@
+"""Element-wise comparison of an analytic result with its oracle, and the mismatch message.
+
+The message follows ``numpy.testing.assert_allclose`` and improves on it: a header
+naming the function, quantity, step and tolerance; ``Mismatched elements: k / n
+(p%)``; up to five worst rows ``[i, h, w, c]: analytic=..., numeric=...``; the
+largest absolute and relative difference. Shape, dtype and NaN problems are
+reported before (and instead of) any numbers, by ``validate_array``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradcheck.wire import Opaque, describe
+
+MAX_ROWS = 5
+
+
+@dataclass
+class Comparison:
+    """``|analytic - expected| <= tolerance`` element-wise."""
+
+    analytic: np.ndarray
+    expected: np.ndarray
+    tolerance: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.tolerance = np.broadcast_to(self.tolerance, self.analytic.shape)
+        self.error = np.abs(self.analytic - self.expected)
+        self.mismatched = self.error > self.tolerance
+        ratio = self.error / np.maximum(self.tolerance, np.finfo(np.float64).tiny)
+        self.worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
+        self.max_ratio = float(ratio.max()) if ratio.size else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not bool(self.mismatched.any())
+
+    @property
+    def max_error(self) -> float:
+        return float(self.error[self.worst]) if self.error.size else 0.0
+
+    @property
+    def worst_tolerance(self) -> float:
+        return float(self.tolerance[self.worst]) if self.error.size else 0.0
+
+    def table(self, expected_name: str = "numeric") -> str:
+        total = self.analytic.size
+        count = int(self.mismatched.sum())
+        lines = [f"Mismatched elements: {count} / {total} ({100.0 * count / max(total, 1):.3g}%)"]
+        order = np.argsort(-(self.error - self.tolerance), axis=None, kind="stable")
+        for flat in order[: min(MAX_ROWS, count)]:
+            index = np.unravel_index(int(flat), self.analytic.shape)
+            lines.append(
+                f"  {list(map(int, index))}: analytic={self.analytic[index]:.17g}, "
+                f"{expected_name}={self.expected[index]:.17g}, |diff|={self.error[index]:.3g}, "
+                f"tol={self.tolerance[index]:.3g}"
+            )
+        if count > MAX_ROWS:
+            lines.append(f"  ... and {count - MAX_ROWS} more")
+        relative = self.error / np.maximum(np.abs(self.expected), np.finfo(np.float64).tiny)
+        lines.append(f"Max absolute difference: {float(self.error.max()):.6g}")
+        lines.append(f"Max relative difference: {float(relative.max()):.6g}")
+        return "\n".join(lines)
+
+
+def validate_array(
+    value: Any,
+    what: str,
+    shape: tuple[int, ...],
+    *,
+    allow_bool: bool = False,
+) -> tuple[np.ndarray | None, str | None]:
+    """Return (float64 array, None) when ``value`` is a finite float ndarray of ``shape``,
+    else (None, message) saying what is wrong and how to fix it."""
+    if isinstance(value, Opaque) or not isinstance(value, np.ndarray):
+        return None, (
+            f"{what} is {describe(value)}, not a numpy.ndarray; return a plain np.ndarray "
+            f"(no subclasses, lists or custom objects) of shape {shape}"
+        )
+    if value.shape != tuple(shape):
+        hint = ""
+        if value.ndim == 4 and len(shape) == 4 and value.shape == (shape[0], shape[3], shape[1], shape[2]):
+            hint = " (this looks like NCHW; the contract is NHWC)"
+        elif sorted(value.shape) == sorted(shape):
+            hint = " (the same sizes in another order: are axes swapped?)"
+        return None, f"{what} has shape {value.shape}, expected {tuple(shape)}{hint}"
+    kind = value.dtype.kind
+    if kind == "b" and allow_bool:
+        return value.astype(np.float64), None
+    if kind != "f":
+        hint = " (integer arrays truncate gradients: create it with np.zeros(shape) or dtype=float)" if kind in "iu" else ""
+        return None, f"{what} has dtype {value.dtype}, expected a float array (float64){hint}"
+    if value.dtype != np.float64:
+        return None, (
+            f"{what} has dtype {value.dtype}; finite differences need float64: "
+            f"compute in float64 (e.g. np.zeros(shape) is float64)"
+        )
+    finite = np.isfinite(value)
+    if not finite.all():
+        bad = np.argwhere(~finite)[:3].tolist()
+        return None, f"{what} contains {int((~finite).sum())} NaN/inf value(s), first at {bad}"
+    return value, None
+
+
+def unpack(value: Any, what: str, names: tuple[str, ...]) -> tuple[tuple | None, str | None]:
+    """Check that ``value`` is a tuple/list of ``len(names)`` items."""
+    if not isinstance(value, tuple | list) or len(value) != len(names):
+        return None, f"{what} returned {describe(value)}; expected a tuple ({', '.join(names)})"
+    return tuple(value), None

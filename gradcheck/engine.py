@@ -1,0 +1,312 @@
+"""The in-process engine: generate cases, screen them, shrink failures, explain the minimal one.
+
+For every (function, quantity) of :data:`PLAN` that the implementation defines:
+
+1. hypothesis draws ``examples`` cases (geometry and an array seed; the first is a
+   fixed representative geometry) and screens each with the cheap check
+   (directional for gradients); the first case is also checked per element and
+   for determinism;
+2. on a failure, hypothesis shrinks to the smallest failing geometry, which is
+   re-checked per element to build the message (the counterexample);
+3. a timeout, memory exhaustion or crash stops that quantity at once.
+
+Forwards are checked first: a backward is finite-differenced through the
+submission's own forward only when that forward passed, else through the
+reference forward with the contract's cache (each function judged on its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+
+from gradcheck import layers
+from gradcheck.backend import Backend
+from gradcheck.layers import FATAL, CaseProblem, CaseVerdict, Context, WindowCase
+from gradcheck.numeric import STEP
+from gradcheck.results import CheckResult, Detail
+from gradcheck.strategies import ConvGeometry, PoolGeometry, conv_geometries, pool_geometries
+
+PLAN: tuple[tuple[str, str], ...] = (
+    ("zero_pad", "X_pad"),
+    ("conv_single_step", "Z"),
+    ("conv_forward", "Z"),
+    ("conv_backward", "dA_prev"),
+    ("conv_backward", "dW"),
+    ("conv_backward", "db"),
+    ("pool_forward", "A[max]"),
+    ("pool_forward", "A[average]"),
+    ("pool_backward", "dA_prev[max]"),
+    ("pool_backward", "dA_prev[average]"),
+    ("pool_backward", "ties[max]"),
+    ("create_mask_from_window", "mask"),
+    ("create_mask_from_window", "mask_ties"),
+    ("distribute_value", "distributed"),
+)
+
+Progress = Callable[[str], None]
+
+_SEED_RANGE = st.integers(0, 2**32 - 1)
+_REPRESENTATIVE_CONV = ConvGeometry(m=2, n_H_prev=5, n_W_prev=4, n_C_prev=2, n_C=3, f=3, stride=1, pad=1)
+
+
+def _mode_of(quantity: str) -> str | None:
+    return quantity[quantity.index("[") + 1 : -1] if "[" in quantity else None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How to draw and evaluate cases of one (function, quantity)."""
+
+    function: str
+    quantity: str
+    strategy: Any
+    representative: Any
+    evaluate: Callable[..., CaseVerdict]
+    oracle: str  # what the quantity is compared with, for messages
+
+
+def _spec(function: str, quantity: str) -> Spec:
+    mode = _mode_of(quantity)
+    if function in ("zero_pad", "conv_single_step", "conv_forward"):
+        evaluate = {"zero_pad": layers.zero_pad_case, "conv_single_step": layers.conv_single_step_case,
+                    "conv_forward": layers.conv_forward_case}[function]
+        return Spec(function, quantity, conv_geometries(), _REPRESENTATIVE_CONV, evaluate, "the reference")
+    if function == "conv_backward":
+        def evaluate(ctx, geometry, seed, **kw):
+            return layers.conv_backward_case(ctx, geometry, seed, quantity, **kw)
+        return Spec(function, quantity, conv_geometries(), _REPRESENTATIVE_CONV, evaluate,
+                    "the central finite difference of conv_forward")
+    if function in ("pool_forward", "pool_backward"):
+        strategy = pool_geometries(modes=(mode,))
+        representative = PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=1, mode=mode)
+        if quantity.startswith("ties"):
+            representative = PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=2, mode="max")
+            strategy = pool_geometries(modes=("max",), max_filter=3)
+            return Spec(function, quantity, strategy, representative, layers.pool_ties_case,
+                        "the subgradient rule of max at ties")
+        if function == "pool_forward":
+            return Spec(function, quantity, strategy, representative, layers.pool_forward_case, "the reference")
+        return Spec(function, quantity, strategy, representative, layers.pool_backward_case,
+                    f"the central finite difference of pool_forward ({mode})")
+    windows = st.builds(WindowCase, st.integers(1, 4), st.integers(1, 4))
+    if function == "create_mask_from_window":
+        if quantity == "mask_ties":
+            return Spec(function, quantity, st.builds(WindowCase, st.integers(1, 4), st.integers(2, 4)),
+                        WindowCase(3, 3), layers.mask_ties_case, "the subgradient rule of max at ties")
+        return Spec(function, quantity, windows, WindowCase(3, 3), layers.mask_case,
+                    "the central finite difference of max(x)")
+    if function == "distribute_value":
+        return Spec(function, quantity, windows, WindowCase(2, 3), layers.distribute_case,
+                    "dz times the central finite difference of mean(a)")
+    raise ValueError(f"no check for {function}/{quantity}")
+
+
+SPECS: dict[tuple[str, str], Spec] = {key: _spec(*key) for key in PLAN}
+
+
+def evaluate_case(backend: Backend, function: str, quantity: str, geometry: dict[str, Any] | Any,
+                  seed: int, *, full: bool = True, trusted_forwards: set[str] | None = None) -> CaseVerdict:
+    """Evaluate one case of ``function``/``quantity`` on ``geometry`` (a dict as in a
+    counterexample, or a geometry object); per element when ``full``."""
+    spec = SPECS[(function, quantity)]
+    if isinstance(geometry, dict):
+        fields = {key: value for key, value in geometry.items() if key != "seed"}
+        kind = type(spec.representative)
+        if kind is PoolGeometry:
+            fields.setdefault("mode", _mode_of(quantity) or "max")
+        geometry = kind(**fields)
+    ctx = Context(backend, trusted_forwards)
+    return _run_case(spec, ctx, geometry, seed, full=full, first=False)
+
+
+def _run_case(spec: Spec, ctx: Context, geometry: Any, seed: int, *, full: bool, first: bool) -> CaseVerdict:
+    try:
+        verdict = spec.evaluate(ctx, geometry, seed, first=first, full=full)
+    except CaseProblem as problem:
+        verdict = CaseVerdict(problem.status, problem.message)
+    verdict.forward_calls = max(verdict.forward_calls, ctx.forward_calls)
+    return verdict
+
+
+class _Stop(BaseException):
+    """Ends a hypothesis run at once (timeout, memory, crash): no shrinking through those."""
+
+
+class _CaseFailed(Exception):
+    pass
+
+
+def _counterexample(geometry: Any, seed: int) -> dict[str, Any]:
+    return geometry.as_dict() | {"seed": int(seed)}
+
+
+def check_quantity(backend: Backend, function: str, quantity: str, *, examples: int, seed: int,
+                   trusted_forwards: set[str], display_name: str | None = None) -> CheckResult:
+    """Run the generated cases of one (function, quantity) and build its verdict."""
+    spec = SPECS[(function, quantity)]
+    ctx_factory = lambda: Context(backend, trusted_forwards)  # noqa: E731
+    state: dict[str, Any] = {"cases": 0, "warnings": [], "failure": None, "stop": None, "worst": None}
+
+    def record(verdict: CaseVerdict) -> None:
+        for warning in verdict.warnings:
+            if warning not in state["warnings"]:
+                state["warnings"].append(warning)
+        comparison = verdict.comparison
+        if verdict.passed and comparison is not None and comparison.analytic.size:
+            if state["worst"] is None or comparison.max_ratio > state["worst"].max_ratio:
+                state["worst"] = comparison
+
+    @settings(
+        max_examples=examples, database=None, deadline=None, derandomize=False,
+        suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink), report_multiple_bugs=False,
+        print_blob=False,
+    )
+    @hypothesis_seed(seed)
+    @given(case=st.tuples(spec.strategy, _SEED_RANGE))
+    @example(case=(spec.representative, seed))
+    def run(case):
+        geometry, array_seed = case
+        first = state["cases"] == 0
+        state["cases"] += 1
+        verdict = _run_case(spec, ctx_factory(), geometry, array_seed, full=first, first=first)
+        if first and verdict.passed and function in ("conv_backward", "pool_backward") and not quantity.startswith("ties"):
+            # the first case is also screened, so both modes are exercised on it
+            screened = _run_case(spec, ctx_factory(), geometry, array_seed, full=False, first=False)
+            if not screened.passed:
+                verdict = screened
+        record(verdict)
+        if verdict.status in FATAL:
+            state["stop"] = (geometry, array_seed, verdict)
+            raise _Stop()
+        if not verdict.passed:
+            state["failure"] = (geometry, array_seed, verdict)
+            raise _CaseFailed()
+
+    name = display_name or function
+    try:
+        run()
+    except _Stop:
+        geometry, array_seed, verdict = state["stop"]
+        return CheckResult(name, quantity, verdict.status, cases=state["cases"],
+                           counterexample=_counterexample(geometry, array_seed),
+                           message=f"{name}: {verdict.message}", warnings=state["warnings"])
+    except _CaseFailed:
+        pass
+    except Flaky as exc:
+        return CheckResult(name, quantity, "fail", cases=state["cases"],
+                           message=f"{name}: {quantity} passed and failed on the same inputs: the results are "
+                                   f"not reproducible (nondeterministic code?) [{type(exc).__name__}]",
+                           warnings=state["warnings"])
+    if state["failure"] is None:
+        result = CheckResult(name, quantity, "pass", cases=state["cases"], warnings=state["warnings"],
+                             message=f"{name}: {quantity} matches {spec.oracle} on {state['cases']} generated cases")
+        worst = state["worst"]
+        if worst is not None:
+            result.max_error, result.tolerance = worst.max_error, worst.worst_tolerance
+        return result
+    geometry, array_seed, screened = state["failure"]
+    explained = _run_case(spec, ctx_factory(), geometry, array_seed, full=True, first=False)
+    verdict = explained if not explained.passed else screened
+    return _failure_result(name, spec, geometry, array_seed, verdict, state)
+
+
+def _failure_result(name: str, spec: Spec, geometry: Any, array_seed: int, verdict: CaseVerdict,
+                    state: dict[str, Any]) -> CheckResult:
+    counterexample = _counterexample(geometry, array_seed)
+    where = ", ".join(f"{key}={value}" for key, value in counterexample.items())
+    status = "fail" if verdict.status == "pass" else verdict.status
+    result = CheckResult(name, spec.quantity, status, cases=state["cases"], counterexample=counterexample,
+                         warnings=state["warnings"])
+    comparison = verdict.comparison
+    if comparison is None:
+        result.message = f"{name}: {spec.quantity} fails on the smallest failing case ({where}):\n{verdict.message}"
+        return result
+    result.max_error, result.tolerance = comparison.max_error, comparison.worst_tolerance
+    if comparison.analytic.ndim:
+        result.worst_index = [int(i) for i in comparison.worst]
+        result.detail = Detail(comparison.analytic, comparison.expected, comparison.tolerance,
+                               inputs=verdict.inputs, step=STEP)
+    header = (
+        f"{name}: {spec.quantity} does not match {spec.oracle}\n"
+        f"  step h = 2^-10, tolerance per element from rounding-error analysis "
+        f"(at the worst element {comparison.worst_tolerance:.3g})\n"
+        f"  smallest failing case: {where}"
+    )
+    if not comparison.analytic.ndim:
+        header += "\n  (random-direction screen: <G, J u> numeric vs <J^T G, u> analytic)"
+    result.message = f"{header}\n{verdict.message}"
+    return result
+
+
+def run_checks(backend: Backend, *, examples: int = 25, seed: int = 0, only: tuple[str, ...] | None = None,
+               progress: Progress | None = None) -> list[CheckResult]:
+    """Check every (function, quantity) of :data:`PLAN` the backend's implementation defines.
+
+    Missing functions get status ``missing``; modes the backend does not support
+    (``backend.pool_modes``) are not checked.
+    """
+    present = backend.functions()
+    pool_modes = tuple(getattr(backend, "pool_modes", ("max", "average")))
+    display = dict(getattr(backend, "display_names", {}) or {})
+    plan = [(f, q) for f, q in PLAN if (only is None or f in only) and (_mode_of(q) in (None, *pool_modes))]
+    trusted: set[str] = set()
+    forward_results: dict[str, bool] = {}
+    results: list[CheckResult] = []
+    missing_reported: set[str] = set()
+    for index, (function, quantity) in enumerate(plan, start=1):
+        name = display.get(function, function)
+        if function not in present:
+            if function not in missing_reported:
+                missing_reported.add(function)
+                results.append(CheckResult(name, quantity if sum(f == function for f, _ in plan) == 1 else "*",
+                                           "missing", message=f"{name} is not defined"))
+            continue
+        if progress:
+            progress(f"[{index}/{len(plan)}] {name}: {quantity}")
+        result = check_quantity(backend, function, quantity, examples=examples, seed=seed,
+                                trusted_forwards=set(trusted), display_name=name)
+        backend.release()
+        _diagnose(result, backend, function, quantity, trusted)
+        results.append(result)
+        if function in ("conv_forward", "pool_forward"):
+            forward_results[function] = forward_results.get(function, True) and result.passed
+            if all(r.passed for r in results if r.function == name):
+                trusted.add(function)
+            else:
+                trusted.discard(function)
+    return results
+
+
+def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: str, trusted: set[str]) -> None:
+    """Attach a verified likely cause to a failure (see ``gradcheck.diagnosis``)."""
+    if result.status in ("pass", "missing"):
+        return
+    try:
+        from gradcheck.diagnosis import diagnose
+    except ImportError:  # the diagnosis module is optional
+        return
+
+    def evaluate(geometry: dict[str, Any], seed: int) -> CaseVerdict:
+        return evaluate_case(backend, function, quantity, geometry, seed, trusted_forwards=set(trusted))
+
+    try:
+        result.diagnosis = diagnose(result, evaluate)
+    except Exception as exc:  # noqa: BLE001 - a diagnosis never changes a verdict
+        result.warnings.append(f"diagnosis failed: {type(exc).__name__}: {exc}")
+
+
+def forward_call_count(verdict: CaseVerdict) -> int:
+    """Forward evaluations a case used (for the call-count bound)."""
+    return verdict.forward_calls
+
+
+__all__ = ["PLAN", "SPECS", "run_checks", "check_quantity", "evaluate_case", "forward_call_count", "np"]

@@ -1,0 +1,204 @@
+"""Central finite differences in float64: per element (grouped), and directional.
+
+All functions differentiate the scalar loss ``L(x) = sum(G * F(x))`` for an
+upstream gradient ``G`` shaped like the output ``F(x)``.
+
+Error analysis (why the tolerances are what they are)
+-----------------------------------------------------
+Step. The layers checked here are linear in each differentiated input (conv in
+A_prev, W and b separately; average pooling), or piecewise linear with inputs
+whose values are further apart than the step (max pooling): the central
+difference ``(F(x + h) - F(x - h)) / 2h`` has *no truncation error*, only rounding
+error, which falls like 1/h. So the step is large: ``h = 2**-10``. Inputs are
+drawn on the grid of multiples of ``2**-20`` (``|x| < 2**10``) and perturbation
+directions on multiples of ``2**-8``, so ``x +- h u`` is computed exactly and
+the step in the denominator is exact.
+
+Rounding. An output ``F_r`` that sums ``n`` products is computed (in any order)
+with error at most ``gamma_n * M_r``, ``gamma_n = n u / (1 - n u)``, ``u = 2**-53``,
+``M_r = sum |terms|`` (Higham, *Accuracy and Stability of Numerical Algorithms*,
+eq. 3.5). ``M`` is the layer applied to absolute values (``magnitude``). Hence
+
+    |fl(F_r(x+h)) - fl(F_r(x-h)) - (F_r(x+h) - F_r(x-h))| <= 2 gamma_n M_r
+
+and the numeric gradient of element k, a sum of ``G_r * dF_r`` over the outputs
+``r`` that k touches (its support), is off by at most
+
+    numeric_bound_k = [sum_{r in supp k} |G_r| (2 gamma_n M_r + 2u |dF_r|)
+                       + gamma_{|supp|} sum_{r in supp k} |G_r dF_r|] / 2h.
+
+The analytic gradient is itself a sum of at most ``n'`` products, off by at most
+``gamma_{n'} * A_k`` with ``A_k`` the backward applied to absolute values. The
+tolerance per element is ``SAFETY * (numeric_bound_k + gamma_{n'} A_k)`` plus
+``TINY``: a correct implementation cannot exceed it, whatever its summation
+order; a bug of relative size 1e-3 exceeds it by orders of magnitude (the
+bounds are ~1e-12 relative on the generated sizes).
+
+Grouping (Curtis-Powell-Reid). Inputs whose supports are disjoint can be
+perturbed together: one pair of forward calls per *color*, and the output
+difference is attributed back to each input through its support
+(``support_sum``), so the cost depends on the number of colors, not on the
+image size. For a conv layer, positions ``(y, x)`` of the padded input with equal
+``(y mod f, x mod f)`` and channel never share a window: ``f*f*n_C_prev`` colors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+STEP = 2.0**-10  # finite-difference step h
+GRID = 2.0**-20  # inputs are multiples of GRID, so x +- h u is exact
+DIRECTION_GRID = 2.0**-8  # directions u are multiples of this, |u| <= 1
+UNIT_ROUNDOFF = 2.0**-53
+SAFETY = 4.0
+TINY = 1e-300
+
+Evaluate = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
+SupportSum = Callable[[np.ndarray], np.ndarray]
+
+
+def gamma(n: int | np.ndarray) -> np.ndarray | float:
+    """Higham's gamma_n = n u / (1 - n u): relative error bound of an n-term sum."""
+    nu = np.asarray(n, dtype=np.float64) * UNIT_ROUNDOFF
+    return nu / (1.0 - nu)
+
+
+def quantize(x: np.ndarray) -> np.ndarray:
+    """Round to multiples of GRID so that perturbations by h u are exact."""
+    return np.round(np.asarray(x, dtype=np.float64) / GRID) * GRID
+
+
+def random_direction(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """A direction u with entries in [-1, 1] on multiples of DIRECTION_GRID, no zeros."""
+    steps = int(round(1.0 / DIRECTION_GRID))
+    magnitude = rng.integers(steps // 4, steps + 1, size=shape)
+    sign = rng.choice(np.array([-1.0, 1.0]), size=shape)
+    return sign * magnitude * DIRECTION_GRID
+
+
+def upstream_gradient(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """A random upstream gradient G (never all ones), quantized like the inputs."""
+    return quantize(rng.standard_normal(shape))
+
+
+@dataclass
+class Numeric:
+    """A numeric gradient and its rounding-error bound, both shaped like the input."""
+
+    gradient: np.ndarray
+    bound: np.ndarray
+    forward_calls: int
+
+
+def full_support_sum(output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Support of every input is every output: the total, broadcast to ``shape``."""
+    return np.full(shape, output.sum())
+
+
+def central_difference(
+    evaluate: Evaluate,
+    x: np.ndarray,
+    upstream: np.ndarray,
+    *,
+    magnitude: np.ndarray,
+    n_terms: int,
+    colors: np.ndarray | None = None,
+    support_sum: SupportSum | None = None,
+    step: float = STEP,
+) -> Numeric:
+    """Per-element central difference of ``L(x) = sum(upstream * F(x))``.
+
+    ``evaluate`` maps a list of inputs shaped like ``x`` to the list of outputs
+    ``F`` (one batch: a single round trip to a worker). ``colors`` (int array shaped
+    like ``x``) groups elements with disjoint supports; ``support_sum`` maps an
+    output-shaped array to the input-shaped array of its sums over each element's
+    support. Without ``colors`` every element is its own color (one at a time,
+    ``2 * x.size`` forward calls) and its support is every output.
+    ``magnitude`` bounds ``sum |terms|`` of each output (see module docstring) and
+    ``n_terms`` is the number of terms an output sums.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if colors is None:
+        colors = np.arange(x.size).reshape(x.shape)
+        support_sum = None
+    if support_sum is None:
+        def support_sum(output: np.ndarray) -> np.ndarray:
+            return full_support_sum(output, x.shape)
+
+    color_ids = np.unique(colors)
+    perturbed: list[np.ndarray] = []
+    for color in color_ids:
+        selected = colors == color
+        perturbed.append(np.where(selected, x + step, x))
+        perturbed.append(np.where(selected, x - step, x))
+    outputs = evaluate(perturbed)
+
+    gradient = np.zeros(x.shape)
+    bound = np.zeros(x.shape)
+    abs_upstream = np.abs(upstream)
+    output_bound = 2.0 * gamma(n_terms) * magnitude
+    for index, color in enumerate(color_ids):
+        selected = colors == color
+        out_plus, out_minus = outputs[2 * index], outputs[2 * index + 1]
+        delta = out_plus - out_minus
+        contribution = upstream * delta
+        width = (np.where(selected, x + step, x) - np.where(selected, x - step, x))[selected]
+        gradient[selected] = support_sum(contribution)[selected] / width
+        rounding = abs_upstream * (output_bound + 2.0 * UNIT_ROUNDOFF * np.abs(delta))
+        support_size = support_sum(np.ones(contribution.shape))[selected]
+        sum_error = gamma(support_size) * support_sum(np.abs(contribution))[selected]
+        bound[selected] = (support_sum(rounding)[selected] + sum_error) / width
+    return Numeric(gradient, bound, forward_calls=len(perturbed))
+
+
+@dataclass
+class Directional:
+    """<upstream, J u> by central difference, with its rounding-error bound."""
+
+    value: float
+    bound: float
+
+
+def directional_difference(
+    evaluate: Evaluate,
+    x: np.ndarray,
+    direction: np.ndarray,
+    upstream: np.ndarray,
+    *,
+    magnitude: np.ndarray,
+    n_terms: int,
+    step: float = STEP,
+) -> Directional:
+    """``(L(x + h u) - L(x - h u)) / 2h`` with ``L = sum(upstream * F)``: two forward calls.
+
+    Computed as ``sum(upstream * (F(x+hu) - F(x-hu))) / 2h`` to avoid cancellation.
+    ``magnitude`` must bound ``sum |terms|`` of F at any point of the segment.
+    """
+    x_plus, x_minus = x + step * direction, x - step * direction
+    out_plus, out_minus = evaluate([x_plus, x_minus])
+    delta = out_plus - out_minus
+    width = 2.0 * step
+    terms = upstream * delta
+    rounding = np.sum(np.abs(upstream) * (2.0 * gamma(n_terms) * magnitude + 2.0 * UNIT_ROUNDOFF * np.abs(delta)))
+    rounding += gamma(terms.size) * np.sum(np.abs(terms))
+    return Directional(float(np.sum(terms) / width), float(rounding / width))
+
+
+def window_colors(shape: tuple[int, ...], f: int, pad: int, channel_axis: int | None = 3) -> np.ndarray:
+    """CPR colors of an NHWC array under windows of size f: ``(y mod f, x mod f[, channel])``.
+
+    ``y``, ``x`` are padded coordinates. Two elements of one color are at least f
+    apart in height or width (or in different examples), so no window holds both.
+    """
+    m, n_H, n_W = shape[:3]
+    rows = (np.arange(n_H) + pad) % f
+    cols = (np.arange(n_W) + pad) % f
+    spatial = rows[:, None] * f + cols[None, :]
+    colors = np.broadcast_to(spatial[None, :, :, None], shape).copy()
+    if channel_axis is not None:
+        channels = np.arange(shape[3])
+        colors = colors * shape[3] + channels[None, None, None, :]
+    return colors

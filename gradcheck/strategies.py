@@ -1,0 +1,237 @@
+"""Public hypothesis strategies: valid conv/pool geometry, tie-free arrays, tied windows.
+
+Geometry is built directly, never filtered: draw ``f``, ``stride`` and ``pad``,
+then the input size as ``max(1, f - 2 pad) + extra`` so the window always fits.
+Every edge case is reachable: pad = 0, stride > f, f = 1, m = 1, one channel,
+non-square inputs, strides that do not tile the input, overlapping windows
+(stride < f). Shrinking moves every integer toward its lower bound, so a failing
+case shrinks to the smallest failing geometry.
+
+Example (an author's own test)::
+
+    from hypothesis import given
+    from gradcheck.strategies import conv_geometries
+
+    @given(conv_geometries(max_channels=2))
+    def test_my_conv_shape(geometry):
+        A_prev, W, b = geometry.random_inputs(seed=0)
+        Z, _ = my_conv_forward(A_prev, W, b, geometry.hparameters)
+        assert Z.shape == geometry.output_shape
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from gradcheck.numeric import GRID, STEP, quantize
+
+POOL_MODES = ("max", "average")
+
+
+def _positive(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A valid conv layer geometry (NHWC); ``n_H = (n_H_prev + 2 pad - f) // stride + 1``."""
+
+    m: int
+    n_H_prev: int
+    n_W_prev: int
+    n_C_prev: int
+    n_C: int
+    f: int
+    stride: int
+    pad: int
+
+    @property
+    def n_H(self) -> int:
+        return (self.n_H_prev + 2 * self.pad - self.f) // self.stride + 1
+
+    @property
+    def n_W(self) -> int:
+        return (self.n_W_prev + 2 * self.pad - self.f) // self.stride + 1
+
+    @property
+    def hparameters(self) -> dict[str, int]:
+        return {"stride": self.stride, "pad": self.pad}
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.m, self.n_H_prev, self.n_W_prev, self.n_C_prev)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int, int]:
+        return (self.m, self.n_H, self.n_W, self.n_C)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def random_inputs(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(A_prev, W, b) drawn from a seeded Generator, on the exact-perturbation grid."""
+        rng = np.random.default_rng(seed)
+        A_prev = quantize(rng.standard_normal(self.input_shape))
+        W = quantize(rng.standard_normal((self.f, self.f, self.n_C_prev, self.n_C)))
+        b = quantize(rng.standard_normal((1, 1, 1, self.n_C)))
+        return A_prev, W, b
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """A valid pooling geometry (NHWC, no padding); ``n_H = (n_H_prev - f) // stride + 1``."""
+
+    m: int
+    n_H_prev: int
+    n_W_prev: int
+    n_C: int
+    f: int
+    stride: int
+    mode: str = "max"
+
+    @property
+    def n_H(self) -> int:
+        return (self.n_H_prev - self.f) // self.stride + 1
+
+    @property
+    def n_W(self) -> int:
+        return (self.n_W_prev - self.f) // self.stride + 1
+
+    @property
+    def hparameters(self) -> dict[str, int]:
+        return {"f": self.f, "stride": self.stride}
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.m, self.n_H_prev, self.n_W_prev, self.n_C)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int, int]:
+        return (self.m, self.n_H, self.n_W, self.n_C)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def random_inputs(self, seed: int) -> np.ndarray:
+        """A tie-free A_prev (every two values more than 8 finite-difference steps apart)."""
+        return tie_free_array(np.random.default_rng(seed), self.input_shape)
+
+
+@st.composite
+def _conv(draw, max_batch, max_channels, max_filter, max_stride, max_pad, max_extra) -> ConvGeometry:
+    f = draw(st.integers(1, max_filter))
+    stride = draw(st.integers(1, max_stride))
+    pad = draw(st.integers(0, max_pad))
+    smallest = max(1, f - 2 * pad)
+    n_H_prev = smallest + draw(st.integers(0, max_extra))
+    n_W_prev = smallest + draw(st.integers(0, max_extra))
+    m = draw(st.integers(1, max_batch))
+    n_C_prev = draw(st.integers(1, max_channels))
+    n_C = draw(st.integers(1, max_channels))
+    return ConvGeometry(m, n_H_prev, n_W_prev, n_C_prev, n_C, f, stride, pad)
+
+
+def conv_geometries(
+    *,
+    max_batch: int = 3,
+    max_channels: int = 3,
+    max_filter: int = 4,
+    max_stride: int = 3,
+    max_pad: int = 2,
+    max_extra: int = 5,
+) -> SearchStrategy[ConvGeometry]:
+    """Valid :class:`ConvGeometry`: f in [1, max_filter], stride in [1, max_stride],
+    pad in [0, max_pad], n_H_prev, n_W_prev in [max(1, f - 2 pad), that + max_extra]."""
+    _positive("max_batch", max_batch)
+    _positive("max_channels", max_channels)
+    _positive("max_filter", max_filter)
+    _positive("max_stride", max_stride)
+    _positive("max_pad", max_pad, 0)
+    _positive("max_extra", max_extra, 0)
+    return _conv(max_batch, max_channels, max_filter, max_stride, max_pad, max_extra)
+
+
+@st.composite
+def _pool(draw, max_batch, max_channels, max_filter, max_stride, max_extra, modes) -> PoolGeometry:
+    mode = draw(st.sampled_from(modes))
+    f = draw(st.integers(1, max_filter))
+    stride = draw(st.integers(1, max_stride))
+    n_H_prev = f + draw(st.integers(0, max_extra))
+    n_W_prev = f + draw(st.integers(0, max_extra))
+    m = draw(st.integers(1, max_batch))
+    n_C = draw(st.integers(1, max_channels))
+    return PoolGeometry(m, n_H_prev, n_W_prev, n_C, f, stride, mode)
+
+
+def pool_geometries(
+    *,
+    max_batch: int = 3,
+    max_channels: int = 3,
+    max_filter: int = 3,
+    max_stride: int = 3,
+    max_extra: int = 5,
+    modes: tuple[str, ...] = POOL_MODES,
+) -> SearchStrategy[PoolGeometry]:
+    """Valid :class:`PoolGeometry`: f in [1, max_filter], stride in [1, max_stride],
+    n_H_prev, n_W_prev in [f, f + max_extra], mode from ``modes``."""
+    _positive("max_batch", max_batch)
+    _positive("max_channels", max_channels)
+    _positive("max_filter", max_filter)
+    _positive("max_stride", max_stride)
+    _positive("max_extra", max_extra, 0)
+    bad = [mode for mode in modes if mode not in POOL_MODES]
+    if bad or not modes:
+        raise ValueError(f"modes must be a non-empty subset of {POOL_MODES}, got {modes!r}")
+    return _pool(max_batch, max_channels, max_filter, max_stride, max_extra, tuple(modes))
+
+
+TIE_FREE_GAP = 16 * STEP  # spacing of the value grid; ties need a gap > 2 h
+
+
+def tie_free_array(rng: np.random.Generator, shape: tuple[int, ...], gap: float = TIE_FREE_GAP) -> np.ndarray:
+    """Distinct values at least ``0.75 * gap`` apart: a shuffled grid plus small jitter, centred.
+
+    Values are multiples of ``GRID`` so finite-difference perturbations are exact.
+    """
+    size = int(np.prod(shape))
+    levels = rng.permutation(size).astype(np.float64) - (size - 1) / 2.0
+    jitter = rng.uniform(0.0, 0.25, size)
+    return quantize((levels + jitter) * gap).reshape(shape)
+
+
+def tie_free_arrays(shape: tuple[int, ...], *, gap: float = TIE_FREE_GAP) -> SearchStrategy[np.ndarray]:
+    """Float64 arrays of ``shape`` whose values are pairwise more than ``0.75 * gap`` apart."""
+    if not all(isinstance(n, int) and n >= 1 for n in shape):
+        raise ValueError(f"shape must be a tuple of positive integers, got {shape!r}")
+    if not gap > 4 * GRID:
+        raise ValueError(f"gap must be larger than {4 * GRID}, got {gap!r}")
+    return st.integers(0, 2**32 - 1).map(lambda seed: tie_free_array(np.random.default_rng(seed), shape, gap))
+
+
+def tied_window(rng: np.random.Generator, shape: tuple[int, ...], ties: int) -> np.ndarray:
+    """A tie-free window except that its maximum occurs exactly ``ties`` times."""
+    window = tie_free_array(rng, shape).ravel()
+    top = window.max()
+    positions = rng.choice(window.size, size=ties, replace=False)
+    window[positions] = top + TIE_FREE_GAP
+    return window.reshape(shape)
+
+
+def tied_windows(f: int | None = None) -> SearchStrategy[tuple[np.ndarray, int]]:
+    """(window, k): an (f, f) window whose maximum is shared by k >= 2 positions."""
+
+    @st.composite
+    def build(draw):
+        size = f if f is not None else draw(st.integers(2, 4))
+        ties = draw(st.integers(2, size * size))
+        seed = draw(st.integers(0, 2**32 - 1))
+        return tied_window(np.random.default_rng(seed), (size, size), ties), ties
+
+    return build()
