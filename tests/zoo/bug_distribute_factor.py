@@ -1,0 +1,50 @@
+"""Bug: distribute_value divides by n_H only (``dz / n_H``), not by n_H * n_W.
+
+Each element gets n_W times its share. Exact when n_W = 1 (so for 1x1 pooling).
+pool_backward below is the course's code calling this helper, so its average mode is
+off by the factor f; its max mode is right.
+Breaks: distribute_value, pool_backward (average).
+"""
+
+import numpy as np
+
+from reference.naive import *  # noqa: F403
+from reference.naive import create_mask_from_window
+
+
+def distribute_value(dz, shape):
+    (n_H, n_W) = shape
+    average = dz / n_H
+    a = np.ones(shape) * average
+    return a
+
+
+def pool_backward(dA, cache, mode="max"):
+    (A_prev, hparameters) = cache
+    stride = hparameters["stride"]
+    f = hparameters["f"]
+    m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
+    m, n_H, n_W, n_C = dA.shape
+    dA_prev = np.zeros(A_prev.shape)
+    for i in range(m):
+        a_prev = A_prev[i]
+        for h in range(n_H):
+            for w in range(n_W):
+                for c in range(n_C):
+                    vert_start = h * stride
+                    vert_end = vert_start + f
+                    horiz_start = w * stride
+                    horiz_end = horiz_start + f
+                    if mode == "max":
+                        a_prev_slice = a_prev[vert_start:vert_end, horiz_start:horiz_end, c]
+                        mask = create_mask_from_window(a_prev_slice)
+                        dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += np.multiply(
+                            mask, dA[i, h, w, c]
+                        )
+                    elif mode == "average":
+                        da = dA[i, h, w, c]
+                        shape = (f, f)
+                        dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += (
+                            distribute_value(da, shape)
+                        )
+    return dA_prev

@@ -1,0 +1,127 @@
+"""What the checker must conclude about every zoo member.
+
+``ZOO[name]`` is the expectation for ``tests/zoo/<name>.py``: the contract functions
+that must be rejected (status fail or error), those that must pass, and the likely
+cause the report should name (one of ``DIAGNOSES``, or None when no id fits).
+``CORRECT`` lists the members that must pass everything. ``load(name)`` imports a
+member from its file under a unique module name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+ZOO_DIR = Path(__file__).resolve().parent
+
+FUNCTIONS = frozenset(
+    {
+        "zero_pad",
+        "conv_single_step",
+        "conv_forward",
+        "conv_backward",
+        "pool_forward",
+        "pool_backward",
+        "create_mask_from_window",
+        "distribute_value",
+    }
+)
+
+DIAGNOSES = frozenset(
+    {
+        "border_only",
+        "stride_only",
+        "overlap_only",
+        "batch_averaged",
+        "kernel_flipped",
+        "hw_swapped",
+        "mask_wrong",
+        "distribute_factor",
+        "pad_zero_crash",
+        "bias_in_window",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    failing: frozenset[str]
+    passing: frozenset[str]
+    diagnosis: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = (self.failing | self.passing) - FUNCTIONS
+        if unknown:
+            raise ValueError(f"not contract functions: {sorted(unknown)}")
+        if self.failing & self.passing:
+            raise ValueError(f"both failing and passing: {sorted(self.failing & self.passing)}")
+        if not self.failing:
+            raise ValueError("a bug member must fail at least one function")
+        if self.diagnosis is not None and self.diagnosis not in DIAGNOSES:
+            raise ValueError(f"unknown diagnosis id {self.diagnosis!r}")
+
+
+def _bug(*failing: str, diagnosis: str | None = None) -> Expectation:
+    """Expectation where every contract function not in ``failing`` must pass."""
+    return Expectation(frozenset(failing), FUNCTIONS - frozenset(failing), diagnosis)
+
+
+ZOO: dict[str, Expectation] = {
+    "bug_crop_pad_slice": _bug("conv_backward", diagnosis="pad_zero_crash"),
+    "bug_border_windows": _bug("conv_backward", diagnosis="border_only"),
+    "bug_stride_ignored_conv": _bug("conv_backward", diagnosis="stride_only"),
+    "bug_stride_ignored_conv_forward": _bug("conv_forward", diagnosis="stride_only"),
+    "bug_stride_ignored_pool": _bug("pool_backward", diagnosis="stride_only"),
+    "bug_overlap_assign_conv": _bug("conv_backward", diagnosis="overlap_only"),
+    "bug_overlap_assign_pool": _bug("pool_backward", diagnosis="overlap_only"),
+    "bug_fancy_index_conv": _bug("conv_backward", diagnosis="overlap_only"),
+    "bug_batch_mean": _bug("conv_backward", diagnosis="batch_averaged"),
+    "bug_flipped_kernel": _bug("conv_backward", diagnosis="kernel_flipped"),
+    "bug_hw_swapped": _bug("conv_backward", diagnosis="hw_swapped"),
+    "bug_wrong_channel": _bug("conv_backward"),
+    "bug_db_wrong": _bug("conv_backward"),
+    "bug_dw_unpadded_slice": _bug("conv_backward"),
+    "bug_mask_min": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong"),
+    "bug_mask_above_mean": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong"),
+    "bug_mask_flat_argmax": _bug("create_mask_from_window", "pool_backward"),
+    "bug_max_pool_grad_everywhere": _bug("pool_backward", diagnosis="mask_wrong"),
+    "bug_distribute_factor": _bug(
+        "distribute_value", "pool_backward", diagnosis="distribute_factor"
+    ),
+    "bug_avg_no_divide": _bug("pool_backward", diagnosis="distribute_factor"),
+    "bug_bias_in_window": _bug("conv_single_step", "conv_forward", diagnosis="bias_in_window"),
+    "bug_float_b": _bug("conv_single_step", "conv_forward"),
+    "bug_zero_pad_all_axes": _bug("zero_pad", "conv_forward", "conv_backward"),
+    "bug_modifies_input": _bug("pool_backward"),
+    "bug_pool_ceil": _bug("pool_forward"),
+}
+
+CORRECT: list[str] = [
+    "correct_course",
+    "correct_einsum",
+    "correct_scipy",
+    "correct_transposed_loops",
+]
+
+_counter = itertools.count()
+
+
+def path(name: str) -> Path:
+    """The file of zoo member ``name``."""
+    file = ZOO_DIR / f"{name}.py"
+    if not file.is_file():
+        raise FileNotFoundError(f"no zoo member {name!r} (looked for {file})")
+    return file
+
+
+def load(name: str) -> ModuleType:
+    """Import zoo member ``name`` from its file as a fresh module ``gradcheck_zoo_<name>_<n>``."""
+    file = path(name)
+    spec = importlib.util.spec_from_file_location(f"gradcheck_zoo_{name}_{next(_counter)}", file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
