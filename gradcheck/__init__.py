@@ -8,9 +8,13 @@ Library first: ``check`` judges an implementation of the contract (DESIGN.md),
 from gradcheck.api import DEFAULT_EXAMPLES, LoadError, check
 from gradcheck.errors import GradcheckError, UsageError
 from gradcheck.results import CheckResult, Report
+from gradcheck.vjp import VjpResult, assert_vjp, check_vjp
 
 __all__ = [
     "check",
+    "check_vjp",
+    "assert_vjp",
+    "VjpResult",
     "DEFAULT_EXAMPLES",
     "LoadError",
     "GradcheckError",

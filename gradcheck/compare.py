@@ -31,7 +31,8 @@ class Comparison:
         self.tolerance = np.broadcast_to(self.tolerance, self.analytic.shape)
         self.error = np.abs(self.analytic - self.expected)
         self.mismatched = self.error > self.tolerance
-        ratio = self.error / np.maximum(self.tolerance, np.finfo(np.float64).tiny)
+        with np.errstate(over="ignore"):
+            ratio = self.error / np.maximum(self.tolerance, np.finfo(np.float64).tiny)
         self.worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
         self.max_ratio = float(ratio.max()) if ratio.size else 0.0
 
@@ -61,7 +62,9 @@ class Comparison:
             )
         if count > MAX_ROWS:
             lines.append(f"  ... and {count - MAX_ROWS} more")
-        relative = self.error / np.maximum(np.abs(self.expected), np.finfo(np.float64).tiny)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            relative = self.error / np.abs(self.expected)
+        relative = np.where(np.isfinite(relative), relative, np.inf)
         lines.append(f"Max absolute difference: {float(self.error.max()):.6g}")
         lines.append(f"Max relative difference: {float(relative.max()):.6g}")
         return "\n".join(lines)

@@ -153,7 +153,8 @@ def check_quantity(backend: Backend, function: str, quantity: str, *, examples: 
     """Run the generated cases of one (function, quantity) and build its verdict."""
     spec = SPECS[(function, quantity)]
     ctx_factory = lambda: Context(backend, trusted_forwards)  # noqa: E731
-    state: dict[str, Any] = {"cases": 0, "warnings": [], "failure": None, "stop": None, "worst": None}
+    state: dict[str, Any] = {"cases": 0, "warnings": [], "failure": None, "stop": None, "worst": None,
+                             "explicit_failure": None}
 
     def record(verdict: CaseVerdict) -> None:
         for warning in verdict.warnings:
@@ -184,6 +185,11 @@ def check_quantity(backend: Backend, function: str, quantity: str, *, examples: 
             if not screened.passed:
                 verdict = screened
         record(verdict)
+        if first and verdict.status not in FATAL and not verdict.passed:
+            # hypothesis never shrinks an explicit example: keep it, and let the
+            # generated cases find (and shrink) a failure of their own
+            state["explicit_failure"] = (geometry, array_seed, verdict)
+            return
         if verdict.status in FATAL:
             state["stop"] = (geometry, array_seed, verdict)
             raise _Stop()
@@ -206,6 +212,8 @@ def check_quantity(backend: Backend, function: str, quantity: str, *, examples: 
                            message=f"{name}: {quantity} passed and failed on the same inputs: the results are "
                                    f"not reproducible (nondeterministic code?) [{type(exc).__name__}]",
                            warnings=state["warnings"])
+    if state["failure"] is None:
+        state["failure"] = state["explicit_failure"]
     if state["failure"] is None:
         result = CheckResult(name, quantity, "pass", cases=state["cases"], warnings=state["warnings"],
                              message=f"{name}: {quantity} matches {spec.oracle} on {state['cases']} generated cases")

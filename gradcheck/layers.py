@@ -440,10 +440,12 @@ def _subgradient_rule(routed: np.ndarray, tied: np.ndarray, where: str) -> tuple
 
 
 def tie_warning(function: str, k: int) -> str:
+    """The warning for ``x == np.max(x)`` masks (``k`` is not in the text, so it is said once)."""
     return (
-        f"{function}: at a {k}-way tie every maximum gets the full gradient (x == np.max(x)), so the "
-        f"tie passes {k} times the upstream gradient. It is the course's solution and only matters "
-        f"at exact ties; PyTorch routes the gradient to one maximum (the first), a valid subgradient."
+        f"{function}: when k maxima of a window tie, every one of them gets the full gradient "
+        f"(x == np.max(x)), so the window passes k times the upstream gradient. It is the course's "
+        f"solution and only matters at exact ties; PyTorch routes the gradient to one maximum "
+        f"(the first), a valid subgradient: mark only np.argmax(x) to do the same."
     )
 
 
