@@ -20,7 +20,6 @@ import copy
 import io
 import os
 import signal
-import sys
 import threading
 import traceback
 from abc import ABC, abstractmethod
@@ -64,9 +63,15 @@ class Outcome:
 
 
 class Backend(ABC):
-    """Calls contract functions of one implementation."""
+    """Calls contract functions of one implementation.
+
+    ``pool_modes``: the pooling modes the implementation supports (CS231n: max only).
+    ``display_names``: contract name -> name to report (``conv_forward`` -> ``conv_forward_naive``).
+    """
 
     label: str = "implementation"
+    pool_modes: tuple[str, ...] = ("max", "average")
+    display_names: dict[str, str] = {}  # noqa: RUF012 - never mutated, replaced per instance
 
     @abstractmethod
     def functions(self) -> frozenset[str]:
@@ -82,7 +87,7 @@ class Backend(ABC):
         With ``select``, only output ``select`` of a tuple-returning function is
         returned, and ``args_after`` is not collected (finite differences).
         """
-        return [self._select(self.call(name, args), select) for args in arg_list]
+        return _run_batch(lambda args: self._select(self.call(name, args), select), name, arg_list)
 
     @staticmethod
     def _select(outcome: Outcome, select: int | None) -> Outcome:
@@ -104,6 +109,22 @@ class Backend(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_BATCH_STOPPERS = ("timeout", "memory", "crashed")
+
+
+def _run_batch(run: Callable[[tuple], Outcome], name: str, arg_list: Sequence[tuple]) -> list[Outcome]:
+    """Run a batch; after a timeout, memory or crash outcome the rest is not run (same status)."""
+    outcomes: list[Outcome] = []
+    for args in arg_list:
+        if outcomes and outcomes[-1].status in _BATCH_STOPPERS:
+            first = outcomes[-1]
+            outcomes.append(Outcome(first.status, message=f"not run: an earlier call of {name} in the same "
+                                    f"batch ended with {first.status} ({first.message.splitlines()[0]})"))
+            continue
+        outcomes.append(run(args))
+    return outcomes
 
 
 def trimmed_traceback(exc: BaseException, keep_file: Callable[[str], bool]) -> str:
@@ -177,22 +198,22 @@ class CallRunner:
         if not callable(function):
             return Outcome("missing", message=f"{name} is not defined")
         call_args = tuple(self._resolve(arg) for arg in args)
-        captured = io.StringIO()
+        captured = CappedText()
         try:
             with _alarm(self.timeout), contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
                 result = function(*call_args)
         except _Timeout:
             return Outcome("timeout", message=f"{name} did not return within {self.timeout:g} s",
-                           output=_limit(captured.getvalue()))
+                           output=captured.getvalue())
         except MemoryError:
             return Outcome("memory", message=f"{name} ran out of memory (MemoryError)",
-                           output=_limit(captured.getvalue()))
+                           output=captured.getvalue())
         except (SystemExit, KeyboardInterrupt) as exc:
             return Outcome("crashed", message=f"{name} tried to exit the process ({type(exc).__name__}: {exc})",
-                           output=_limit(captured.getvalue()))
+                           output=captured.getvalue())
         except Exception as exc:  # noqa: BLE001 - any exception of submitted code is a verdict
             return Outcome("error", message=trimmed_traceback(exc, _is_submission_frame),
-                           output=_limit(captured.getvalue()))
+                           output=captured.getvalue())
         kept_snapshots: dict[int, Any] = {}
         if keep and isinstance(result, tuple | list):
             result = list(result)
@@ -211,10 +232,38 @@ class CallRunner:
                 for arg, call_arg in zip(args, call_args, strict=True)
             )
         return Outcome("ok", value=to_wire(result), args_after=args_after, kept=kept_snapshots,
-                       output=_limit(captured.getvalue()))
+                       output=captured.getvalue())
 
     def release(self) -> None:
         self.kept.clear()
+
+
+class CappedText(io.TextIOBase):
+    """A write-only text stream keeping the first OUTPUT_LIMIT characters and counting the rest."""
+
+    def __init__(self, limit: int = OUTPUT_LIMIT):
+        self._parts: list[str] = []
+        self._kept = 0
+        self._dropped = 0
+        self._limit = limit
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self._limit - self._kept
+        if room > 0:
+            self._parts.append(text[:room])
+            self._kept += min(room, len(text))
+        self._dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def getvalue(self) -> str:
+        text = "".join(self._parts)
+        if self._dropped:
+            text += f"\n... ({self._dropped} more characters of output cut)"
+        return text
 
 
 def _limit(text: str) -> str:
@@ -229,6 +278,9 @@ class InProcessBackend(Backend):
     def __init__(self, implementation: ModuleType | Any, timeout: float | None = 10.0):
         namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
         self.label = getattr(implementation, "__name__", type(implementation).__name__)
+        if not isinstance(implementation, ModuleType):  # an adapter (gradcheck.cs231n), not a student's module
+            self.pool_modes = tuple(getattr(implementation, "pool_modes", Backend.pool_modes))
+            self.display_names = dict(getattr(implementation, "display_names", {}))
         self._runner = CallRunner(namespace, timeout=timeout)
 
     def functions(self) -> frozenset[str]:
@@ -238,7 +290,9 @@ class InProcessBackend(Backend):
         return self._runner.run(name, args, keep)
 
     def call_many(self, name: str, arg_list: Sequence[tuple], *, select: int | None = None) -> list[Outcome]:
-        return [self._select(self._runner.run(name, args, collect_args=False), select) for args in arg_list]
+        return _run_batch(
+            lambda args: self._select(self._runner.run(name, args, collect_args=False), select), name, arg_list
+        )
 
     def release(self) -> None:
         self._runner.release()

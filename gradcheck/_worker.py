@@ -1,0 +1,156 @@
+"""The worker process of ``gradcheck.sandbox``: ``python -I -m gradcheck._worker READ_FD WRITE_FD``.
+
+Reads a ``load`` message (target, limits), sets the resource limits, imports the
+target, answers ``ready`` and then serves ``call``/``call_many``/``release``
+requests with ``gradcheck.backend.CallRunner`` until ``exit`` or end of input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import sys
+from typing import Any
+
+from gradcheck.backend import Backend, CallRunner, CappedText, Outcome, _run_batch
+from gradcheck.sandbox import _Closed, decode, encode, pack, read_message, write_all
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the parent dies (best effort)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux, no libc: the pipe EOF still ends the worker
+        pass
+
+
+def _set_limits(config: dict[str, Any]) -> None:
+    def limit(which: int, value: int) -> None:
+        soft, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+    limit(resource.RLIMIT_AS, int(config["memory_limit"]))
+    limit(resource.RLIMIT_CPU, int(config["cpu_limit"]))
+    limit(resource.RLIMIT_FSIZE, int(config["fsize_limit"]))
+    limit(resource.RLIMIT_CORE, 0)
+    # Counted per user: 0 forbids any new process or thread (not enforced for root).
+    limit(resource.RLIMIT_NPROC, 0)
+
+
+def _outcome_data(outcome: Outcome, arrays: list[bytes]) -> dict[str, Any]:
+    def safe(value: Any) -> Any:
+        try:
+            return encode(value, arrays)
+        except (TypeError, ValueError) as exc:
+            return {"o": f"unencodable value ({exc})"}
+
+    return {
+        "status": outcome.status,
+        "value": safe(outcome.value),
+        "message": outcome.message,
+        "args_after": None if outcome.args_after is None else safe(tuple(outcome.args_after)),
+        "kept": [[index, safe(value)] for index, value in outcome.kept.items()],
+        "output": outcome.output,
+    }
+
+
+def main(argv: list[str]) -> int:
+    read_fd, write_fd = int(argv[0]), int(argv[1])
+    _die_with_parent()
+    header, _ = read_message(read_fd, None, trusted=True)
+    os.chdir(header["cwd"])
+    sys.path[:] = [*header["sys_path"]]
+    _set_limits(header)
+
+    from gradcheck.api import LoadError
+    from gradcheck.submission import TargetNotFound, as_contract, load_submission
+
+    captured = CappedText()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            module = load_submission(header["target"])
+            implementation = as_contract(module)
+    except TargetNotFound as exc:
+        write_all(write_fd, pack({"error": str(exc), "kind": "not_found"}, []), None)
+        return 0
+    except LoadError as exc:
+        write_all(write_fd, pack({"error": str(exc), "kind": "load"}, []), None)
+        return 0
+    except MemoryError:
+        write_all(
+            write_fd,
+            pack(
+                {
+                    "error": f"{header['target']}: ran out of memory while being imported",
+                    "kind": "load",
+                },
+                [],
+            ),
+            None,
+        )
+        return 0
+
+    from gradcheck.backend import CONTRACT_FUNCTIONS
+
+    namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
+    runner = CallRunner(namespace, timeout=float(header["timeout"]))
+    is_adapter = implementation is not module
+    ready = {
+        "error": None,
+        "functions": sorted(runner.functions()),
+        "pool_modes": list(getattr(implementation, "pool_modes", Backend.pool_modes))
+        if is_adapter
+        else list(Backend.pool_modes),
+        "display_names": dict(getattr(implementation, "display_names", {})) if is_adapter else {},
+        "warnings": [str(w) for w in getattr(module, "__gradcheck_warnings__", [])],
+        "output": captured.getvalue(),
+    }
+    write_all(write_fd, pack(ready, []), None)
+
+    while True:
+        try:
+            request, blobs = read_message(read_fd, None, trusted=True)
+        except _Closed:
+            return 0
+        op = request.get("op")
+        arrays: list[bytes] = []
+        if op == "exit":
+            return 0
+        if op == "release":
+            runner.release()
+            reply: dict[str, Any] = {"ok": True}
+        elif op == "call":
+            args = decode(request["args"], blobs)
+            outcome = runner.run(request["name"], args, tuple(request.get("keep", ())))
+            reply = {"outcome": _outcome_data(outcome, arrays)}
+        elif op == "call_many":
+            name, select = request["name"], request.get("select")
+            arg_list = [decode(item, blobs) for item in request["arg_list"]]
+            outcomes = _run_batch(
+                lambda args, name=name, select=select: Backend._select(
+                    runner.run(name, args, collect_args=False), select
+                ),
+                name,
+                arg_list,
+            )
+            reply = {"outcomes": [_outcome_data(outcome, arrays) for outcome in outcomes]}
+        else:
+            reply = {"error": f"unknown op {op!r}"}
+        write_all(write_fd, pack(reply, arrays), None)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except _Closed:
+        os._exit(0)

@@ -1,0 +1,296 @@
+"""Load an implementation: a ``.py`` file, an ``.ipynb`` notebook or a module name.
+
+``load_submission(target)`` imports the target and returns the module;
+``as_contract(module)`` returns the object whose attributes are the contract's
+functions (DESIGN.md): the module itself for the article's convention, or a
+:class:`gradcheck.cs231n.CS231nAdapter` for CS231n's ``*_naive`` functions.
+
+Notebooks keep only what defines the implementation: per code cell, the
+top-level function and class definitions, imports and constant assignments.
+IPython magics (``%...``, ``%%...``) and shell escapes (``!...``) are dropped;
+test cells, plots and prints never run. An import that fails inside a notebook
+(the course's ``from public_tests import *``) is skipped, not fatal.
+
+This module runs submitted code: call it in the worker process
+(``gradcheck.sandbox``) unless the code is trusted.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import importlib.machinery
+import linecache
+import os
+import re
+import sys
+import types
+from typing import Any
+
+from gradcheck.api import LoadError
+from gradcheck.backend import CONTRACT_FUNCTIONS, _is_submission_frame, trimmed_traceback
+
+CS231N_FUNCTIONS: tuple[str, ...] = (
+    "conv_forward_naive",
+    "conv_backward_naive",
+    "max_pool_forward_naive",
+    "max_pool_backward_naive",
+)
+
+
+class TargetNotFound(LoadError):
+    """No such file, or no importable module of that name (a usage error for the CLI)."""
+
+
+def is_path_like(target: str) -> bool:
+    """True if ``target`` names a file (``.py``/``.ipynb`` suffix or a path separator)."""
+    return target.endswith((".py", ".ipynb")) or os.sep in target or "/" in target
+
+
+def _module_search_path() -> list[str]:
+    cwd = os.getcwd()
+    return sys.path if cwd in sys.path or "" in sys.path else [*sys.path, cwd]
+
+
+def find_target(target: str) -> str | None:
+    """Why ``target`` cannot be found (a message), or None if it exists.
+
+    Module names are looked up without importing anything (no code runs).
+    """
+    if is_path_like(target):
+        if not os.path.exists(target):
+            return f"no such file: {target}"
+        if os.path.isdir(target):
+            return f"{target} is a directory; give a .py file, an .ipynb notebook or a module name"
+        if not target.endswith((".py", ".ipynb")):
+            return f"{target} is neither a .py file nor an .ipynb notebook"
+        return None
+    parts = target.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return f"{target!r} is not a file and not a valid module name"
+    if parts[0] in sys.builtin_module_names:
+        return None
+    locations: list[str] | None = _module_search_path()
+    for index, part in enumerate(parts):
+        spec = importlib.machinery.PathFinder.find_spec(part, locations)
+        if spec is None:
+            prefix = ".".join(parts[: index + 1])
+            return f"no such file or module: {target!r} (module {prefix!r} not found)"
+        locations = list(spec.submodule_search_locations or [])
+        if index < len(parts) - 1 and not locations:
+            return f"no such module: {target!r} ({'.'.join(parts[: index + 1])!r} is not a package)"
+    return None
+
+
+def load_submission(target: str) -> types.ModuleType:
+    """Import ``target`` (``.py`` path, ``.ipynb`` path or module name) and return the module.
+
+    Raises :class:`TargetNotFound` when it does not exist and :class:`LoadError`
+    (message: file, line, trimmed traceback) when importing it fails.
+    """
+    if not isinstance(target, str) or not target:
+        raise TargetNotFound(f"target must be a non-empty path or module name, got {target!r}")
+    missing = find_target(target)
+    if missing is not None:
+        raise TargetNotFound(missing)
+    if target.endswith(".ipynb"):
+        return _load_notebook(os.path.abspath(target))
+    if is_path_like(target):
+        return _load_file(os.path.abspath(target))
+    return _load_module(target)
+
+
+def _unique_name(path: str) -> str:
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    digest = hashlib.sha1(path.encode()).hexdigest()[:10]
+    return f"gradcheck_submission_{stem}_{digest}"
+
+
+def _syntax_message(where: str, exc: SyntaxError) -> str:
+    lines = [f"{where}: syntax error at line {exc.lineno}: {exc.msg}"]
+    if exc.text:
+        lines.append("    " + exc.text.rstrip("\n").strip())
+    return "\n".join(lines)
+
+
+def _exec_failure(where: str, exc: BaseException) -> LoadError:
+    if isinstance(exc, SyntaxError):  # a helper module the submission imports
+        return LoadError(_syntax_message(f"{where} (in {exc.filename})", exc))
+    if isinstance(exc, ImportError):
+        what = "import failed"
+    elif isinstance(exc, SystemExit):
+        return LoadError(f"{where}: the code called sys.exit({exc.code!r}) while being imported")
+    else:
+        what = "exception while importing"
+    return LoadError(f"{where}: {what}: {trimmed_traceback(exc, _is_submission_frame)}")
+
+
+def _load_file(path: str) -> types.ModuleType:
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # helper modules next to the submission
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        code = compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise LoadError(_syntax_message(path, exc)) from None
+    except (OSError, ValueError) as exc:
+        raise LoadError(f"{path}: cannot read: {exc}") from None
+    module = types.ModuleType(_unique_name(path))
+    module.__file__ = path
+    sys.modules[module.__name__] = module
+    try:
+        exec(code, module.__dict__)
+    except BaseException as exc:  # noqa: BLE001 - anything at import time is a load error
+        sys.modules.pop(module.__name__, None)
+        raise _exec_failure(path, exc) from None
+    return module
+
+
+def _load_module(name: str) -> types.ModuleType:
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(
+            cwd
+        )  # modules in the current folder, as `python -c "import name"` sees them
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+            raise TargetNotFound(f"no such module: {name!r}") from None
+        raise _exec_failure(name, exc) from None
+    except SyntaxError as exc:
+        raise LoadError(_syntax_message(f"{name} ({exc.filename})", exc)) from None
+    except BaseException as exc:  # noqa: BLE001
+        raise _exec_failure(name, exc) from None
+
+
+# --- notebooks --------------------------------------------------------------
+
+_MAGIC_LINE = re.compile(r"^(\s*)(?:[%!]|\w+\s*=\s*[%!])")
+_HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
+
+
+def _clean_cell(source: str) -> str | None:
+    """Cell source with IPython magics and shell escapes blanked (line numbers kept)."""
+    if source.lstrip().startswith("%%"):
+        return None  # cell magic: the body is not plain Python for this kernel
+    lines = []
+    for line in source.splitlines():
+        match = _MAGIC_LINE.match(line) or _HELP_LINE.match(line)
+        lines.append(match.group(1) + "pass" if match else line)
+    return "\n".join(lines) + "\n"
+
+
+def _is_constant_expr(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return all(_is_constant_expr(item) for item in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _is_constant_expr(k) for k in node.keys) and all(
+            _is_constant_expr(v) for v in node.values
+        )
+    if isinstance(node, ast.UnaryOp):
+        return _is_constant_expr(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_constant_expr(node.left) and _is_constant_expr(node.right)
+    return False
+
+
+def _kept(node: ast.stmt) -> bool:
+    if isinstance(
+        node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom
+    ):
+        return True
+    if isinstance(node, ast.Assign):
+        return all(isinstance(t, ast.Name) for t in node.targets) and _is_constant_expr(node.value)
+    if isinstance(node, ast.AnnAssign):
+        return (
+            isinstance(node.target, ast.Name)
+            and node.value is not None
+            and _is_constant_expr(node.value)
+        )
+    return False
+
+
+def notebook_source(path: str) -> list[tuple[str, ast.Module]]:
+    """(pseudo file name, filtered module AST) per code cell that keeps anything."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - any unreadable notebook is a load error
+        raise LoadError(f"{path}: not a readable notebook: {type(exc).__name__}: {exc}") from None
+    cells = []
+    code_cells = [cell for cell in notebook.cells if cell.get("cell_type") == "code"]
+    for number, cell in enumerate(code_cells, start=1):
+        source = _clean_cell(cell.get("source", ""))
+        if source is None:
+            continue
+        filename = f"{path} [code cell {number}]"
+        try:
+            tree = ast.parse(source, filename)
+        except SyntaxError as exc:
+            raise LoadError(_syntax_message(filename, exc)) from None
+        tree.body = [node for node in tree.body if _kept(node)]
+        if tree.body:
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            cells.append((filename, tree))
+    return cells
+
+
+def _load_notebook(path: str) -> types.ModuleType:
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module = types.ModuleType(_unique_name(path))
+    module.__file__ = path
+    module.__gradcheck_warnings__ = []
+    sys.modules[module.__name__] = module
+    for filename, tree in notebook_source(path):
+        for node in tree.body:
+            code = compile(
+                ast.Module(body=[node], type_ignores=[]), filename, "exec", dont_inherit=True
+            )
+            try:
+                exec(code, module.__dict__)
+            except ImportError as exc:
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    module.__gradcheck_warnings__.append(
+                        f"{filename} line {node.lineno}: skipped failing import "
+                        f"({type(exc).__name__}: {exc})"
+                    )
+                    continue
+                sys.modules.pop(module.__name__, None)
+                raise _exec_failure(filename, exc) from None
+            except BaseException as exc:  # noqa: BLE001
+                sys.modules.pop(module.__name__, None)
+                raise _exec_failure(filename, exc) from None
+    return module
+
+
+# --- conventions ------------------------------------------------------------
+
+
+def detect_convention(module: Any) -> str:
+    """``"article"`` if any of the article's names is defined, else ``"cs231n"`` if any of CS231n's.
+
+    A module with neither is ``"article"`` (every function is then reported missing).
+    """
+    if any(callable(getattr(module, name, None)) for name in CONTRACT_FUNCTIONS):
+        return "article"
+    if any(callable(getattr(module, name, None)) for name in CS231N_FUNCTIONS):
+        return "cs231n"
+    return "article"
+
+
+def as_contract(module: Any) -> Any:
+    """The object whose attributes are the contract functions (see module docstring)."""
+    if detect_convention(module) == "cs231n":
+        from gradcheck.cs231n import CS231nAdapter
+
+        return CS231nAdapter(module)
+    return module

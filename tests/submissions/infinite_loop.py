@@ -1,0 +1,12 @@
+"""Bad submission: conv_forward never returns (an infinite loop that swallows exceptions)."""
+
+from reference.naive import *  # noqa: F403
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    while True:
+        try:
+            while True:
+                pass
+        except BaseException:  # noqa: BLE001 - swallows the checker's alarm too
+            continue

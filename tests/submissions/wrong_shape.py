@@ -1,0 +1,9 @@
+"""Bad submission: conv_backward returns dW transposed, (n_C, n_C_prev, f, f)."""
+
+from reference.naive import *  # noqa: F403
+from reference.naive import conv_backward as _conv_backward
+
+
+def conv_backward(dZ, cache):
+    dA_prev, dW, db = _conv_backward(dZ, cache)
+    return dA_prev, dW.transpose(3, 2, 0, 1), db
