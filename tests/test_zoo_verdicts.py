@@ -1,0 +1,124 @@
+"""The checker's verdict on every zoo member: bugs rejected, with the right function
+and the right likely cause; correct implementations accepted.
+
+Runs ``gradcheck.check(module, isolate=False)`` once per member (cached) with a small
+number of examples; ``tests/test_zoo_members.py`` proves the expectations themselves
+without the engine.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from zoo.manifest import CORRECT, FUNCTIONS, ZOO, load
+
+import gradcheck
+from gradcheck import Report
+
+EXAMPLES = 20
+SEED = 0
+REJECTED = {"fail", "error"}
+
+# bug_pool_ceil averages the empty windows past the edge: numpy warns, in the member's code.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning"),
+]
+
+
+@cache
+def report(name: str) -> Report:
+    return gradcheck.check(load(name), isolate=False, examples=EXAMPLES, seed=SEED)
+
+
+def _summary(rep: Report) -> str:
+    return "\n".join(
+        f"  {c.function}: {c.quantity} {c.status}"
+        + (f" ({c.diagnosis['id']})" if c.diagnosis else "")
+        for c in rep.checks
+    )
+
+
+def _params(kind: str) -> list:
+    return [
+        pytest.param(name, function, id=f"{name}:{function}")
+        for name, expectation in ZOO.items()
+        for function in sorted(getattr(expectation, kind))
+    ]
+
+
+@pytest.mark.parametrize(("name", "function"), _params("failing"))
+def test_bug_member_is_rejected_on_its_function(name, function):
+    rep = report(name)
+    assert rep.load_error is None
+    statuses = {c.quantity: c.status for c in rep.checks if c.function == function}
+    assert statuses, f"{name}: no check of {function}\n{_summary(rep)}"
+    assert REJECTED & set(statuses.values()), f"{name}: {function} not rejected\n{_summary(rep)}"
+    assert set(statuses.values()) <= REJECTED | {"pass"}, f"{name}: {function}\n{_summary(rep)}"
+
+
+@pytest.mark.parametrize(("name", "function"), _params("passing"))
+def test_bug_member_passes_its_other_functions(name, function):
+    rep = report(name)
+    checks = [c for c in rep.checks if c.function == function]
+    assert checks and all(c.status == "pass" for c in checks), f"{name}\n{_summary(rep)}"
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_bug_member_fails_the_report(name):
+    assert not report(name).passed
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, expectation in ZOO.items() if expectation.diagnosis is not None]
+)
+def test_bug_member_gets_its_diagnosis_and_no_other(name):
+    expected = ZOO[name].diagnosis
+    rep = report(name)
+    ids = {c.diagnosis["id"] for c in rep.checks if c.diagnosis is not None}
+    assert ids == {expected}, f"{name}: expected {expected!r}, got {ids}\n{_summary(rep)}"
+    for c in rep.checks:
+        if c.diagnosis is not None:
+            assert c.function in ZOO[name].failing and c.status in REJECTED
+            assert c.diagnosis["cause"], c
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_member_passes_everything(name):
+    rep = report(name)
+    assert rep.load_error is None
+    assert rep.passed, f"{name}\n{_summary(rep)}"
+    assert all(c.status == "pass" for c in rep.checks), _summary(rep)
+    assert {c.function for c in rep.checks} == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_member_warns_only_about_ties_of_the_course_mask(name):
+    warned = [(c.quantity, w) for c in report(name).checks for w in c.warnings]
+    if name != "correct_course":
+        assert warned == []
+        return
+    assert warned, "x == np.max(x) is k-hot at a tie: expected a warning"
+    for quantity, warning in warned:
+        assert "ties" in quantity and "tie" in warning, (quantity, warning)
+
+
+def _messages(name: str, function: str) -> str:
+    return "\n".join(c.message for c in report(name).checks if c.function == function)
+
+
+def test_float_b_crash_says_how_to_fix_it():
+    message = _messages("bug_float_b", "conv_single_step")
+    assert "TypeError" in message and "b.item()" in message
+
+
+def test_modified_input_is_reported_as_such():
+    assert "modified its input dA in place" in _messages("bug_modifies_input", "pool_backward")
+
+
+def test_pad_zero_crash_names_the_pad_and_the_fix():
+    rep = report("bug_crop_pad_slice")
+    causes = [c.diagnosis["cause"] for c in rep.checks if c.diagnosis is not None]
+    assert causes and all("pad:pad + n_H_prev" in cause for cause in causes)
+    assert all("pad=0" in c.message for c in rep.checks if c.status in REJECTED)
