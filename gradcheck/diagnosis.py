@@ -28,6 +28,7 @@ stays silent: no hint is better than a wrong one. Passing checks get no hint.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +47,7 @@ CAUSES: dict[str, str] = {
         "wrongly"
     ),
     "stride_only": (
-        "fails only with stride > 1: the backward pass places its windows as if stride were 1 "
+        "fails only with stride > 1: the windows are placed as if stride were 1 "
         "(vert_start = h instead of h * stride)"
     ),
     "overlap_only": (
@@ -91,6 +92,10 @@ _NHWC = {
 }
 
 
+# checks of the subgradient rule at ties have no gradient arrays to explain
+_NOT_DIAGNOSED = frozenset({"ties[max]", "mask_ties"})
+
+
 def _base(quantity: str) -> str:
     """``dA_prev[max]`` -> ``dA_prev``: quantities may carry the pooling mode."""
     return quantity.split("[", 1)[0]
@@ -105,6 +110,12 @@ def diagnose(result: CheckResult, evaluate: Evaluate | None = None) -> Hint | No
     """
     if result.status not in ("fail", "error"):
         return None
+    if result.quantity in _NOT_DIAGNOSED:
+        return None
+    try:
+        result = _with_detail(result, evaluate)
+    except Exception:  # noqa: BLE001
+        pass
     for rule in _RULES:
         try:
             hint = rule(result, evaluate)
@@ -113,6 +124,27 @@ def diagnose(result: CheckResult, evaluate: Evaluate | None = None) -> Hint | No
         if hint is not None:
             return hint
     return None
+
+
+def _with_detail(result: CheckResult, evaluate: Evaluate | None) -> CheckResult:
+    """``result`` with the arrays of its counterexample, re-run when the engine kept none
+    (scalar quantities such as conv_single_step's Z)."""
+    if result.detail is not None or result.status != "fail" or evaluate is None:
+        return result
+    found = _geometry(result)
+    if found is None:
+        return result
+    verdict = evaluate(*found)
+    analytic = getattr(verdict, "analytic", None)
+    if getattr(verdict, "passed", True) or analytic is None or verdict.numeric is None:
+        return result
+    detail = Detail(
+        np.asarray(analytic, dtype=np.float64),
+        np.asarray(verdict.numeric, dtype=np.float64),
+        np.asarray(verdict.tolerance, dtype=np.float64),
+        inputs=dict(getattr(verdict, "inputs", None) or {}),
+    )
+    return dataclasses.replace(result, detail=detail)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -194,6 +226,16 @@ def _fails(evaluate: Evaluate, geometry: dict[str, Any], seed: int) -> bool:
     """The case does not pass when re-run (the failure is real, not a stale status)."""
     verdict = evaluate(dict(geometry), seed)
     return not bool(getattr(verdict, "passed", True))
+
+
+def _fails_on_values(evaluate: Evaluate, geometry: dict[str, Any], seed: int) -> bool:
+    """The re-run case fails by its values: right shape, wrong numbers (not a crash or a
+    wrong output shape, which a stride or overlap slip does not cause)."""
+    verdict = evaluate(dict(geometry), seed)
+    if bool(getattr(verdict, "passed", True)):
+        return False
+    analytic, numeric = getattr(verdict, "analytic", None), getattr(verdict, "numeric", None)
+    return analytic is not None and numeric is not None and np.shape(analytic) == np.shape(numeric)
 
 
 def _fmt_geometry(geometry: dict[str, Any]) -> str:
@@ -424,8 +466,6 @@ def _mask_wrong(result: CheckResult, evaluate: Evaluate | None) -> Hint | None:
     A_prev = np.asarray(inputs["A_prev"], dtype=np.float64)
     dA = np.asarray(inputs["dA"], dtype=np.float64)
     f, stride = int(inputs["hparameters"]["f"]), int(inputs["hparameters"]["stride"])
-    if f < 2:
-        return None
     for pick, how in _ROUTES.items():
         if _close(a, _pool_backward_routed(dA, A_prev, f, stride, pick), tol):
             return _hint(
@@ -668,9 +708,9 @@ def _stride_only(result: CheckResult, evaluate: Evaluate | None) -> Hint | None:
     stride = geometry.get("stride")
     if not isinstance(stride, int) or stride < 2:
         return None
-    if not _fails(evaluate, geometry, seed) or not _all_pass(
-        evaluate, [{**geometry, "stride": 1}], seed
-    ):
+    if not _fails_on_values(evaluate, geometry, seed):
+        return None
+    if not _all_pass(evaluate, [{**geometry, "stride": 1}], seed):
         return None
     return _hint(
         "stride_only",
@@ -689,9 +729,9 @@ def _overlap_only(result: CheckResult, evaluate: Evaluate | None) -> Hint | None
     stride, f = geometry.get("stride"), geometry.get("f")
     if not (isinstance(stride, int) and isinstance(f, int)) or f < 2 or stride >= f:
         return None
-    if not _fails(evaluate, geometry, seed) or not _all_pass(
-        evaluate, [{**geometry, "stride": f}], seed
-    ):
+    if not _fails_on_values(evaluate, geometry, seed):
+        return None
+    if not _all_pass(evaluate, [{**geometry, "stride": f}], seed):
         return None
     if stride > 1 and not _fails(evaluate, {**geometry, "stride": 1}, seed):
         return None  # passes at stride 1 too: not about overlap
