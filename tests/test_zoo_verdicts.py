@@ -122,3 +122,15 @@ def test_pad_zero_crash_names_the_pad_and_the_fix():
     causes = [c.diagnosis["cause"] for c in rep.checks if c.diagnosis is not None]
     assert causes and all("pad:pad + n_H_prev" in cause for cause in causes)
     assert all("pad=0" in c.message for c in rep.checks if c.status in REJECTED)
+
+
+@pytest.mark.parametrize("name", ["bug_crop_pad_slice", "bug_float_b", "correct_course"])
+def test_same_verdict_by_path_in_the_isolated_worker(name):
+    """A zoo file checked by path in the worker process (the instructor's way)."""
+    from zoo.manifest import path
+
+    isolated = gradcheck.check(str(path(name)), examples=10, seed=SEED)
+    assert isolated.load_error is None
+    rejected = {c.function for c in isolated.checks if c.status in REJECTED}
+    assert rejected == set(ZOO[name].failing if name in ZOO else ())
+    assert all(c.status in REJECTED | {"pass"} for c in isolated.checks)
