@@ -55,7 +55,12 @@ def check(
     if not (isinstance(timeout, int | float) and timeout > 0):
         raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
     names = _validate_only(only)
-    label = target if isinstance(target, str) else getattr(target, "__name__", type(target).__name__)
+    if isinstance(target, str):
+        label = target
+    elif isinstance(target, Backend):
+        label = target.label
+    else:
+        label = getattr(target, "__name__", type(target).__name__)
     started = time.perf_counter()
     report = Report(target=str(label), seed=seed, examples=examples)
     try:
@@ -88,8 +93,8 @@ def _open_backend(target: Any, *, isolate: bool, timeout: float) -> Backend:
         from gradcheck.sandbox import WorkerBackend
 
         return WorkerBackend(target, timeout=timeout)
-    if isinstance(target, str):
-        from gradcheck.submission import load_submission
+    from gradcheck.submission import as_contract, load_submission
 
-        return InProcessBackend(load_submission(target), timeout=timeout)
-    return InProcessBackend(target, timeout=timeout)
+    if isinstance(target, str):
+        return InProcessBackend(as_contract(load_submission(target)), timeout=timeout)
+    return InProcessBackend(as_contract(target), timeout=timeout)

@@ -513,7 +513,8 @@ class WorkerBackend(Backend):
             status, why = self._reap()
             return Outcome(
                 status,
-                message=f"{header.get('name')}: the worker process {why}{self._log_tail(600)}",
+                message=f"{header.get('name')} brought the worker process down: it {why}"
+                f"{self._log_tail(600)}",
             )
         except ProtocolError as exc:
             self._kill()

@@ -1,0 +1,256 @@
+"""The ``gradcheck`` command: a thin layer over :func:`gradcheck.check`.
+
+    gradcheck check TARGET [--examples N] [--seed S] [--only NAME[,NAME...]]
+                           [--timeout SECONDS] [--json FILE] [--report DIR]
+                           [--gradescope FILE] [--in-process]
+    gradcheck render REPORT_JSON --report DIR
+
+Exit status: 0 when every function present passes; 1 when any check does not
+pass or TARGET cannot be loaded; 2 for a usage error (unknown option, no such file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, LoadError, _validate_only, check
+from gradcheck.backend import Backend, InProcessBackend
+from gradcheck.errors import UsageError
+from gradcheck.results import Report
+from gradcheck.terminal import Progress, format_report, use_color
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2: the usage-error status
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gradcheck",
+        description="Check hand-written CNN layers (conv, pooling) and their backward passes.",
+    )
+    from gradcheck import __version__
+
+    parser.add_argument("--version", action="version", version=f"gradcheck {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    run = commands.add_parser(
+        "check",
+        help="check an implementation",
+        description="Check every contract function TARGET defines against the reference "
+        "(forwards) and central finite differences (backwards).",
+    )
+    run.add_argument(
+        "target", metavar="TARGET", help="a .py file, an .ipynb notebook or a module name"
+    )
+    run.add_argument(
+        "--examples",
+        type=_positive_int,
+        default=DEFAULT_EXAMPLES,
+        metavar="N",
+        help=f"generated cases per function and quantity (default {DEFAULT_EXAMPLES})",
+    )
+    run.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    run.add_argument("--only", metavar="NAME[,NAME...]", help="check only these functions")
+    run.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"per-call time limit (default {DEFAULT_TIMEOUT:g} s)",
+    )
+    run.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    run.add_argument("--report", metavar="DIR", help="write Markdown/HTML reports into DIR")
+    run.add_argument("--gradescope", metavar="FILE", help="write a Gradescope results.json")
+    run.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the code in this process, without isolation (trusted code only)",
+    )
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+    render = commands.add_parser(
+        "render",
+        help="re-render a saved JSON report",
+        description="Write the Markdown/HTML reports of a saved --json report without re-running.",
+    )
+    render.add_argument("report_json", metavar="REPORT_JSON", help="a file written by --json")
+    render.add_argument("--report", metavar="DIR", required=True, help="output directory")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gradcheck`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "render":
+            return _render(args)
+        return _check(args)
+    except UsageError as exc:
+        print(f"gradcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gradcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+def _report_module() -> Any:
+    try:
+        from gradcheck import report as report_module
+    except ImportError as exc:
+        raise UsageError(
+            f"--report/--gradescope need gradcheck.report, which is not available ({exc})"
+        ) from None
+    return report_module
+
+
+def _render(args: argparse.Namespace) -> int:
+    if not os.path.isfile(args.report_json):
+        raise UsageError(f"no such file: {args.report_json}")
+    _report_module().render_saved(args.report_json, args.report)
+    print(f"gradcheck: wrote reports of {args.report_json} into {args.report}")
+    return EXIT_PASS
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gradcheck.submission import as_contract, find_target, load_submission
+
+    only = _validate_only(args.only) if args.only is not None else None
+    missing = find_target(args.target)
+    if missing is not None:
+        if args.gradescope:  # the autograder still gets a results file
+            report = Report(
+                target=args.target, seed=args.seed, examples=args.examples, load_error=missing
+            )
+            _report_module().write_gradescope(report, args.gradescope)
+        raise UsageError(missing)
+
+    started = time.perf_counter()
+    progress = Progress(enabled=not args.quiet)
+    backend: Backend | None = None
+    try:
+        if args.in_process:
+            backend = InProcessBackend(
+                as_contract(load_submission(args.target)), timeout=args.timeout
+            )
+        else:
+            from gradcheck.sandbox import WorkerBackend
+
+            backend = WorkerBackend(args.target, timeout=args.timeout)
+        backend.label = args.target
+    except LoadError as exc:
+        report = Report(
+            target=args.target, seed=args.seed, examples=args.examples, load_error=str(exc)
+        )
+    else:
+        progress(f"loaded {args.target} ({'in process' if args.in_process else 'isolated worker'})")
+        try:
+            report = check(
+                backend,
+                examples=args.examples,
+                seed=args.seed,
+                only=only,
+                timeout=args.timeout,
+                progress=progress,
+            )
+        finally:
+            progress.done()
+            backend.close()
+    report.duration_s = time.perf_counter() - started
+    print(format_report(report, color=use_color(sys.stdout)))
+    print(_closing_note(report, backend))
+    _write_outputs(report, args)
+    return EXIT_PASS if report.passed else EXIT_FAIL
+
+
+def _closing_note(report: Report, backend: Backend | None) -> str:
+    checked = [check for check in report.checks if check.status != "missing"]
+    note = f"{len(checked)} checks in {report.duration_s:.1f} s"
+    trips = getattr(backend, "round_trips", None)
+    if trips is not None:
+        per_check = f", {trips / len(checked):.0f} per check" if checked else ""
+        note += f" (isolated worker: {trips} round trips{per_check}"
+        restarts = getattr(backend, "restarts", 0)
+        note += f", {restarts} restarts)" if restarts else ")"
+    elif backend is not None:
+        note += " (in process, not isolated)"
+    warnings = getattr(backend, "warnings", None)
+    if warnings:
+        note += "\n" + "\n".join(f"note: {warning}" for warning in warnings)
+    return note
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe copy: NaN and infinities become null (strict JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _write_outputs(report: Report, args: argparse.Namespace) -> None:
+    if args.json:
+        _ensure_parent(args.json)
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(_finite(report.to_dict()), handle, indent=2, allow_nan=False)
+            handle.write("\n")
+    if args.report:
+        _report_module().write_report_dir(report, args.report)
+    if args.gradescope:
+        _ensure_parent(args.gradescope)
+        _report_module().write_gradescope(report, args.gradescope)
+
+
+def _ensure_parent(path: str) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

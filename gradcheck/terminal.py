@@ -1,0 +1,150 @@
+"""Terminal output of ``gradcheck check``: verdict table, failure details, progress on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+from typing import IO, Any
+
+from gradcheck.results import CheckResult, Report
+
+_COLORS = {
+    "pass": "32",
+    "fail": "31",
+    "error": "31",
+    "timeout": "33",
+    "memory": "33",
+    "crashed": "31",
+    "missing": "2",
+}
+MESSAGE_LINES = 30  # lines of a failure message shown on the terminal (the JSON has all of it)
+
+
+def use_color(stream: IO[str]) -> bool:
+    """ANSI colors when ``stream`` is a terminal and NO_COLOR is not set."""
+    return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _paint(text: str, status: str, color: bool) -> str:
+    return f"\033[{_COLORS.get(status, '0')}m{text}\033[0m" if color else text
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2e}"
+
+
+def _geometry(counterexample: dict[str, Any] | None) -> str:
+    if not counterexample:
+        return ""
+    return ", ".join(f"{key}={value}" for key, value in counterexample.items())
+
+
+def format_table(checks: list[CheckResult], color: bool = False) -> str:
+    """One row per (function, quantity): status, cases, max error / tolerance."""
+    header = ("function", "quantity", "status", "cases", "max error", "tolerance")
+    rows = [
+        (
+            check.function,
+            check.quantity,
+            check.status,
+            str(check.cases),
+            _number(check.max_error),
+            _number(check.tolerance),
+        )
+        for check in checks
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: tuple[str, ...], status: str | None = None) -> str:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        if status is not None:
+            cells[2] = _paint(cells[2], status, color)
+        return "  ".join(cells).rstrip()
+
+    out = [line(header), "  ".join("-" * width for width in widths)]
+    out.extend(line(row, check.status) for row, check in zip(rows, checks, strict=True))
+    return "\n".join(out)
+
+
+def _shorten(message: str, limit: int = MESSAGE_LINES) -> str:
+    lines = message.splitlines()
+    if len(lines) <= limit:
+        return message
+    return "\n".join([*lines[:limit], f"... ({len(lines) - limit} more lines in the JSON report)"])
+
+
+def format_failure(check: CheckResult, color: bool = False) -> str:
+    """The failure's message, counterexample, likely cause and warnings, indented."""
+    title = _paint(f"{check.function}: {check.quantity} [{check.status}]", check.status, color)
+    parts = [title]
+    body = [_shorten(check.message)]
+    if check.counterexample and _geometry(check.counterexample) not in check.message:
+        body.append(f"counterexample: {_geometry(check.counterexample)}")
+    if check.worst_index is not None:
+        body.append(f"worst element: {list(check.worst_index)}")
+    if check.diagnosis:
+        cause = check.diagnosis.get("cause") or check.diagnosis.get("id")
+        body.append(f"likely cause: {cause}")
+        if check.diagnosis.get("evidence"):
+            body.append(f"  evidence: {check.diagnosis['evidence']}")
+    parts.append(textwrap.indent("\n".join(body), "    "))
+    return "\n".join(parts)
+
+
+def format_report(report: Report, color: bool = False) -> str:
+    """The whole terminal report: load error, or table, failures, warnings and verdict line."""
+    out = [f"gradcheck: {report.target}"]
+    if report.load_error is not None:
+        out.append(_paint("could not load the target:", "error", color))
+        out.append(textwrap.indent(report.load_error, "    "))
+        out.append(_paint("FAILED (not loaded)", "fail", color))
+        return "\n".join(out)
+    out.append("")
+    out.append(format_table(report.checks, color))
+    failures = report.failures()
+    if failures:
+        out.append("")
+        out.extend(format_failure(check, color) + "\n" for check in failures)
+    warnings = [(check, warning) for check in report.checks for warning in check.warnings]
+    if warnings:
+        out.extend(["", "warnings:"] if not failures else ["warnings:"])
+        out.extend(
+            f"  {check.function}: {check.quantity}: {warning}" for check, warning in warnings
+        )
+    counts = report.summary()
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    verdict = "PASSED" if report.passed else "FAILED"
+    out.append("")
+    out.append(_paint(f"{verdict} ({summary})", "pass" if report.passed else "fail", color))
+    return "\n".join(out)
+
+
+class Progress:
+    """Progress lines on stderr: rewritten in place on a terminal, one per step otherwise."""
+
+    def __init__(self, stream: IO[str] | None = None, enabled: bool = True):
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.started = time.perf_counter()
+        self._width = 0
+
+    def __call__(self, message: str) -> None:
+        if not self.enabled:
+            return
+        text = f"{message}  ({time.perf_counter() - self.started:.1f} s)"
+        if self.tty:
+            pad = max(0, self._width - len(text))
+            self.stream.write("\r" + text + " " * pad)
+            self._width = len(text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.tty and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
