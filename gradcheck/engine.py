@@ -80,8 +80,8 @@ def _spec(function: str, quantity: str) -> Spec:
                     "conv_forward": layers.conv_forward_case}[function]
         return Spec(function, quantity, conv_geometries(), _REPRESENTATIVE_CONV, evaluate, "the reference")
     if function == "conv_backward":
-        def evaluate(ctx, geometry, seed, **kw):
-            return layers.conv_backward_case(ctx, geometry, seed, quantity, **kw)
+        def evaluate(ctx, geometry, seed, **options):
+            return layers.conv_backward_case(ctx, geometry, seed, quantity, **options)
         return Spec(function, quantity, conv_geometries(), _REPRESENTATIVE_CONV, evaluate,
                     "the central finite difference of conv_forward")
     if function in ("pool_forward", "pool_backward"):
@@ -148,9 +148,47 @@ def _counterexample(geometry: Any, seed: int) -> dict[str, Any]:
     return geometry.as_dict() | {"seed": int(seed)}
 
 
+SWEEP_STEPS: tuple[float, ...] = tuple(2.0**-k for k in range(1, 41, 2))
+SWEPT = ("conv_backward", "pool_backward")
+
+
+def step_sweep(backend: Backend, function: str, quantity: str, geometry: Any, seed: int,
+               trusted_forwards: set[str], steps: tuple[float, ...] = SWEEP_STEPS) -> dict[str, list[float]] | None:
+    """Relative directional error against the finite-difference step on one case, or None
+    when the quantity has no step (forwards, tie rules) or the case does not run."""
+    if function not in SWEPT or quantity.startswith("ties"):
+        return None
+    spec = SPECS[(function, quantity)]
+    try:
+        verdict = spec.evaluate(Context(backend, trusted_forwards), geometry, seed, sweep=steps)
+    except CaseProblem:
+        return None
+    return verdict.sweep
+
+
 def check_quantity(backend: Backend, function: str, quantity: str, *, examples: int, seed: int,
-                   trusted_forwards: set[str], display_name: str | None = None) -> CheckResult:
-    """Run the generated cases of one (function, quantity) and build its verdict."""
+                   trusted_forwards: set[str], display_name: str | None = None, sweep: bool = False) -> CheckResult:
+    """Run the generated cases of one (function, quantity) and build its verdict.
+
+    With ``sweep``, also record the error against the step on one case (for reports).
+    """
+    result = _check_quantity(backend, function, quantity, examples=examples, seed=seed,
+                             trusted_forwards=trusted_forwards, display_name=display_name)
+    if sweep and result.status in ("pass", "fail"):
+        spec = SPECS[(function, quantity)]
+        if result.counterexample is not None:
+            geometry = {k: v for k, v in result.counterexample.items() if k != "seed"}
+            case_seed = result.counterexample["seed"]
+            kind = type(spec.representative)
+            geometry = kind(**geometry)
+        else:
+            geometry, case_seed = spec.representative, seed
+        result.step_sweep = step_sweep(backend, function, quantity, geometry, case_seed, trusted_forwards)
+    return result
+
+
+def _check_quantity(backend: Backend, function: str, quantity: str, *, examples: int, seed: int,
+                    trusted_forwards: set[str], display_name: str | None = None) -> CheckResult:
     spec = SPECS[(function, quantity)]
     ctx_factory = lambda: Context(backend, trusted_forwards)  # noqa: E731
     state: dict[str, Any] = {"cases": 0, "warnings": [], "failure": None, "stop": None, "worst": None,
@@ -256,7 +294,7 @@ def _failure_result(name: str, spec: Spec, geometry: Any, array_seed: int, verdi
 
 
 def run_checks(backend: Backend, *, examples: int = 25, seed: int = 0, only: tuple[str, ...] | None = None,
-               progress: Progress | None = None) -> list[CheckResult]:
+               progress: Progress | None = None, sweep: bool = False) -> list[CheckResult]:
     """Check every (function, quantity) of :data:`PLAN` the backend's implementation defines.
 
     Missing functions get status ``missing``; modes the backend does not support
@@ -281,7 +319,7 @@ def run_checks(backend: Backend, *, examples: int = 25, seed: int = 0, only: tup
         if progress:
             progress(f"[{index}/{len(plan)}] {name}: {quantity}")
         result = check_quantity(backend, function, quantity, examples=examples, seed=seed,
-                                trusted_forwards=set(trusted), display_name=name)
+                                trusted_forwards=set(trusted), display_name=name, sweep=sweep)
         backend.release()
         _diagnose(result, backend, function, quantity, trusted)
         results.append(result)

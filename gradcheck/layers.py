@@ -39,6 +39,7 @@ class CaseVerdict:
     inputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     forward_calls: int = 0
+    sweep: dict[str, list[float]] | None = None  # {"steps": [...], "errors": [...]}
 
     @property
     def passed(self) -> bool:
@@ -317,7 +318,7 @@ def _pool_gradient(geometry: PoolGeometry, A_prev, upstream) -> Gradient:
 def _backward_verdict(
     ctx: Context, gradient: Gradient, analytic: np.ndarray, upstream: np.ndarray, forward_name: str,
     own_forward: bool, out_shape: tuple[int, ...], quantity: str, full: bool, rng: np.random.Generator,
-    inputs: dict[str, Any],
+    inputs: dict[str, Any], sweep: Sequence[float] | None = None,
 ) -> CaseVerdict:
     if own_forward:
         def evaluate(xs):
@@ -336,6 +337,8 @@ def _backward_verdict(
         verdict.forward_calls = result.forward_calls
         return verdict
     direction = fd.random_direction(rng, gradient.x.shape)
+    if sweep is not None:
+        return _step_sweep(evaluate, gradient, analytic, upstream, direction, sweep, inputs)
     result = fd.directional_difference(
         evaluate, gradient.x, direction, upstream, magnitude=gradient.magnitude, n_terms=gradient.n_terms
     )
@@ -346,6 +349,22 @@ def _backward_verdict(
     comparison = Comparison(np.array(value), np.array(result.value), np.array(tolerance))
     verdict = _verdict(comparison, inputs, "numeric")
     verdict.forward_calls = 2
+    return verdict
+
+
+def _step_sweep(evaluate, gradient: Gradient, analytic: np.ndarray, upstream: np.ndarray,
+                direction: np.ndarray, steps: Sequence[float], inputs: dict[str, Any]) -> CaseVerdict:
+    """Relative error of the directional derivative against the step h: correct code falls
+    to rounding level as h grows (the layers are linear), a bug stays flat at its own size."""
+    exact = float(np.sum(analytic * direction))
+    errors = []
+    for step in steps:
+        value = fd.directional_difference(evaluate, gradient.x, direction, upstream, magnitude=gradient.magnitude,
+                                          n_terms=gradient.n_terms, step=step).value
+        # floored at the unit roundoff so that exact results still show on log axes
+        errors.append(max(abs(value - exact) / max(abs(exact), np.finfo(np.float64).tiny), fd.UNIT_ROUNDOFF))
+    verdict = CaseVerdict("pass", inputs=inputs)
+    verdict.sweep = {"steps": [float(step) for step in steps], "errors": [float(e) for e in errors]}
     return verdict
 
 
@@ -366,7 +385,7 @@ CONV_GRADIENTS = ("dA_prev", "dW", "db")
 
 
 def conv_backward_case(ctx: Context, geometry: ConvGeometry, seed: int, quantity: str, *,
-                       first: bool = False, full: bool = False) -> CaseVerdict:
+                       first: bool = False, full: bool = False, sweep: Sequence[float] | None = None) -> CaseVerdict:
     A_prev, W, b = geometry.random_inputs(seed)
     hp = geometry.hparameters
     rng = np.random.default_rng([seed, 1])
@@ -391,11 +410,11 @@ def conv_backward_case(ctx: Context, geometry: ConvGeometry, seed: int, quantity
         _deterministic(ctx, "conv_backward", args, outcome)
     inputs = {"A_prev": A_prev, "W": W, "b": b, "hparameters": hp, "dZ": upstream}
     return _backward_verdict(ctx, gradient, analytic, upstream, "conv_forward", own is not None,
-                             geometry.output_shape, quantity, full, rng, inputs)
+                             geometry.output_shape, quantity, full, rng, inputs, sweep)
 
 
 def pool_backward_case(ctx: Context, geometry: PoolGeometry, seed: int, *, first: bool = False,
-                       full: bool = False) -> CaseVerdict:
+                       full: bool = False, sweep: Sequence[float] | None = None) -> CaseVerdict:
     A_prev = geometry.random_inputs(seed)
     hp, mode = geometry.hparameters, geometry.mode
     rng = np.random.default_rng([seed, 1])
@@ -416,7 +435,7 @@ def pool_backward_case(ctx: Context, geometry: PoolGeometry, seed: int, *, first
         _deterministic(ctx, "pool_backward", args, outcome)
     inputs = {"A_prev": A_prev, "hparameters": hp, "dA": upstream, "mode": mode}
     return _backward_verdict(ctx, gradient, analytic, upstream, "pool_forward", own is not None,
-                             geometry.output_shape, f"dA_prev[{mode}]", full, rng, inputs)
+                             geometry.output_shape, f"dA_prev[{mode}]", full, rng, inputs, sweep)
 
 
 # --------------------------------------------------------------------------- ties

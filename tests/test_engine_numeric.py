@@ -107,3 +107,17 @@ def test_perturbations_on_the_grid_are_exact():
     u = fd.random_direction(rng, (1000,))
     assert np.array_equal((x + fd.STEP * u) - (x - fd.STEP * u), 2 * fd.STEP * u)
     assert not np.any(u == 0) and np.all(np.abs(u) <= 1)
+
+
+def test_step_sweep_dips_to_rounding_for_correct_code_and_stays_flat_for_a_bug():
+    from gradcheck.engine import SPECS, step_sweep
+    from zoo.manifest import load
+
+    spec = SPECS[("conv_backward", "dA_prev")]
+    good = step_sweep(InProcessBackend(reference), "conv_backward", "dA_prev", spec.representative, 0, set())
+    bad = step_sweep(InProcessBackend(load("bug_flipped_kernel")), "conv_backward", "dA_prev",
+                     spec.representative, 0, set())
+    assert len(good["steps"]) == len(good["errors"]) == len(bad["errors"]) >= 10
+    assert min(good["errors"]) <= 1e-15
+    assert max(good["errors"][:5]) <= 1e-12  # large steps: no truncation error on a linear layer
+    assert min(bad["errors"]) > 1e-3  # a bug does not depend on the step
