@@ -39,6 +39,7 @@ def check(
     isolate: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
+    sweep: bool = False,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -46,7 +47,8 @@ def check(
     or (with ``isolate=False``) a module or any object with the contract's functions.
     ``examples``: generated cases per (function, quantity). ``seed`` makes the run
     reproducible. With ``isolate=True`` the submission runs in a limited worker
-    process and nothing it returns is unpickled.
+    process and nothing it returns is unpickled. ``sweep`` also records, for one case
+    per gradient, the error against the finite-difference step (shown in reports).
     """
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
         raise UsageError(f"examples must be an integer >= 1, got {examples!r}")
@@ -72,7 +74,8 @@ def check(
     from gradcheck.engine import run_checks
 
     with backend:
-        report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress)
+        report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress,
+                                   sweep=sweep)
     report.duration_s = time.perf_counter() - started
     return report
 
