@@ -5,13 +5,14 @@ Library first: ``check`` judges an implementation of the contract (DESIGN.md),
 ``gradcheck`` command and ``pytest --impl`` are thin layers over them.
 """
 
-from gradcheck.api import DEFAULT_EXAMPLES, LoadError, check
+from gradcheck.api import DEFAULT_EXAMPLES, LoadError, assert_check, check
 from gradcheck.errors import GradcheckError, UsageError
 from gradcheck.results import CheckResult, Report
 from gradcheck.vjp import VjpResult, assert_vjp, check_vjp
 
 __all__ = [
     "check",
+    "assert_check",
     "check_vjp",
     "assert_vjp",
     "VjpResult",

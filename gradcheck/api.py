@@ -101,3 +101,19 @@ def _open_backend(target: Any, *, isolate: bool, timeout: float) -> Backend:
     if isinstance(target, str):
         return InProcessBackend(as_contract(load_submission(target)), timeout=timeout)
     return InProcessBackend(as_contract(target), timeout=timeout)
+
+
+def assert_check(target: str | ModuleType | Any, **options: Any) -> Report:
+    """Like :func:`check`, but raise :class:`~gradcheck.errors.GradcheckError` (an
+    AssertionError) with every failing verdict's message when the report does not pass."""
+    __tracebackhide__ = True
+    from gradcheck.errors import GradcheckError
+
+    report = check(target, **options)
+    if not report.passed:
+        if report.load_error is not None:
+            raise GradcheckError(f"{report.target} could not be loaded: {report.load_error}")
+        failures = report.failures() or report.checks
+        details = "\n\n".join(f"[{c.status}] {c.message}" for c in failures)
+        raise GradcheckError(f"{report.target}: {len(report.failures())} check(s) did not pass\n\n{details}")
+    return report
