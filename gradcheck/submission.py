@@ -53,6 +53,23 @@ def _module_search_path() -> list[str]:
     return sys.path if cwd in sys.path or "" in sys.path else [*sys.path, cwd]
 
 
+def _find_spec(name: str, locations: list[str] | None) -> Any:
+    """The module spec of ``name`` from the import system's finders, importing nothing."""
+    if locations is None:
+        search = _module_search_path()
+        finders = [f for f in sys.meta_path if f is not importlib.machinery.PathFinder]
+        for finder in finders:  # e.g. editable installs' finders
+            find = getattr(finder, "find_spec", None)
+            try:
+                spec = find(name, None) if find is not None else None
+            except Exception:  # noqa: BLE001 - a broken finder is not our verdict
+                spec = None
+            if spec is not None:
+                return spec
+        return importlib.machinery.PathFinder.find_spec(name, search)
+    return importlib.machinery.PathFinder.find_spec(name, locations)
+
+
 def find_target(target: str) -> str | None:
     """Why ``target`` cannot be found (a message), or None if it exists.
 
@@ -71,15 +88,15 @@ def find_target(target: str) -> str | None:
         return f"{target!r} is not a file and not a valid module name"
     if parts[0] in sys.builtin_module_names:
         return None
-    locations: list[str] | None = _module_search_path()
-    for index, part in enumerate(parts):
-        spec = importlib.machinery.PathFinder.find_spec(part, locations)
+    locations: list[str] | None = None
+    for index in range(len(parts)):
+        name = ".".join(parts[: index + 1])
+        spec = _find_spec(name, locations)
         if spec is None:
-            prefix = ".".join(parts[: index + 1])
-            return f"no such file or module: {target!r} (module {prefix!r} not found)"
+            return f"no such file or module: {target!r} (module {name!r} not found)"
         locations = list(spec.submodule_search_locations or [])
         if index < len(parts) - 1 and not locations:
-            return f"no such module: {target!r} ({'.'.join(parts[: index + 1])!r} is not a package)"
+            return f"no such module: {target!r} ({name!r} is not a package)"
     return None
 
 
