@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
@@ -305,7 +304,6 @@ def run_checks(backend: Backend, *, examples: int = 25, seed: int = 0, only: tup
     display = dict(getattr(backend, "display_names", {}) or {})
     plan = [(f, q) for f, q in PLAN if (only is None or f in only) and (_mode_of(q) in (None, *pool_modes))]
     trusted: set[str] = set()
-    forward_results: dict[str, bool] = {}
     results: list[CheckResult] = []
     missing_reported: set[str] = set()
     for index, (function, quantity) in enumerate(plan, start=1):
@@ -324,7 +322,6 @@ def run_checks(backend: Backend, *, examples: int = 25, seed: int = 0, only: tup
         _diagnose(result, backend, function, quantity, trusted)
         results.append(result)
         if function in ("conv_forward", "pool_forward"):
-            forward_results[function] = forward_results.get(function, True) and result.passed
             if all(r.passed for r in results if r.function == name):
                 trusted.add(function)
             else:
@@ -350,9 +347,4 @@ def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: st
         result.warnings.append(f"diagnosis failed: {type(exc).__name__}: {exc}")
 
 
-def forward_call_count(verdict: CaseVerdict) -> int:
-    """Forward evaluations a case used (for the call-count bound)."""
-    return verdict.forward_calls
-
-
-__all__ = ["PLAN", "SPECS", "run_checks", "check_quantity", "evaluate_case", "forward_call_count", "np"]
+__all__ = ["PLAN", "SPECS", "run_checks", "check_quantity", "evaluate_case", "step_sweep"]

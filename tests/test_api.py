@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from helpers_impl import reference_namespace
 
 import gradcheck
 import reference
 from gradcheck import GradcheckError, UsageError, assert_check, assert_vjp, check, check_vjp
-from helpers_impl import reference_namespace
 
 
 def test_check_returns_a_report_whose_dict_has_the_contract_fields():

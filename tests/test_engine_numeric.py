@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_impl import CallCounter
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,8 +12,7 @@ import reference
 from gradcheck import numeric as fd
 from gradcheck.backend import InProcessBackend
 from gradcheck.engine import evaluate_case
-from gradcheck.strategies import ConvGeometry, PoolGeometry, conv_geometries, pool_geometries
-from helpers_impl import CallCounter
+from gradcheck.strategies import ConvGeometry, PoolGeometry, conv_geometries
 
 
 @given(conv_geometries(), st.integers(0, 2**16))
@@ -110,8 +110,9 @@ def test_perturbations_on_the_grid_are_exact():
 
 
 def test_step_sweep_dips_to_rounding_for_correct_code_and_stays_flat_for_a_bug():
-    from gradcheck.engine import SPECS, step_sweep
     from zoo.manifest import load
+
+    from gradcheck.engine import SPECS, step_sweep
 
     spec = SPECS[("conv_backward", "dA_prev")]
     good = step_sweep(InProcessBackend(reference), "conv_backward", "dA_prev", spec.representative, 0, set())

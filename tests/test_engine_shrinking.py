@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from zoo.manifest import load
 
 import gradcheck
-from zoo.manifest import load
 
 MINIMAL = {
     # zoo member -> (function, quantity, what the smallest failing case must be)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_impl import reference_namespace, scale_one_element
 
 import gradcheck
 import reference
 import reference.naive
 from gradcheck.engine import PLAN
-from helpers_impl import reference_namespace, scale_one_element
 
 
 @pytest.mark.parametrize("implementation", [reference, reference.naive], ids=["reference", "naive"])

@@ -8,6 +8,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import reference
+from gradcheck.numeric import STEP
 from gradcheck.strategies import (
     conv_geometries,
     pool_geometries,
@@ -15,7 +16,6 @@ from gradcheck.strategies import (
     tie_free_arrays,
     tied_windows,
 )
-from gradcheck.numeric import STEP
 
 
 @given(conv_geometries(), st.integers(0, 2**16))
