@@ -47,8 +47,7 @@ CAUSES: dict[str, str] = {
         "wrongly"
     ),
     "stride_only": (
-        "fails only with stride > 1: the windows are placed as if stride were 1 "
-        "(vert_start = h instead of h * stride)"
+        "fails only with stride > 1: the windows are placed as if stride were 1 (vert_start = h instead of h * stride)"
     ),
     "overlap_only": (
         "fails only where windows overlap (stride < f): the gradient of a window is assigned "
@@ -63,16 +62,14 @@ CAUSES: dict[str, str] = {
         "cross-correlation: use W[p, q] as is, without flipping"
     ),
     "hw_swapped": (
-        "the height and width axes are swapped (arrays are NHWC: index [i, h, w, c], "
-        "W is (f, f, n_C_prev, n_C))"
+        "the height and width axes are swapped (arrays are NHWC: index [i, h, w, c], W is (f, f, n_C_prev, n_C))"
     ),
     "mask_wrong": (
         "the max-pooling mask is wrong: it must be one-hot at the window's maximum "
         "(x == np.max(x)), the only element through which the gradient flows"
     ),
     "distribute_factor": (
-        "distribute_value is off by a constant factor: each of the n_H * n_W elements "
-        "gets dz / (n_H * n_W)"
+        "distribute_value is off by a constant factor: each of the n_H * n_W elements gets dz / (n_H * n_W)"
     ),
     "pad_zero_crash": (
         "crashes only at pad = 0: the crop `x[pad:-pad]` is empty when pad = 0; "
@@ -122,8 +119,50 @@ def diagnose(result: CheckResult, evaluate: Evaluate | None = None) -> Hint | No
         except Exception:  # noqa: BLE001 - a diagnosis must never break a verdict or a report
             hint = None
         if hint is not None:
+            try:
+                example = _larger_example(result, evaluate)
+            except Exception:  # noqa: BLE001
+                example = None
+            if example is not None:
+                hint["example"] = example
             return hint
     return None
+
+
+EXAMPLE_SIZE = 8  # spatial size of the larger input a hint shows the bug on
+
+
+def _larger_example(result: CheckResult, evaluate: Evaluate | None) -> dict[str, Any] | None:
+    """The same failure on a larger input, so its pattern shows in a heatmap:
+    ``{"geometry", "analytic", "numeric", "tolerance"}`` (JSON-ready lists), or None."""
+    found = _geometry(result)
+    if evaluate is None or found is None:
+        return None
+    geometry, seed = found
+    if "n_H_prev" not in geometry or "f" not in geometry:
+        return None
+    if _base(result.quantity) not in ("dA_prev", "Z", "A", "X_pad"):
+        return None  # dW and db keep their shape on a larger input
+    size = max(EXAMPLE_SIZE, 2 * int(geometry["f"]) + 2)
+    larger = {
+        **geometry,
+        "n_H_prev": max(int(geometry["n_H_prev"]), size),
+        "n_W_prev": max(int(geometry["n_W_prev"]), size),
+    }
+    if larger == geometry:
+        return None
+    verdict = evaluate(dict(larger), seed)
+    analytic, numeric = getattr(verdict, "analytic", None), getattr(verdict, "numeric", None)
+    if getattr(verdict, "passed", True) or analytic is None or numeric is None:
+        return None
+    if np.shape(analytic) != np.shape(numeric) or np.ndim(analytic) == 0:
+        return None
+    return {
+        "geometry": {**larger, "seed": seed},
+        "analytic": np.asarray(analytic, dtype=np.float64).tolist(),
+        "numeric": np.asarray(numeric, dtype=np.float64).tolist(),
+        "tolerance": np.broadcast_to(verdict.tolerance, np.shape(analytic)).astype(np.float64).tolist(),
+    }
 
 
 def _with_detail(result: CheckResult, evaluate: Evaluate | None) -> CheckResult:
@@ -306,12 +345,7 @@ def _bias_in_window(result: CheckResult, evaluate: Evaluate | None) -> Hint | No
             return None
         k = int(np.size(inputs["a_slice_prev"]))
         b = float(np.asarray(inputs["b"], dtype=np.float64).reshape(-1)[0])
-        if (
-            k > 1
-            and a.size == 1
-            and n.size == 1
-            and _close(a - n, np.full(a.shape, (k - 1) * b), tol)
-        ):
+        if k > 1 and a.size == 1 and n.size == 1 and _close(a - n, np.full(a.shape, (k - 1) * b), tol):
             return _hint(
                 "bias_in_window",
                 f"the result minus the reference equals (f*f*n_C_prev - 1) * b = {k - 1} * {b:.4g} "
@@ -437,9 +471,7 @@ def _route_mask(window: np.ndarray, pick: str) -> np.ndarray:
     return one_hot.astype(np.float64).reshape(window.shape)
 
 
-def _pool_backward_routed(
-    dA: np.ndarray, A_prev: np.ndarray, f: int, stride: int, pick: str
-) -> np.ndarray:
+def _pool_backward_routed(dA: np.ndarray, A_prev: np.ndarray, f: int, stride: int, pick: str) -> np.ndarray:
     """pool_backward (max) with each window's gradient routed by the wrong mask ``pick``."""
     _, n_H, n_W, _ = dA.shape
     dA_prev = np.zeros(A_prev.shape)
@@ -577,9 +609,7 @@ def _hw_swapped(result: CheckResult, evaluate: Evaluate | None) -> Hint | None:
     swapped = np.swapaxes(n, *axes)
     swapped_tol = np.swapaxes(_tol(tol, n.shape), *axes)
     if _close(a, swapped, swapped_tol):
-        shape_note = (
-            "" if a.shape == n.shape else f" (analytic shape {a.shape}, expected {n.shape})"
-        )
+        shape_note = "" if a.shape == n.shape else f" (analytic shape {a.shape}, expected {n.shape})"
         return _hint(
             "hw_swapped",
             f"analytic {result.quantity} equals the numeric gradient with {label} swapped at all "
@@ -658,9 +688,7 @@ def _border_only(result: CheckResult, evaluate: Evaluate | None) -> Hint | None:
     if detail is not None:
         band = _border_band(detail.analytic, detail.numeric, detail.tolerance, limit)
         if band is not None:
-            evidence.append(
-                _band_text(band, detail.analytic.shape, f"the failing case (f={f}, pad={pad})")
-            )
+            evidence.append(_band_text(band, detail.analytic.shape, f"the failing case (f={f}, pad={pad})"))
     if evaluate is not None and "n_H_prev" in geometry:
         size = 2 * limit + 3  # an interior of at least 3x3 inside a band of width `limit`
         larger = {
@@ -677,9 +705,7 @@ def _border_only(result: CheckResult, evaluate: Evaluate | None) -> Hint | None:
         band = _border_band(a, n, verdict.tolerance, limit)
         if band is None:
             return None
-        evidence.append(
-            _band_text(band, a.shape, f"a re-run on a larger input ({_fmt_geometry(larger)})")
-        )
+        evidence.append(_band_text(band, a.shape, f"a re-run on a larger input ({_fmt_geometry(larger)})"))
     if not evidence:
         return None
     return _hint("border_only", "; ".join(evidence))
@@ -714,8 +740,7 @@ def _stride_only(result: CheckResult, evaluate: Evaluate | None) -> Hint | None:
         return None
     return _hint(
         "stride_only",
-        f"fails at stride={stride} ({_fmt_geometry(geometry)}) and passes on the same case with "
-        f"stride=1 (two seeds)",
+        f"fails at stride={stride} ({_fmt_geometry(geometry)}) and passes on the same case with stride=1 (two seeds)",
     )
 
 
