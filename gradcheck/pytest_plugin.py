@@ -1,4 +1,4 @@
-"""pytest plugin: ``pytest --impl PATH`` checks an implementation, one test per function and quantity.
+"""pytest plugin: ``pytest --impl PATH`` checks an implementation, one test per check.
 
 Loaded through the ``pytest11`` entry point in every pytest session; without
 ``--impl`` it adds nothing to collection. With it, the session gets one item per
@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="gradcheck_impl",
         metavar="PATH",
         default=None,
-        help="check this implementation (.py, .ipynb or module name): one test per function and quantity",
+        help="check this implementation (.py, .ipynb or module name), one test per check",
     )
     group.addoption(
         "--gradcheck-examples",

@@ -1,0 +1,4 @@
+"""Bad submission: an endless training loop at module level."""
+
+while True:
+    pass

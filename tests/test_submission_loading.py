@@ -1,0 +1,227 @@
+"""Loading implementations: .py files, notebooks, module names; load errors; conventions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import reference
+from gradcheck.api import LoadError
+from gradcheck.backend import CONTRACT_FUNCTIONS, InProcessBackend
+from gradcheck.cs231n import CS231nAdapter
+from gradcheck.submission import (
+    TargetNotFound,
+    as_contract,
+    detect_convention,
+    find_target,
+    load_submission,
+)
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+
+
+def test_py_file_gets_a_unique_module_name_and_its_folder_is_importable(tmp_path):
+    (tmp_path / "helpers.py").write_text("SCALE = 3.0\n")
+    first = tmp_path / "a" / "my_cnn.py"
+    second = tmp_path / "b" / "my_cnn.py"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text(
+            "import sys\nsys.path.insert(0, %r)\nfrom helpers import SCALE\n"
+            "def zero_pad(X, pad):\n    return SCALE\n" % str(tmp_path)
+        )
+    one, two = load_submission(str(first)), load_submission(str(second))
+    assert one.__name__ != two.__name__
+    assert one.zero_pad(None, 0) == 3.0
+
+
+def test_helper_module_next_to_the_submission_is_importable(tmp_path):
+    (tmp_path / "my_helpers_xyz.py").write_text("def double(x):\n    return 2 * x\n")
+    path = tmp_path / "sub.py"
+    path.write_text(
+        "from my_helpers_xyz import double\n\ndef zero_pad(X, pad):\n    return double(pad)\n"
+    )
+    assert load_submission(str(path)).zero_pad(None, 2) == 4
+
+
+def test_module_name_reference_loads():
+    module = load_submission("reference")
+    assert module is reference
+    assert detect_convention(module) == "article"
+    assert as_contract(module) is module
+
+
+def test_syntax_error_names_file_and_line():
+    with pytest.raises(LoadError, match=r"syntax_error\.py: syntax error at line 6: expected ':'"):
+        load_submission(str(SUBMISSIONS / "syntax_error.py"))
+
+
+def test_import_error_names_the_missing_module():
+    with pytest.raises(
+        LoadError,
+        match=r"import failed: ModuleNotFoundError: No module named 'public_tests_that_do_not_exist'",
+    ) as info:
+        load_submission(str(SUBMISSIONS / "import_error.py"))
+    assert 'import_error.py", line 4' in str(info.value)
+
+
+def test_exception_at_import_keeps_the_message_and_the_submission_frame_only():
+    with pytest.raises(
+        LoadError, match="exception while importing: AssertionError: shape check left over"
+    ) as info:
+        load_submission(str(SUBMISSIONS / "exception_at_import.py"))
+    message = str(info.value)
+    assert 'exception_at_import.py", line 12, in <module>' in message
+    assert "importlib" not in message and "gradcheck/submission.py" not in message
+
+
+def test_sys_exit_at_import_is_a_load_error(tmp_path):
+    path = tmp_path / "quits.py"
+    path.write_text("import sys\nsys.exit(4)\n")
+    with pytest.raises(LoadError, match=r"called sys.exit\(4\) while being imported"):
+        load_submission(str(path))
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no/such/file.py", "no such file: no/such/file.py"),
+        ("no_such_module_xyz", "no such file or module: 'no_such_module_xyz'"),
+        ("reference.no_such_submodule", "module 'reference.no_such_submodule' not found"),
+        ("not a name", "is not a file and not a valid module name"),
+    ],
+)
+def test_missing_targets_are_reported_without_importing(target, message):
+    assert message in find_target(target)
+    with pytest.raises(TargetNotFound, match=message.replace(".", r"\.").replace("(", r"\(")):
+        load_submission(target)
+
+
+def test_find_target_imports_nothing():
+    name = "tests_submissions_never_imported"
+    assert find_target("reference.naive") is None
+    assert name not in sys.modules
+
+
+# --- notebooks -------------------------------------------------------------------
+
+
+def test_notebook_keeps_definitions_imports_and_constants_only():
+    module = load_submission(str(SUBMISSIONS / "notebook_cnn.ipynb"))
+    for name in CONTRACT_FUNCTIONS:
+        assert callable(getattr(module, name)), name
+    assert module.Z_mean == 0.5
+    assert not hasattr(module, "x_pad") and not hasattr(module, "A_prev")  # test cells never ran
+    warnings = " ".join(module.__gradcheck_warnings__)
+    assert "No module named 'public_tests'" in warnings
+
+
+def test_notebook_functions_match_the_reference():
+    module = load_submission(str(SUBMISSIONS / "notebook_cnn.ipynb"))
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((2, 5, 4, 3))
+    W, b = rng.standard_normal((3, 3, 3, 2)), rng.standard_normal((1, 1, 1, 2))
+    hp = {"stride": 2, "pad": 1}
+    np.testing.assert_allclose(
+        module.conv_forward(A, W, b, hp)[0], reference.conv_forward(A, W, b, hp)[0]
+    )
+
+
+def _notebook(tmp_path, *sources: str) -> str:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, str(path))
+    return str(path)
+
+
+def test_notebook_magics_shell_escapes_and_help_are_dropped(tmp_path):
+    path = _notebook(
+        tmp_path,
+        "%matplotlib inline\n!pip install numpy\nfiles = !ls\nimport numpy as np\nnp.zeros?",
+        "%%bash\necho hello",
+        "def zero_pad(X, pad):\n    %time\n    return pad\n",
+        "raise RuntimeError('a test cell')",
+    )
+    assert load_submission(path).zero_pad(None, 3) == 3
+
+
+def test_notebook_syntax_error_names_the_cell(tmp_path):
+    path = _notebook(tmp_path, "import numpy as np", "def zero_pad(X, pad)\n    return X")
+    with pytest.raises(LoadError, match=r"\[code cell 2\]: syntax error at line 1"):
+        load_submission(path)
+
+
+def test_notebook_exception_in_a_kept_statement_is_a_load_error(tmp_path):
+    path = _notebook(tmp_path, "LIMIT = 1 / 0")
+    with pytest.raises(
+        LoadError, match=r"\[code cell 1\]: exception while importing: ZeroDivisionError"
+    ):
+        load_submission(path)
+
+
+def test_unreadable_notebook_is_a_load_error(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{not json")
+    with pytest.raises(LoadError, match="not a readable notebook"):
+        load_submission(str(path))
+
+
+# --- the CS231n convention ------------------------------------------------------------
+
+
+def test_cs231n_convention_is_detected_and_adapted():
+    module = load_submission(str(SUBMISSIONS / "cs231n_layers.py"))
+    assert detect_convention(module) == "cs231n"
+    adapter = as_contract(module)
+    assert isinstance(adapter, CS231nAdapter)
+    assert adapter.pool_modes == ("max",)
+    assert adapter.display_names["conv_forward"] == "conv_forward_naive"
+    backend = InProcessBackend(adapter)
+    assert backend.functions() == {"conv_forward", "conv_backward", "pool_forward", "pool_backward"}
+    assert backend.pool_modes == ("max",)
+
+
+@pytest.mark.parametrize("stride,pad", [(1, 0), (2, 1), (3, 2)])
+def test_cs231n_adapter_agrees_with_the_reference_with_either_cache(stride, pad):
+    adapter = as_contract(load_submission(str(SUBMISSIONS / "cs231n_layers.py")))
+    rng = np.random.default_rng(stride)
+    A = rng.standard_normal((2, 7, 6, 3))
+    W, b = rng.standard_normal((3, 3, 3, 4)), rng.standard_normal((1, 1, 1, 4))
+    hp = {"stride": stride, "pad": pad}
+    Z, cache = adapter.conv_forward(A, W, b, hp)
+    Z_ref, cache_ref = reference.conv_forward(A, W, b, hp)
+    np.testing.assert_allclose(Z, Z_ref, rtol=1e-12, atol=1e-12)
+    dZ = rng.standard_normal(Z.shape)
+    for any_cache in (cache, cache_ref):
+        for got, want in zip(
+            adapter.conv_backward(dZ, any_cache), reference.conv_backward(dZ, cache_ref)
+        ):
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    pool = {"f": 2, "stride": stride}
+    P, pcache = adapter.pool_forward(A, pool, "max")
+    P_ref, pcache_ref = reference.pool_forward(A, pool, "max")
+    np.testing.assert_array_equal(P, P_ref)
+    dP = rng.standard_normal(P.shape)
+    for any_cache in (pcache, pcache_ref):
+        np.testing.assert_allclose(
+            adapter.pool_backward(dP, any_cache, "max"),
+            reference.pool_backward(dP, pcache_ref, "max"),
+        )
+
+
+def test_cs231n_adapter_refuses_average_pooling():
+    adapter = as_contract(load_submission(str(SUBMISSIONS / "cs231n_layers.py")))
+    with pytest.raises(ValueError, match="no 'average' mode"):
+        adapter.pool_forward(np.zeros((1, 2, 2, 1)), {"f": 2, "stride": 1}, "average")
+
+
+def test_module_with_neither_convention_reports_everything_missing(tmp_path):
+    path = tmp_path / "empty.py"
+    path.write_text("x = 1\n")
+    backend = InProcessBackend(as_contract(load_submission(str(path))))
+    assert backend.functions() == frozenset()
