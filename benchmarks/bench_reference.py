@@ -6,7 +6,8 @@ Run (this machine sets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which halve matmul 
 
 Each timing is the minimum over ``--repeats`` batches of forward + backward
 (``time.perf_counter``, batch sized to last at least ``--min-batch`` seconds),
-divided by the batch size. Inputs and upstream gradients are created once per
+divided by the batch size; reference and PyTorch batches alternate, so a busy
+machine slows both alike. Inputs and upstream gradients are created once per
 case. PyTorch, when importable, runs on the CPU in float64 with
 ``torch.set_num_threads(2)`` on NCHW contiguous tensors; its backward is
 ``torch.autograd.grad`` of the same scalar loss ``sum(G * output)``.
@@ -51,8 +52,8 @@ POOL_CASES = [(2, 2), (3, 1)]
 MODES = ("max", "average")
 
 
-def best_time(fn: Callable[[], object], repeats: int, min_batch: float) -> float:
-    """Seconds per call: min over ``repeats`` batches, each batch at least ``min_batch`` s."""
+def batch_size(fn: Callable[[], object], min_batch: float) -> int:
+    """Calls per timed batch so that one batch lasts at least ``min_batch`` seconds."""
     fn()  # warm-up
     number = 1
     while True:
@@ -61,14 +62,21 @@ def best_time(fn: Callable[[], object], repeats: int, min_batch: float) -> float
             fn()
         elapsed = time.perf_counter() - start
         if elapsed >= min_batch:
-            break
-        number *= 2 if elapsed * 2 >= min_batch else max(2, int(min_batch / max(elapsed, 1e-6)))
-    best = elapsed / number
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
+            return number
+        number = max(number + 1, int(number * min_batch / max(elapsed, 1e-7) * 1.2))
+
+
+def best_times(fns: dict[str, Callable[[], object]], repeats: int, min_batch: float):
+    """Seconds per call of each of ``fns``: min over ``repeats`` batches. The batches of the
+    different functions alternate, so a busy machine slows them alike."""
+    numbers = {name: batch_size(fn, min_batch) for name, fn in fns.items()}
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(numbers[name]):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - start) / numbers[name])
     return best
 
 
@@ -194,17 +202,20 @@ def main(argv: list[str] | None = None) -> None:
                 label = f"pool {mode:<7} {shape} f{f} s{stride}"
                 cases.append(("pool", label, index, pool_fns(shape, f, stride, mode, rng)))
 
-    header = f"{'case':<42} {'ref ms':>9} {'naive ms':>10} {'torch ms':>9} {'naive/ref':>10} {'ref/torch':>10}"
+    header = (
+        f"{'case':<42} {'ref ms':>9} {'naive ms':>10} {'torch ms':>9} "
+        f"{'naive/ref':>10} {'ref/torch':>10}"
+    )
     print(header)
     print("-" * len(header))
     vs_torch: dict[str, list[float]] = {"conv": [], "pool": []}
     vs_naive: dict[str, list[float]] = {"conv": [], "pool": []}
     for kind, label, index, (ref, slow, tch) in cases:
-        t_ref = best_time(ref, args.repeats, args.min_batch)
-        t_naive = (
-            once(slow) if args.naive == "all" or (args.naive == "first" and index == 0) else None
-        )
-        t_torch = best_time(tch, args.repeats, args.min_batch) if tch is not None else None
+        fns = {"ref": ref} if tch is None else {"ref": ref, "torch": tch}
+        times = best_times(fns, args.repeats, args.min_batch)
+        t_ref, t_torch = times["ref"], times.get("torch")
+        time_naive = args.naive == "all" or (args.naive == "first" and index == 0)
+        t_naive = once(slow) if time_naive else None
         cells = [f"{label:<42}", f"{t_ref * 1e3:9.3f}"]
         cells.append(f"{t_naive * 1e3:10.1f}" if t_naive is not None else f"{'':>10}")
         cells.append(f"{t_torch * 1e3:9.3f}" if t_torch is not None else f"{'':>9}")

@@ -10,9 +10,17 @@ Shapes (the seed article's API):
 The layer is a cross-correlation (no kernel flip):
     Z[i, h, w, c] = sum_{p, q, k} A_pad[i, h*stride + p, w*stride + q, k] * W[p, q, k, c] + b[c]
 
-Implementation: im2col (one strided view, one copy) and one matmul for Z and dW;
-dA_prev by col2im as f*f strided slice-adds, never ``np.add.at``. The largest
-intermediate is the im2col matrix (m*n_H*n_W, f*f*n_C_prev).
+Implementation: im2col and matmul. The windows of the padded input are one
+strided view; they are copied, a block of examples at a time, into a matrix
+``cols`` with rows (i, h, w) and columns (p, q, k), and
+
+    Z[rows]  = cols @ W_mat                      W_mat = W.reshape(f*f*n_C_prev, n_C)
+    dW      += cols.T @ dZ[rows]
+    dA_prev  = col2im(dZ[rows] @ W_mat.T)        f*f strided slice-adds, never ``np.add.at``
+
+A block holds at most ``_BLOCK_BYTES`` of ``cols`` (at least one example), so
+the copy and the matmuls that read it stay in cache; the largest intermediate
+is the padded input, or one block of the im2col matrix if that is larger.
 """
 
 from __future__ import annotations
@@ -81,65 +89,134 @@ def _conv_geometry(A_prev: Any, W: Any, b: Any, hparameters: Any):
     return A_prev, W, b, hp, f, n_H, n_W
 
 
-def _im2col(A_prev: Array, f: int, stride: int, pad: int, n_H: int, n_W: int) -> Array:
-    """Windows of the padded input as rows: (m*n_H*n_W, f*f*n_C_prev), columns (p, q, k)."""
+_BLOCK_BYTES = 1 << 21  # 2 MiB of im2col rows per block: fits in a core's L2 cache
+
+
+def _padded(A_prev: Array, pad: int) -> Array:
+    """A_prev with ``pad`` zeros around height and width (A_prev itself when pad = 0)."""
+    if pad == 0:
+        return A_prev
     m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
-    A_pad = np.zeros((m, n_H_prev + 2 * pad, n_W_prev + 2 * pad, n_C_prev)) if pad else A_prev
-    if pad:
-        A_pad[:, pad : pad + n_H_prev, pad : pad + n_W_prev, :] = A_prev
-    A_pad = np.ascontiguousarray(A_pad)
-    s_m, s_h, s_w, s_c = A_pad.strides
-    windows = as_strided(
+    A_pad = np.zeros((m, n_H_prev + 2 * pad, n_W_prev + 2 * pad, n_C_prev))
+    A_pad[:, pad : pad + n_H_prev, pad : pad + n_W_prev, :] = A_prev
+    return A_pad
+
+
+def _windows(A_pad: Array, f: int, stride: int, n_H: int, n_W: int) -> Array:
+    """Read-only view (m, n_H, n_W, f, f, n_C_prev): ``[i, h, w, p, q, k] = A_pad[i, h*stride + p,
+    w*stride + q, k]``."""
+    s_m, s_h, s_w, s_k = A_pad.strides
+    return as_strided(
         A_pad,
-        shape=(m, n_H, n_W, f, f, n_C_prev),
-        strides=(s_m, stride * s_h, stride * s_w, s_h, s_w, s_c),
+        shape=(A_pad.shape[0], n_H, n_W, f, f, A_pad.shape[3]),
+        strides=(s_m, stride * s_h, stride * s_w, s_h, s_w, s_k),
         writeable=False,
     )
-    return windows.reshape(m * n_H * n_W, f * f * n_C_prev)
+
+
+def _blocks(windows: Array):
+    """Split the examples into blocks whose im2col rows take at most ``_BLOCK_BYTES``.
+
+    Yields (examples, cols): a slice of the batch axis and that block's im2col matrix
+    (rows (i, h, w), columns (p, q, k)), filled in one buffer reused across blocks.
+    """
+    m, n_H, n_W, f, _, n_C_prev = windows.shape
+    per_example = n_H * n_W * f * f * n_C_prev * windows.itemsize
+    size = max(1, min(m, _BLOCK_BYTES // per_example))
+    buffer = np.empty((size,) + windows.shape[1:])
+    for start in range(0, m, size):
+        examples = slice(start, min(m, start + size))
+        block = buffer[: examples.stop - start]
+        np.copyto(block, windows[examples])
+        yield examples, block.reshape(-1, f * f * n_C_prev)
 
 
 def conv_forward(A_prev: Array, W: Array, b: Array, hparameters: dict) -> tuple[Array, ConvCache]:
-    """Z = A_prev (*) W + b, with cache ``(A_prev, W, b, hparameters)``."""
+    """Z = A_prev (*) W + b, shape (m, n_H, n_W, n_C), with cache ``(A_prev, W, b, hparameters)``."""
     A_prev, W, b, hp, f, n_H, n_W = _conv_geometry(A_prev, W, b, hparameters)
     m, n_C = A_prev.shape[0], W.shape[3]
-    cols = _im2col(A_prev, f, hp["stride"], hp["pad"], n_H, n_W)
-    Z = cols @ W.reshape(-1, n_C)
-    Z += b.reshape(1, n_C)
-    return Z.reshape(m, n_H, n_W, n_C), (A_prev, W, b, hparameters)
+    W_mat = W.reshape(-1, n_C)
+    Z = np.empty((m, n_H, n_W, n_C))
+    windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
+    for examples, cols in _blocks(windows):
+        np.matmul(cols, W_mat, out=Z[examples].reshape(-1, n_C))
+    Z += b.reshape(n_C)
+    return Z, (A_prev, W, b, hparameters)
 
 
 def conv_backward(dZ: Array, cache: ConvCache) -> tuple[Array, Array, Array]:
     """Gradients of L = sum(dZ * Z) w.r.t. A_prev, W and b.
 
-    dA_prev[i, y, x, k] = sum_{h, w, c : y = h*stride + p - pad, x = w*stride + q - pad} dZ[i, h, w, c] W[p, q, k, c]
+    dA_prev[i, y, x, k] = sum_{h, w, p, q, c : y = h*stride + p - pad, x = w*stride + q - pad}
+                              dZ[i, h, w, c] W[p, q, k, c]
     dW[p, q, k, c]      = sum_{i, h, w} A_pad[i, h*stride + p, w*stride + q, k] dZ[i, h, w, c]
     db[c]               = sum_{i, h, w} dZ[i, h, w, c]
     Returns (dA_prev, dW, db) shaped like (A_prev, W, b).
     """
     if not isinstance(cache, tuple | list) or len(cache) != 4:
+        length = f" of length {len(cache)}" if hasattr(cache, "__len__") else ""
         raise TypeError(
             "cache must be the tuple (A_prev, W, b, hparameters) returned by conv_forward, "
-            f"got {type(cache).__name__}" + (f" of length {len(cache)}" if hasattr(cache, "__len__") else "")
+            f"got {type(cache).__name__}{length}"
         )
     A_prev, W, b, hp, f, n_H, n_W = _conv_geometry(*cache)
-    stride, pad = hp["stride"], hp["pad"]
-    m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
-    n_C = W.shape[3]
+    m, n_C = A_prev.shape[0], W.shape[3]
     dZ = as_float_array("dZ", dZ, 4, "(m, n_H, n_W, n_C)")
     if dZ.shape != (m, n_H, n_W, n_C):
         raise ValueError(
-            f"dZ must have the shape of Z, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, got {dZ.shape}"
+            f"dZ must have the shape of Z, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, "
+            f"got {dZ.shape}"
         )
-    dZ_rows = dZ.reshape(m * n_H * n_W, n_C)
-    cols = _im2col(A_prev, f, stride, pad, n_H, n_W)
-    dW = (cols.T @ dZ_rows).reshape(W.shape)
-    db = dZ_rows.sum(axis=0).reshape(1, 1, 1, n_C)
-    del cols
-    dcols = (dZ_rows @ W.reshape(-1, n_C).T).reshape(m, n_H, n_W, f, f, n_C_prev)
-    dA_pad = np.zeros((m, n_H_prev + 2 * pad, n_W_prev + 2 * pad, n_C_prev))
-    h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
-    for p in range(f):
-        for q in range(f):
-            dA_pad[:, p : p + h_span : stride, q : q + w_span : stride, :] += dcols[:, :, :, p, q, :]
-    dA_prev = dA_pad[:, pad : pad + n_H_prev, pad : pad + n_W_prev, :]
-    return (np.ascontiguousarray(dA_prev) if pad else dA_prev), dW, db
+    dA_prev = np.zeros(A_prev.shape)
+    dW = np.zeros((f * f * A_prev.shape[3], n_C))
+    dW_block = np.empty(dW.shape)
+    db = dZ.reshape(-1, n_C).sum(axis=0).reshape(1, 1, 1, n_C)
+    windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
+    for examples, cols in _blocks(windows):
+        dZ_rows = dZ[examples].reshape(-1, n_C)
+        dW += np.matmul(cols.T, dZ_rows, out=dW_block)
+        # cols is no longer needed: its buffer receives dZ_rows @ W_mat.T
+        _col2im(dA_prev[examples], dZ[examples], W, hp["stride"], hp["pad"], out=cols)
+    return dA_prev, dW.reshape(W.shape), db
+
+
+def _overlap(n_out: int, n_in: int, offset: int, stride: int) -> tuple[slice, slice]:
+    """Outputs h whose input index h*stride + offset lies in [0, n_in), as (outputs, inputs)."""
+    lo = max(0, -(offset // stride))  # ceil(-offset / stride)
+    hi = min(n_out, (n_in - 1 - offset) // stride + 1)
+    if hi <= lo:
+        return slice(0, 0), slice(0, 0)
+    return slice(lo, hi), slice(lo * stride + offset, (hi - 1) * stride + offset + 1, stride)
+
+
+_MANY_CHANNELS = 8  # from 8 input channels on, channels-innermost col2im is the faster layout
+
+
+def _col2im(dA: Array, dZ: Array, W: Array, stride: int, pad: int, out: Array) -> None:
+    """dA[i, h*stride + p - pad, w*stride + q - pad, k] += sum_c dZ[i, h, w, c] W[p, q, k, c].
+
+    dA (k_m, n_H_prev, n_W_prev, n_C_prev) is updated in place; dZ is (k_m, n_H, n_W, n_C);
+    ``out`` (k_m*n_H*n_W, f*f*n_C_prev) receives the products. One slice-add per offset
+    (p, q), clipped to the unpadded input. The products are laid out so that the add runs
+    along a long contiguous axis: channels when there are many, else width (channels outermost).
+    """
+    k_m, n_H, n_W, n_C = dZ.shape
+    f, _, n_C_prev, _ = W.shape
+    n_H_prev, n_W_prev = dA.shape[1:3]
+    dZ_rows, W_mat = dZ.reshape(-1, n_C), W.reshape(-1, n_C)
+    if n_C_prev >= _MANY_CHANNELS:
+        dcols = np.matmul(dZ_rows, W_mat.T, out=out).reshape(k_m, n_H, n_W, f, f, n_C_prev)
+        for p in range(f):
+            h_out, y_in = _overlap(n_H, n_H_prev, p - pad, stride)
+            for q in range(f):
+                w_out, x_in = _overlap(n_W, n_W_prev, q - pad, stride)
+                dA[:, y_in, x_in] += dcols[:, h_out, w_out, p, q]
+    else:
+        dcols_T = np.matmul(W_mat, dZ_rows.T, out=out.reshape(-1, len(dZ_rows)))
+        dcols_T = dcols_T.reshape(f, f, n_C_prev, k_m, n_H, n_W)  # [p, q, k, i, h, w]
+        dA_T = dA.transpose(3, 0, 1, 2)  # [k, i, y, x]
+        for p in range(f):
+            h_out, y_in = _overlap(n_H, n_H_prev, p - pad, stride)
+            for q in range(f):
+                w_out, x_in = _overlap(n_W, n_W_prev, q - pad, stride)
+                dA_T[:, :, y_in, x_in] += dcols_T[p, q, :, :, h_out, w_out]

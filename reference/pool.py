@@ -8,7 +8,8 @@ Shapes:
 Max pooling routes each window's gradient to one maximum: the first in
 row-major (p, q) order, as PyTorch does. At a tie that is a valid subgradient
 (non-negative, zero off the tied maxima, summing to 1 over them).
-The forward and backward are f*f strided slice operations on output-sized arrays.
+Windows are strided slices of A_prev, one per offset (p, q): no window array is
+built, every intermediate is at most the size of A_prev.
 """
 
 from __future__ import annotations
@@ -40,24 +41,32 @@ def _pool_geometry(A_prev: Any, hparameters: Any):
 
 
 def _window_slices(f: int, stride: int, n_H: int, n_W: int):
-    """For each window offset (p, q) in row-major order, the slice of A_prev it reads."""
+    """For each window offset (p, q) in row-major order, the slice of A_prev it reads:
+    ``A_prev[slices][i, h, w, c] = A_prev[i, h*stride + p, w*stride + q, c]``, shape (m, n_H, n_W, n_C).
+    """
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
     for p in range(f):
         for q in range(f):
-            yield (slice(None), slice(p, p + h_span, stride), slice(q, q + w_span, stride), slice(None))
+            yield (slice(None), slice(p, p + h_span, stride), slice(q, q + w_span, stride))
 
 
-def _max_and_argmax(A_prev: Array, f: int, stride: int, n_H: int, n_W: int) -> tuple[Array, Array]:
-    """Window maxima and the row-major offset index p*f + q of the first maximum."""
-    slices = _window_slices(f, stride, n_H, n_W)
-    A = A_prev[next(slices)].copy()
-    argmax = np.zeros(A.shape, dtype=np.intp)
-    for offset, window in enumerate(slices, start=1):
-        candidate = A_prev[window]
-        larger = candidate > A  # strict: the first maximum wins a tie
-        np.copyto(A, candidate, where=larger)
-        argmax[larger] = offset
-    return A, argmax
+def _reduce_windows(A_prev: Array, f: int, stride: int, n_H: int, n_W: int, ufunc) -> Array:
+    """Reduce every f x f window with ``ufunc`` (np.maximum or np.add), separably:
+
+        R[i, y, w, c] = ufunc over q of A_prev[i, y, w*stride + q, c]   (m, rows, n_W, n_C)
+        A[i, h, w, c] = ufunc over p of R[i, h*stride + p, w, c]         (m, n_H, n_W, n_C)
+
+    2f strided operations instead of f*f.
+    """
+    h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
+    rows = A_prev[:, : h_span + f - 1]  # rows below the last window are read by none
+    R = rows[:, :, 0:w_span:stride].copy()
+    for q in range(1, f):
+        ufunc(R, rows[:, :, q : q + w_span : stride], out=R)
+    A = R[:, 0:h_span:stride].copy()
+    for p in range(1, f):
+        ufunc(A, R[:, p : p + h_span : stride], out=A)
+    return A
 
 
 def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[Array, PoolCache]:
@@ -68,13 +77,9 @@ def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[A
     mode = _check_mode(mode)
     A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters)
     if mode == "max":
-        A = None
-        for window in _window_slices(f, stride, n_H, n_W):
-            A = A_prev[window].copy() if A is None else np.maximum(A, A_prev[window], out=A)
+        A = _reduce_windows(A_prev, f, stride, n_H, n_W, np.maximum)
     else:
-        A = np.zeros((A_prev.shape[0], n_H, n_W, A_prev.shape[3]))
-        for window in _window_slices(f, stride, n_H, n_W):
-            A += A_prev[window]
+        A = _reduce_windows(A_prev, f, stride, n_H, n_W, np.add)
         A /= f * f
     return A, (A_prev, hparameters)
 
@@ -82,8 +87,14 @@ def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[A
 def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     """Gradient of L = sum(dA * A) w.r.t. A_prev, shape (m, n_H_prev, n_W_prev, n_C).
 
-    max:     dA_prev[window] += dA * onehot(first argmax of the window)
+    max:     dA_prev[window] += dA * onehot(first maximum of the window, row-major (p, q))
     average: dA_prev[window] += dA / (f*f)
+
+    Max routing, per offset (p, q) in row-major order, with ``remaining`` = the part of
+    dA not yet routed (dA at first, 0 once a window's maximum is found):
+        routed = remaining * (A_prev[window] == A);  dA_prev[window] += routed;  remaining -= routed
+    so each window's gradient goes to its first maximum only (``g - g`` is exactly 0).
+    When stride >= f the windows do not overlap and ``+=`` becomes ``=``.
     """
     mode = _check_mode(mode)
     if not isinstance(cache, tuple | list) or len(cache) != 2:
@@ -95,16 +106,31 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     dA = as_float_array("dA", dA, 4, "(m, n_H, n_W, n_C)")
     expected = (A_prev.shape[0], n_H, n_W, A_prev.shape[3])
     if dA.shape != expected:
-        raise ValueError(f"dA must have the shape of A, (m, n_H, n_W, n_C) = {expected}, got {dA.shape}")
+        raise ValueError(
+            f"dA must have the shape of A, (m, n_H, n_W, n_C) = {expected}, got {dA.shape}"
+        )
     dA_prev = np.zeros(A_prev.shape)
+    overlapping = stride < f
     if mode == "max":
-        _, argmax = _max_and_argmax(A_prev, f, stride, n_H, n_W)
-        for offset, window in enumerate(_window_slices(f, stride, n_H, n_W)):
-            dA_prev[window] += np.where(argmax == offset, dA, 0.0)
+        A = _reduce_windows(A_prev, f, stride, n_H, n_W, np.maximum)
+        remaining = dA.copy()
+        hit = np.empty(A.shape, dtype=bool)
+        routed = np.empty(A.shape)
+        for window in _window_slices(f, stride, n_H, n_W):
+            np.equal(A_prev[window], A, out=hit)
+            if overlapping:
+                np.multiply(remaining, hit, out=routed)
+                dA_prev[window] += routed
+            else:
+                routed = np.multiply(remaining, hit, out=dA_prev[window])
+            remaining -= routed
     else:
         share = dA / (f * f)
         for window in _window_slices(f, stride, n_H, n_W):
-            dA_prev[window] += share
+            if overlapping:
+                dA_prev[window] += share
+            else:
+                dA_prev[window] = share
     return dA_prev
 
 

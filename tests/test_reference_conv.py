@@ -8,7 +8,8 @@ pass are in ``test_reference_fd.py``; argument errors in ``test_reference_errors
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
+import reference.conv
 from reference import conv_backward, conv_forward, conv_single_step, naive, zero_pad
 
 # Sums of up to f*f*n_C_prev = 48 products of N(0, 1) values: rounding is ~1e-14.
@@ -140,9 +142,7 @@ def correlate_oracle(A_prev, W, b, stride, pad):
     m, n_C = A_prev.shape[0], W.shape[3]
     planes = [
         [
-            scipy.signal.correlate(A_pad[i], W[:, :, :, c], mode="valid", method="direct")[
-                ::stride, ::stride, 0
-            ]
+            scipy.signal.correlate(A_pad[i], W[:, :, :, c], mode="valid", method="direct")[::stride, ::stride, 0]
             + b[0, 0, 0, c]
             for c in range(n_C)
         ]
@@ -219,8 +219,34 @@ def test_conv_functions_do_not_modify_or_alias_inputs(case: ConvCase) -> None:
 def test_conv_accepts_lower_precision_floats_and_returns_float64(dtype) -> None:
     case = CONV_EXAMPLES[0]
     A_prev, W, b, dZ = case.arrays()
-    Z, cache = conv_forward(
-        A_prev.astype(dtype), W.astype(dtype), b.astype(dtype), case.hparameters
-    )
+    Z, cache = conv_forward(A_prev.astype(dtype), W.astype(dtype), b.astype(dtype), case.hparameters)
     assert Z.dtype == np.float64
     assert all(g.dtype == np.float64 for g in conv_backward(dZ.astype(dtype), cache))
+
+
+@st.composite
+def blocked_conv_cases(draw: st.DrawFn) -> tuple[ConvCase, int]:
+    """A case with few (1..3) or many (8..10) input channels, and an im2col block budget
+    small enough that the batch is split into several blocks."""
+    case = draw(conv_cases())
+    n_C_prev = draw(st.sampled_from([1, 2, 3, 8, 9, 10]))
+    block_bytes = draw(st.integers(1, 3 * case.z_shape[1] * case.z_shape[2] * case.f**2 * 80))
+    return replace(case, n_C_prev=n_C_prev), block_bytes
+
+
+@given(args=blocked_conv_cases())
+@example(args=(replace(CONV_EXAMPLES[5], m=3, n_C_prev=9), 1))
+@example(args=(replace(CONV_EXAMPLES[7], n_C_prev=8), 1))
+def test_conv_blocks_and_channel_layouts_match_naive_loops(args) -> None:
+    """The batch is processed in blocks of examples (``_BLOCK_BYTES`` of im2col rows) and
+    col2im switches layout at ``_MANY_CHANNELS`` input channels: every split and both
+    layouts give the loops' result."""
+    case, block_bytes = args
+    A_prev, W, b, dZ = case.arrays()
+    cache = (A_prev, W, b, case.hparameters)
+    with patch.object(reference.conv, "_BLOCK_BYTES", block_bytes):
+        Z, _ = conv_forward(A_prev, W, b, case.hparameters)
+        grads = conv_backward(dZ, cache)
+    assert_allclose(Z, naive.conv_forward(A_prev, W, b, case.hparameters)[0], **TOL)
+    for got, expected in zip(grads, naive.conv_backward(dZ, cache), strict=True):
+        assert_allclose(got, expected, **TOL)
