@@ -198,7 +198,8 @@ def test_cs231n_adapter_agrees_with_the_reference_with_either_cache(stride, pad)
     dZ = rng.standard_normal(Z.shape)
     for any_cache in (cache, cache_ref):
         for got, want in zip(
-            adapter.conv_backward(dZ, any_cache), reference.conv_backward(dZ, cache_ref)
+            adapter.conv_backward(dZ, any_cache), reference.conv_backward(dZ, cache_ref),
+            strict=True,
         ):
             assert got.shape == want.shape
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
