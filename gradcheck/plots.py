@@ -189,9 +189,9 @@ class Sweep:
 def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | None = None) -> bytes | None:
     """Error against finite-difference step on log-log axes, one line per gradient, as PNG.
 
-    Correct code dips to rounding level at a moderate step (truncation error
-    ~h^2 on the left of the dip is absent for these piecewise-linear layers, so the
-    curve falls like 1/h); a bug stays flat at the size of the bug for every step.
+    For these piecewise-linear layers correct code sits at rounding level for moderate
+    steps (no truncation error) and rises like 1/h for tiny ones (rounding divided by
+    h); a bug stays flat at its own size for every step.
     """
     usable = [s for s in sweeps if len(s.steps) == len(s.errors) and len(s.steps) >= 2]
     if not usable:
@@ -200,16 +200,20 @@ def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | No
 
     figure = Figure(figsize=(6.4, 3.8), dpi=DPI)
     ax = figure.subplots()
-    floor = 1e-18
+    floor, ceiling = 1e-17, 1e4
+    capped = False
     for sweep in usable:
         steps = np.asarray(sweep.steps, dtype=np.float64)
-        errors = np.maximum(np.nan_to_num(np.asarray(sweep.errors, dtype=np.float64), nan=1.0), floor)
-        style = {"linewidth": 2.2, "linestyle": "-"} if sweep.failed else {"linewidth": 1.2, "linestyle": "--"}
-        ax.loglog(steps, errors, marker="o", markersize=3, label=sweep.label, **style)
+        errors = np.nan_to_num(np.asarray(sweep.errors, dtype=np.float64), nan=ceiling, posinf=ceiling)
+        capped = capped or bool(np.any(errors > ceiling))
+        errors = np.clip(errors, floor, ceiling)
+        style = {"linewidth": 2.4, "linestyle": "-"} if sweep.failed else {"linewidth": 1.1, "linestyle": "--"}
+        label = sweep.label + (" (fails)" if sweep.failed else "")
+        ax.loglog(steps, errors, marker="o", markersize=3, label=label, **style)
     if tolerance is not None and tolerance > 0:
         ax.axhline(tolerance, color="grey", linewidth=0.8, linestyle=":", label="tolerance")
     ax.set_xlabel("finite-difference step h", fontsize=8)
-    ax.set_ylabel("max |analytic - numeric|", fontsize=8)
+    ax.set_ylabel("relative error" + (f" (values > {ceiling:g} drawn at {ceiling:g})" if capped else ""), fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
     ax.set_title(title, fontsize=10)

@@ -181,6 +181,15 @@ def test_a_passing_report_has_no_pictures(tmp_path):
     assert set(written) == {"json", "markdown", "html"}
 
 
+def test_step_sweeps_share_one_picture(tmp_path):
+    written = write_report_dir(handmade(), tmp_path)
+    assert "images/step-sweep.png" in written
+    assert not [key for key in written if key.endswith("-steps.png")]
+    markdown = written["markdown"].read_text(encoding="utf-8")
+    assert "## Error against finite-difference step" in markdown
+    assert "](images/step-sweep.png)" in markdown
+
+
 # --------------------------------------------------------------------------- Markdown vs JSON
 
 
