@@ -194,8 +194,8 @@ class GradcheckItem(pytest.Item):
 
     def __init__(self, *, function: str, quantity: str, **kwargs: Any):
         super().__init__(**kwargs)
-        self.function = function
-        self.quantity = quantity
+        self.checked_function = function
+        self.checked_quantity = quantity
         self.add_marker(pytest.mark.gradcheck)
         self.add_marker(pytest.mark.gradcheck_function(function))
 
@@ -203,15 +203,17 @@ class GradcheckItem(pytest.Item):
         __tracebackhide__ = True
         state = self.config.stash[_SESSION]
         report = state.report()
-        display = getattr(state.backend, "display_names", {}).get(self.function, self.function)
+        display = getattr(state.backend, "display_names", {}).get(
+            self.checked_function, self.checked_function
+        )
         for result in report.checks:
-            if result.function == display and result.quantity in (self.quantity, "*"):
+            if result.function == display and result.quantity in (self.checked_quantity, "*"):
                 if result.status == "pass":
                     return
                 raise GradcheckFailure(
-                    result.message or f"{display}: {self.quantity}: {result.status}"
+                    result.message or f"{display}: {self.checked_quantity}: {result.status}"
                 )
-        pytest.skip(f"{display}: {self.quantity} was not checked")
+        pytest.skip(f"{display}: {self.checked_quantity} was not checked")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, GradcheckFailure | _LoadFailure):
@@ -219,7 +221,7 @@ class GradcheckItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"gradcheck {self.function}: {self.quantity}"
+        return self.path, None, f"gradcheck {self.checked_function}: {self.checked_quantity}"
 
 
 class _LoadFailure(AssertionError):
@@ -273,6 +275,10 @@ def pytest_collection_modifyitems(
                 )
             )
     items[:0] = new
+    # count them in "collected N items" like any collected test
+    config.hook.pytest_collectreport(
+        report=pytest.CollectReport("gradcheck", "passed", None, result=list(new))
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,0 +1,154 @@
+"""The pytest plugin (``pytest --impl PATH``) through ``pytester``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+FAST = ("--gradcheck-examples", "2", "--gradcheck-timeout", "2", "-p", "no:cacheprovider")
+
+
+def test_reference_gives_one_passing_test_per_check(pytester):
+    result = pytester.runpytest("--impl", "reference.naive", *FAST, "-v")
+    result.assert_outcomes(passed=14)
+    result.stdout.fnmatch_lines(
+        [
+            "gradcheck: checking reference.naive (isolated worker)",
+            "*collected 14 items",
+            "*gradcheck::conv_backward::dW PASSED*",
+            "*gradcheck::pool_backward::ties[[]max[]] PASSED*",
+        ]
+    )
+
+
+def test_failure_text_is_the_verdict_message(pytester):
+    result = pytester.runpytest(
+        "--gradcheck-impl",
+        str(SUBMISSIONS / "cs231n_buggy.py"),
+        *FAST,
+        "--gradcheck-examples",
+        "10",
+    )
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*gradcheck conv_backward: dA_prev*",
+            "conv_backward_naive: dA_prev does not match the central finite difference of conv_forward",
+            "Mismatched elements:*",
+            "FAILED *gradcheck::conv_backward::dA_prev*",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_keyword_and_marker_selection(pytester):
+    result = pytester.runpytest("--impl", "reference", *FAST, "-k", "conv_backward and dW")
+    result.assert_outcomes(passed=1, deselected=13)
+    result = pytester.runpytest("--impl", "reference", *FAST, "-m", "gradcheck", "--strict-markers")
+    result.assert_outcomes(passed=14)
+
+
+def test_only_defined_functions_get_tests(pytester):
+    result = pytester.runpytest("--impl", str(SUBMISSIONS / "missing_functions.py"), *FAST, "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*zero_pad::X_pad PASSED*", "*conv_forward::Z PASSED*"])
+
+
+def test_load_error_is_one_failing_test(pytester):
+    result = pytester.runpytest("--impl", str(SUBMISSIONS / "import_error.py"), *FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["could not load *import_error.py:", "*No module named 'public_tests_that_do_not_exist'*"]
+    )
+
+
+def test_missing_target_is_a_usage_error(pytester):
+    result = pytester.runpytest("--impl", "no_such_file.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--impl: no such file:*no_such_file.py"])
+
+
+def test_timeout_and_crash_statuses_fail_their_tests(pytester):
+    result = pytester.runpytest(
+        "--impl", str(SUBMISSIONS / "os_exit.py"), *FAST, "-k", "conv_backward"
+    )
+    result.assert_outcomes(failed=3, deselected=11)
+    result.stdout.fnmatch_lines(["conv_backward: conv_backward brought the worker process down*"])
+
+
+def test_without_impl_the_plugin_adds_nothing(pytester):
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    result = pytester.runpytest("-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "gradcheck:" not in result.stdout.str()
+    assert "gradcheck::" not in result.stdout.str()
+
+
+def test_fixtures_and_strategies_for_authors(pytester):
+    pytester.makepyfile(
+        test_author="""
+        from hypothesis import given, settings
+        from gradcheck.pytest_plugin import conv_geometries
+
+        def test_report(gradcheck_report):
+            assert gradcheck_report.passed
+            assert len(gradcheck_report.checks) == 14
+
+        def test_backend(gradcheck_backend):
+            assert "conv_forward" in gradcheck_backend.functions()
+
+        @settings(max_examples=3)
+        @given(conv_geometries(max_channels=1))
+        def test_strategy(geometry):
+            assert geometry.f >= 1
+        """
+    )
+    result = pytester.runpytest("--impl", "reference", *FAST, "-k", "report or backend or strategy")
+    result.assert_outcomes(passed=3, deselected=14)
+
+
+def test_fixtures_skip_without_impl(pytester):
+    pytester.makepyfile(test_author="def test_report(gradcheck_report):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*needs --impl PATH*"])
+
+
+def test_profiles_are_registered_not_loaded(pytester):
+    pytester.makeconftest(
+        """
+        from hypothesis import settings
+        settings.register_profile("mine", max_examples=7)
+        settings.load_profile("mine")
+        """
+    )
+    pytester.makepyfile(
+        test_profiles="""
+        from hypothesis import settings
+
+        def test_user_profile_stays():
+            assert settings().max_examples == 7
+            assert settings.get_profile("gradcheck-ci").derandomize
+            assert settings.get_profile("gradcheck-thorough").max_examples == 1000
+        """
+    )
+    result = pytester.runpytest("--impl", "reference", *FAST, "-k", "profile")
+    result.assert_outcomes(passed=1, deselected=14)
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--hypothesis-profile", "gradcheck-ci", "-k", "user"
+    )
+    result.assert_outcomes(failed=1)  # the user chose gradcheck-ci: max_examples is 50 now
+
+
+def test_options_are_in_their_own_group(pytester):
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "gradcheck: check an implementation of the CNN layers:",
+            "*--impl=PATH, --gradcheck-impl=PATH*",
+        ]
+    )
