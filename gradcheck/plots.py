@@ -128,7 +128,7 @@ def heatmaps_png(
     height, width = panels[0].analytic.shape
     cell = min(0.55, 3.0 / max(height, width, 1))
     panel_w, panel_h = max(width * cell, 1.2), max(height * cell, 0.6)
-    figure = Figure(figsize=(3 * panel_w + 3.2, rows * (panel_h + 0.6) + 1.0), dpi=DPI)
+    figure = Figure(figsize=(3 * panel_w + 3.4, rows * (panel_h + 0.55) + 0.7), dpi=DPI)
     axes = figure.subplots(rows, 3, squeeze=False)
     for row, panel in enumerate(panels):
         limit = float(max(np.abs(panel.analytic).max(), np.abs(panel.numeric).max(), 1e-300))
@@ -148,8 +148,14 @@ def heatmaps_png(
             ax.scatter(xs, ys, marker="x", s=18, c="#00a0ff", linewidths=1.0)
         _style(ax, "|diff|  (x: beyond tolerance)" if row == 0 else "")
         _colorbar(figure, image, ax)
-    figure.suptitle(title + (f"\n{note}" if note else ""), fontsize=10)
-    figure.set_layout_engine("tight")
+    heading = title + (f"\n{note}" if note else "")
+    figure.suptitle(heading, fontsize=10)
+    # a fixed layout: the "tight" engine costs an extra draw of every tick label
+    inches_w, inches_h = figure.get_size_inches()
+    top = 1.0 - (0.2 + 0.17 * (heading.count("\n") + 1)) / inches_h
+    figure.subplots_adjust(
+        left=0.55 / inches_w, right=1.0 - 0.55 / inches_w, bottom=0.25 / inches_h, top=top, wspace=0.55, hspace=0.3
+    )
     return _png(figure)
 
 
@@ -198,7 +204,7 @@ def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | No
         return None
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6.4, 3.8), dpi=DPI)
+    figure = Figure(figsize=(7.6, 3.8), dpi=DPI)
     ax = figure.subplots()
     floor, ceiling = 1e-17, 1e4
     capped = False
@@ -217,8 +223,8 @@ def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | No
     ax.tick_params(labelsize=7)
     ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=6.5, loc="best", ncol=1 if len(usable) <= 6 else 2)
-    figure.set_layout_engine("tight")
+    ax.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    figure.subplots_adjust(left=0.1, right=0.64, bottom=0.13, top=0.9)
     return _png(figure)
 
 

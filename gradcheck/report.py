@@ -238,8 +238,9 @@ SWEEP_TEXT = (
     "Relative error of one directional derivative against the step h, one case per gradient. "
     "The layers are linear in each input, so for correct code the central difference is exact "
     "up to rounding: the error sits at rounding level (1e-16) for moderate steps and grows only "
-    "for tiny ones, where rounding is divided by h. A bug stays flat at its own size for every "
-    "step: the verdict is not an artefact of the chosen step."
+    "for tiny ones, where rounding is divided by h (max pooling also errs for steps larger than "
+    "the gap between window values, where the maximum moves). A bug stays flat at its own size "
+    "for every step: the verdict is not an artefact of the chosen step."
 )
 
 
