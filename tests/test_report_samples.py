@@ -39,6 +39,7 @@ def test_samples_show_a_pass_and_a_diagnosed_failure():
     buggy = json.loads((REPORTS / "bug_border_windows" / "report.json").read_text(encoding="utf-8"))
     assert reference["passed"] and not buggy["passed"]
     assert [c["diagnosis"]["id"] for c in buggy["checks"] if c["diagnosis"]] == ["border_only"]
-    for name in SAMPLES:
+    for name, report in (("reference", reference), ("bug_border_windows", buggy)):
         results = json.loads((REPORTS / name / "results.json").read_text(encoding="utf-8"))
-        assert len(results["tests"]) == 14 and {t["status"] for t in results["tests"]} <= {"passed", "failed"}
+        assert [t["name"] for t in results["tests"]] == [f"{c['function']}: {c['quantity']}" for c in report["checks"]]
+        assert [t["status"] == "passed" for t in results["tests"]] == [c["status"] == "pass" for c in report["checks"]]
