@@ -542,6 +542,12 @@ def render_saved(json_path: str | Path, directory: str | Path | None = None) -> 
 def _render(report: Report, directory: Path) -> dict[str, Path]:
     images = make_images(report)
     written: dict[str, Path] = {}
+    for stale in (directory / "images").glob("*.png"):
+        # pictures of an earlier report in this directory (only names this module writes)
+        relative = f"images/{stale.name}"
+        ours = stale.name == Path(SWEEP_IMAGE).name or stale.name.endswith(("-heatmap.png", "-example.png"))
+        if ours and relative not in images:
+            stale.unlink()
     for relative, png in images.items():
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -181,6 +181,15 @@ def test_a_passing_report_has_no_pictures(tmp_path):
     assert set(written) == {"json", "markdown", "html"}
 
 
+def test_rewriting_a_directory_drops_pictures_of_the_earlier_report(tmp_path):
+    first = write_report_dir(checked("bug_border_windows"), tmp_path)
+    mine = tmp_path / "images" / "my-notes.png"
+    mine.write_bytes(b"not ours")
+    write_report_dir(checked("reference"), tmp_path)
+    assert not first["images/conv_backward-dA_prev-example.png"].exists()
+    assert mine.exists()
+
+
 def test_step_sweeps_share_one_picture(tmp_path):
     written = write_report_dir(handmade(), tmp_path)
     assert "images/step-sweep.png" in written
