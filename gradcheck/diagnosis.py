@@ -23,7 +23,13 @@ class, else ``None``. Every hint is verified before it is returned:
   ``pad_zero_crash``   crashes at pad = 0, passes at pad = 1 and pad = 2
 
 A rule that cannot verify its hint (no detail, no ``evaluate``, an exception)
-stays silent: no hint is better than a wrong one. Passing checks get no hint.
+stays silent: no hint is better than a wrong one. Passing checks, the tie-rule
+checks and crashes other than at pad = 0 get no hint.
+
+With ``evaluate``, a hint on an NHWC quantity (dA_prev, Z, A) also carries
+``"example"``: the same failure re-run on a larger input (``{"geometry",
+"analytic", "numeric", "tolerance"}`` as lists), because the minimal counterexample
+is often 1x1 and shows no pattern; the report draws it as a heatmap.
 """
 
 from __future__ import annotations
