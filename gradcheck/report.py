@@ -308,7 +308,7 @@ def _md_summary(report: Report) -> list[str]:
         "|---|---|---|---:|---|---:|---|",
     ]
     for check in report.checks:
-        cause = check.diagnosis["id"] if check.diagnosis else ""
+        cause = str(check.diagnosis.get("id", "")) if check.diagnosis else ""
         lines.append(
             f"| {_md_cell(check.function)} | {_md_cell(check.quantity)} | {_md_status(check)} | "
             f"{check.cases} | {_error_cell(check)} | {len(check.warnings)} | {_md_cell(cause)} |"
@@ -448,7 +448,7 @@ def _html_summary(report: Report) -> list[str]:
     ]
     for check in report.checks:
         kind = "pass" if check.passed else ("missing" if check.status == "missing" else "bad")
-        cause = check.diagnosis["id"] if check.diagnosis else ""
+        cause = str(check.diagnosis.get("id", "")) if check.diagnosis else ""
         name = check.function
         if check in report.failures():
             name = f'<a href="#{_h(_slug(check))}">{_h(check.function)}</a>'
