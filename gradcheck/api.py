@@ -11,7 +11,7 @@ from gradcheck.backend import CONTRACT_FUNCTIONS, Backend, InProcessBackend
 from gradcheck.errors import UsageError
 from gradcheck.results import Report
 
-DEFAULT_EXAMPLES = 25
+DEFAULT_EXAMPLES = 500  # reference.naive: ~17 s isolated, ~10 s in process on 2 cores
 DEFAULT_TIMEOUT = 10.0
 
 Progress = Callable[[str], None]
