@@ -362,7 +362,8 @@ def _step_sweep(evaluate, gradient: Gradient, analytic: np.ndarray, upstream: np
         value = fd.directional_difference(evaluate, gradient.x, direction, upstream, magnitude=gradient.magnitude,
                                           n_terms=gradient.n_terms, step=step).value
         # floored at the unit roundoff so that exact results still show on log axes
-        errors.append(max(abs(value - exact) / max(abs(exact), np.finfo(np.float64).tiny), fd.UNIT_ROUNDOFF))
+        scale = max(abs(exact), abs(value), np.finfo(np.float64).tiny)  # |exact| may be 0 on a bug
+        errors.append(max(abs(value - exact) / scale, fd.UNIT_ROUNDOFF))
     verdict = CaseVerdict("pass", inputs=inputs)
     verdict.sweep = {"steps": [float(step) for step in steps], "errors": [float(e) for e in errors]}
     return verdict
