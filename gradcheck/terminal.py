@@ -93,6 +93,12 @@ def format_failure(check: CheckResult, color: bool = False) -> str:
     return "\n".join(parts)
 
 
+def _body(check: CheckResult) -> str:
+    """The failure's message without its first line (which names the quantity)."""
+    body = "\n".join(check.message.splitlines()[1:])
+    return body or check.message.replace(check.quantity, "")
+
+
 def format_report(report: Report, color: bool = False) -> str:
     """The whole terminal report: load error, or table, failures, warnings and verdict line."""
     out = [f"gradcheck: {report.target}"]
@@ -106,7 +112,19 @@ def format_report(report: Report, color: bool = False) -> str:
     failures = report.failures()
     if failures:
         out.append("")
-        out.extend(format_failure(check, color) + "\n" for check in failures)
+        shown: dict[tuple[str, str, str], str] = {}
+        for check in failures:
+            key = (check.function, check.status, _body(check))
+            if key in shown:  # e.g. one exception fails dA_prev, dW and db alike
+                title = _paint(
+                    f"{check.function}: {check.quantity} [{check.status}]", check.status, color
+                )
+                out.append(
+                    f"{title}\n    the same failure as {check.function}: {shown[key]} above\n"
+                )
+                continue
+            shown[key] = check.quantity
+            out.append(format_failure(check, color) + "\n")
     warnings = [(check, warning) for check in report.checks for warning in check.warnings]
     if warnings:
         out.extend(["", "warnings:"] if not failures else ["warnings:"])
