@@ -158,7 +158,14 @@ def _render(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from gradcheck.submission import as_contract, find_target, load_submission
 
-    only = _validate_only(args.only) if args.only is not None else None
+    only = None
+    if args.only is not None:
+        from gradcheck.cs231n import DISPLAY_NAMES
+
+        aliases = {
+            cs_name: name for name, cs_name in DISPLAY_NAMES.items()
+        }  # CS231n's names work too
+        only = _validate_only([aliases.get(n.strip(), n.strip()) for n in args.only.split(",")])
     missing = find_target(args.target)
     if missing is not None:
         if args.gradescope:  # the autograder still gets a results file

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.backend import Backend, Outcome
+from gradcheck.backend import CONTRACT_FUNCTIONS, Backend, Outcome
 from gradcheck.wire import CacheRef, Opaque
 
 GiB = 1 << 30
@@ -207,9 +207,10 @@ def read_message(
     length = int.from_bytes(read_exact(fd, 8, deadline), "big")
     if not trusted and length > MAX_HEADER:
         raise ProtocolError(f"header of {length} bytes")
+    data = read_exact(fd, length, deadline)
     try:
-        header = json.loads(read_exact(fd, length, deadline))
-    except (ValueError, UnicodeDecodeError) as exc:
+        header = json.loads(data)
+    except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"bad header: {exc}") from None
     if type(header) is not dict:
         raise ProtocolError("header is not an object")
@@ -222,6 +223,11 @@ def read_message(
 
 
 # --- the parent side ----------------------------------------------------------------
+
+
+def _list(value: Any) -> list:
+    return value if type(value) is list else []
+
 
 _LIVE: weakref.WeakSet[WorkerBackend] = weakref.WeakSet()
 
@@ -275,18 +281,17 @@ class WorkerBackend(Backend):
             error_type = TargetNotFound if ready.get("kind") == "not_found" else LoadError
             raise error_type(ready["error"])
         self._functions = frozenset(
-            name for name in ready.get("functions", []) if type(name) is str
+            name for name in _list(ready.get("functions")) if name in CONTRACT_FUNCTIONS
         )
-        self.pool_modes = tuple(
-            mode for mode in ready.get("pool_modes", ["max", "average"]) if type(mode) is str
-        )
+        modes = _list(ready.get("pool_modes", ["max", "average"]))
+        self.pool_modes = tuple(mode for mode in modes if mode in ("max", "average"))
         names = ready.get("display_names", {})
         self.display_names = (
             {k: v for k, v in names.items() if type(k) is str and type(v) is str}
             if type(names) is dict
             else {}
         )
-        self.warnings = [w for w in ready.get("warnings", []) if type(w) is str]
+        self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
         self.import_output = str(ready.get("output", ""))[:5000]
 
     # process management ---------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -288,3 +289,11 @@ def test_console_script_and_module_entry_point(tmp_path):
             [*command, "check", "--bogus"], capture_output=True, text=True, timeout=60
         )
         assert done.returncode == 2
+
+
+def test_only_accepts_cs231n_names(capsys, tmp_path):
+    target = str(SUBMISSIONS / "cs231n_layers.py")
+    code, out, _ = run(capsys, "check", target, *FAST, "--only", "conv_backward_naive", "-q")
+    assert code == 0
+    assert re.search(r"conv_backward_naive\s+dW\s+pass", out)
+    assert "max_pool" not in out
