@@ -138,10 +138,18 @@ def test_profiles_are_registered_not_loaded(pytester):
     )
     result = pytester.runpytest("--impl", "reference", *FAST, "-k", "profile")
     result.assert_outcomes(passed=1, deselected=14)
-    result = pytester.runpytest(
-        "-p", "no:cacheprovider", "--hypothesis-profile", "gradcheck-ci", "-k", "user"
+    pytester.makepyfile(
+        test_chosen="""
+        from hypothesis import settings
+
+        def test_chosen_profile():
+            assert settings().max_examples == 50 and settings().derandomize
+        """
     )
-    result.assert_outcomes(failed=1)  # the user chose gradcheck-ci: max_examples is 50 now
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--hypothesis-profile", "gradcheck-ci", "-k", "chosen"
+    )
+    result.assert_outcomes(passed=1, deselected=1)  # chosen on the command line: it applies
 
 
 def test_options_are_in_their_own_group(pytester):
