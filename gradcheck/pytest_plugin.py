@@ -221,7 +221,9 @@ class GradcheckItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"gradcheck {self.checked_function}: {self.checked_quantity}"
+        display = getattr(self.config.stash[_SESSION].backend, "display_names", {})
+        name = display.get(self.checked_function, self.checked_function)
+        return self.path, None, f"gradcheck {name}: {self.checked_quantity}"
 
 
 class _LoadFailure(AssertionError):
@@ -263,13 +265,14 @@ def pytest_collection_modifyitems(
             )
         )
     else:
+        display = dict(getattr(state.backend, "display_names", {}))
         for function, quantity in state.plan():
             new.append(
                 GradcheckItem.from_parent(
                     session,
-                    name=f"{function}::{quantity}",
+                    name=f"{display.get(function, function)}::{quantity}",
                     path=path,
-                    nodeid=f"gradcheck::{function}::{quantity}",
+                    nodeid=f"gradcheck::{display.get(function, function)}::{quantity}",
                     function=function,
                     quantity=quantity,
                 )

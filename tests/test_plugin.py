@@ -36,10 +36,10 @@ def test_failure_text_is_the_verdict_message(pytester):
     result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*gradcheck conv_backward: dA_prev*",
+            "*gradcheck conv_backward_naive: dA_prev*",
             "conv_backward_naive: dA_prev does not match the central finite difference of conv_forward",
             "Mismatched elements:*",
-            "FAILED *gradcheck::conv_backward::dA_prev*",
+            "FAILED *gradcheck::conv_backward_naive::dA_prev*",
         ]
     )
     assert "Traceback" not in result.stdout.str()
