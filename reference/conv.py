@@ -12,11 +12,12 @@ The layer is a cross-correlation (no kernel flip):
 
 Implementation: im2col and matmul. The windows of the padded input are one
 strided view; they are copied, a block of examples at a time, into a matrix
-``cols`` with rows (i, h, w) and columns (p, q, k), and
+``cols`` with rows (i, h, w), columns (p, q, k) and a last column of ones (the
+bias is the weight of an input that is always 1), and
 
-    Z[rows]  = cols @ W_mat                      W_mat = W.reshape(f*f*n_C_prev, n_C)
-    dW      += cols.T @ dZ[rows]
-    dA_prev  = col2im(dZ[rows] @ W_mat.T)        f*f strided slice-adds, never ``np.add.at``
+    Z[rows]          = [cols, 1] @ [W_mat; b]        W_mat = W.reshape(f*f*n_C_prev, n_C)
+    [dW_mat; db]    += [cols, 1].T @ dZ[rows]
+    dA_prev[block]   = col2im(dZ[rows] @ W_mat.T)     f*f strided slice-adds, never ``np.add.at``
 
 A block holds at most ``_BLOCK_BYTES`` of ``cols`` (at least one example), so
 the copy and the matmuls that read it stay in cache; the largest intermediate
@@ -115,32 +116,36 @@ def _windows(A_pad: Array, f: int, stride: int, n_H: int, n_W: int) -> Array:
 
 
 def _blocks(windows: Array):
-    """Split the examples into blocks whose im2col rows take at most ``_BLOCK_BYTES``.
+    """Split the examples into blocks whose im2col rows take about ``_BLOCK_BYTES``.
 
     Yields (examples, cols): a slice of the batch axis and that block's im2col matrix
-    (rows (i, h, w), columns (p, q, k)), filled in one buffer reused across blocks.
+    (rows (i, h, w); columns (p, q, k), then a column of ones that carries the bias),
+    written into one buffer reused across blocks.
     """
     m, n_H, n_W, f, _, n_C_prev = windows.shape
-    per_example = n_H * n_W * f * f * n_C_prev * windows.itemsize
-    size = max(1, min(m, _BLOCK_BYTES // per_example))
-    buffer = np.empty((size,) + windows.shape[1:])
+    n_cols = f * f * n_C_prev + 1
+    size = max(1, min(m, _BLOCK_BYTES // (n_H * n_W * n_cols * windows.itemsize)))
+    buffer = np.empty((size, n_H, n_W, n_cols))
     for start in range(0, m, size):
         examples = slice(start, min(m, start + size))
         block = buffer[: examples.stop - start]
-        np.copyto(block, windows[examples])
-        yield examples, block.reshape(-1, f * f * n_C_prev)
+        np.copyto(block[..., :-1].reshape(windows[examples].shape), windows[examples])
+        block[..., -1] = 1.0  # every block: the caller may use the buffer as scratch
+        yield examples, block.reshape(-1, n_cols)
 
 
 def conv_forward(A_prev: Array, W: Array, b: Array, hparameters: dict) -> tuple[Array, ConvCache]:
-    """Z = A_prev (*) W + b, shape (m, n_H, n_W, n_C), with cache ``(A_prev, W, b, hparameters)``."""
+    """Z = A_prev (*) W + b, shape (m, n_H, n_W, n_C), with cache ``(A_prev, W, b, hparameters)``.
+
+    Per block of examples: Z[rows] = [cols, 1] @ [W_mat; b].
+    """
     A_prev, W, b, hp, f, n_H, n_W = _conv_geometry(A_prev, W, b, hparameters)
     m, n_C = A_prev.shape[0], W.shape[3]
-    W_mat = W.reshape(-1, n_C)
+    W_b = np.concatenate([W.reshape(-1, n_C), b.reshape(1, n_C)])
     Z = np.empty((m, n_H, n_W, n_C))
     windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
     for examples, cols in _blocks(windows):
-        np.matmul(cols, W_mat, out=Z[examples].reshape(-1, n_C))
-    Z += b.reshape(n_C)
+        np.matmul(cols, W_b, out=Z[examples].reshape(-1, n_C))
     return Z, (A_prev, W, b, hparameters)
 
 
@@ -151,6 +156,7 @@ def conv_backward(dZ: Array, cache: ConvCache) -> tuple[Array, Array, Array]:
                               dZ[i, h, w, c] W[p, q, k, c]
     dW[p, q, k, c]      = sum_{i, h, w} A_pad[i, h*stride + p, w*stride + q, k] dZ[i, h, w, c]
     db[c]               = sum_{i, h, w} dZ[i, h, w, c]
+    Per block of examples: [dW_mat; db] += [cols, 1].T @ dZ[rows], and dA_prev by col2im.
     Returns (dA_prev, dW, db) shaped like (A_prev, W, b).
     """
     if not isinstance(cache, tuple | list) or len(cache) != 4:
@@ -168,16 +174,15 @@ def conv_backward(dZ: Array, cache: ConvCache) -> tuple[Array, Array, Array]:
             f"got {dZ.shape}"
         )
     dA_prev = np.zeros(A_prev.shape)
-    dW = np.zeros((f * f * A_prev.shape[3], n_C))
-    dW_block = np.empty(dW.shape)
-    db = dZ.reshape(-1, n_C).sum(axis=0).reshape(1, 1, 1, n_C)
+    dW_b = np.zeros((W[..., 0].size + 1, n_C))  # [dW_mat; db]
+    dW_b_block = np.empty(dW_b.shape)
     windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
     for examples, cols in _blocks(windows):
-        dZ_rows = dZ[examples].reshape(-1, n_C)
-        dW += np.matmul(cols.T, dZ_rows, out=dW_block)
-        # cols is no longer needed: its buffer receives dZ_rows @ W_mat.T
-        _col2im(dA_prev[examples], dZ[examples], W, hp["stride"], hp["pad"], out=cols)
-    return dA_prev, dW.reshape(W.shape), db
+        dW_b += np.matmul(cols.T, dZ[examples].reshape(-1, n_C), out=dW_b_block)
+        # cols is read: its buffer now receives the products dZ[rows] @ W_mat.T
+        scratch = cols.reshape(-1)[: cols.shape[0] * (cols.shape[1] - 1)]
+        _col2im(dA_prev[examples], dZ[examples], W, hp["stride"], hp["pad"], scratch)
+    return dA_prev, dW_b[:-1].reshape(W.shape), dW_b[-1].reshape(b.shape)
 
 
 def _overlap(n_out: int, n_in: int, offset: int, stride: int) -> tuple[slice, slice]:
@@ -192,11 +197,11 @@ def _overlap(n_out: int, n_in: int, offset: int, stride: int) -> tuple[slice, sl
 _MANY_CHANNELS = 8  # from 8 input channels on, channels-innermost col2im is the faster layout
 
 
-def _col2im(dA: Array, dZ: Array, W: Array, stride: int, pad: int, out: Array) -> None:
+def _col2im(dA: Array, dZ: Array, W: Array, stride: int, pad: int, scratch: Array) -> None:
     """dA[i, h*stride + p - pad, w*stride + q - pad, k] += sum_c dZ[i, h, w, c] W[p, q, k, c].
 
     dA (k_m, n_H_prev, n_W_prev, n_C_prev) is updated in place; dZ is (k_m, n_H, n_W, n_C);
-    ``out`` (k_m*n_H*n_W, f*f*n_C_prev) receives the products. One slice-add per offset
+    ``scratch`` (k_m*n_H*n_W*f*f*n_C_prev elements) receives the products. One slice-add per offset
     (p, q), clipped to the unpadded input. The products are laid out so that the add runs
     along a long contiguous axis: channels when there are many, else width (channels outermost).
     """
@@ -205,14 +210,15 @@ def _col2im(dA: Array, dZ: Array, W: Array, stride: int, pad: int, out: Array) -
     n_H_prev, n_W_prev = dA.shape[1:3]
     dZ_rows, W_mat = dZ.reshape(-1, n_C), W.reshape(-1, n_C)
     if n_C_prev >= _MANY_CHANNELS:
-        dcols = np.matmul(dZ_rows, W_mat.T, out=out).reshape(k_m, n_H, n_W, f, f, n_C_prev)
+        dcols = np.matmul(dZ_rows, W_mat.T, out=scratch.reshape(len(dZ_rows), -1))
+        dcols = dcols.reshape(k_m, n_H, n_W, f, f, n_C_prev)  # [i, h, w, p, q, k]
         for p in range(f):
             h_out, y_in = _overlap(n_H, n_H_prev, p - pad, stride)
             for q in range(f):
                 w_out, x_in = _overlap(n_W, n_W_prev, q - pad, stride)
                 dA[:, y_in, x_in] += dcols[:, h_out, w_out, p, q]
     else:
-        dcols_T = np.matmul(W_mat, dZ_rows.T, out=out.reshape(-1, len(dZ_rows)))
+        dcols_T = np.matmul(W_mat, dZ_rows.T, out=scratch.reshape(-1, len(dZ_rows)))
         dcols_T = dcols_T.reshape(f, f, n_C_prev, k_m, n_H, n_W)  # [p, q, k, i, h, w]
         dA_T = dA.transpose(3, 0, 1, 2)  # [k, i, y, x]
         for p in range(f):

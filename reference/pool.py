@@ -8,8 +8,13 @@ Shapes:
 Max pooling routes each window's gradient to one maximum: the first in
 row-major (p, q) order, as PyTorch does. At a tie that is a valid subgradient
 (non-negative, zero off the tied maxima, summing to 1 over them).
-Windows are strided slices of A_prev, one per offset (p, q): no window array is
-built, every intermediate is at most the size of A_prev.
+
+Implementation: a window offset (p, q) selects one strided slice of A_prev, so
+every step is one numpy operation on output-sized arrays; no window array is
+built. The arrays are handled as (m, n_C, height, width) views. NumPy runs its
+inner loop along an axis contiguous in every operand: in NHWC that is channels
+(with width too when stride = 1), which is short when there are few channels,
+so then the intermediates are stored channels-first and the loop runs along width.
 """
 
 from __future__ import annotations
@@ -40,33 +45,45 @@ def _pool_geometry(A_prev: Any, hparameters: Any):
     return A_prev, f, stride, n_H, n_W
 
 
+_FEW_CHANNELS = 8  # below this, with stride > 1, intermediates are stored channels-first
+
+
 def _window_slices(f: int, stride: int, n_H: int, n_W: int):
-    """For each window offset (p, q) in row-major order, the slice of A_prev it reads:
-    ``A_prev[slices][i, h, w, c] = A_prev[i, h*stride + p, w*stride + q, c]``, shape (m, n_H, n_W, n_C).
-    """
+    """For each window offset (p, q) in row-major order, the index of the slice it reads
+    from a (m, n_C, height, width) view X: ``X[index][i, c, h, w] = X[i, c, h*stride + p,
+    w*stride + q]``, shape (m, n_C, n_H, n_W)."""
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
     for p in range(f):
         for q in range(f):
-            yield (slice(None), slice(p, p + h_span, stride), slice(q, q + w_span, stride))
+            yield (Ellipsis, slice(p, p + h_span, stride), slice(q, q + w_span, stride))
 
 
-def _reduce_windows(A_prev: Array, f: int, stride: int, n_H: int, n_W: int, ufunc) -> Array:
-    """Reduce every f x f window with ``ufunc`` (np.maximum or np.add), separably:
+def _empty(shape: tuple[int, int, int, int], channels_last: bool, dtype=np.float64) -> Array:
+    """An uninitialised (m, n_C, h, w) array, stored NHWC when ``channels_last``."""
+    m, n_C, h, w = shape
+    if channels_last:
+        return np.empty((m, h, w, n_C), dtype=dtype).transpose(0, 3, 1, 2)
+    return np.empty(shape, dtype=dtype)
 
-        R[i, y, w, c] = ufunc over q of A_prev[i, y, w*stride + q, c]   (m, rows, n_W, n_C)
-        A[i, h, w, c] = ufunc over p of R[i, h*stride + p, w, c]         (m, n_H, n_W, n_C)
 
-    2f strided operations instead of f*f.
+def _reduce_windows(X: Array, f: int, stride: int, ufunc, out: Array, channels_last: bool):
+    """Reduce every f x f window of X (m, n_C, H, W) with ``ufunc`` (np.maximum or np.add)
+    into ``out`` (m, n_C, n_H, n_W), separably, 2f strided operations instead of f*f:
+
+        R[i, c, y, w]   = ufunc over q of X[i, c, y, w*stride + q]
+        out[i, c, h, w] = ufunc over p of R[i, c, h*stride + p, w]
     """
+    n_H, n_W = out.shape[2:]
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
-    rows = A_prev[:, : h_span + f - 1]  # rows below the last window are read by none
-    R = rows[:, :, 0:w_span:stride].copy()
+    rows = X[..., : h_span + f - 1, :]  # rows below the last window are read by none
+    R = _empty(rows.shape[:3] + (n_W,), channels_last)
+    np.copyto(R, rows[..., 0:w_span:stride])
     for q in range(1, f):
-        ufunc(R, rows[:, :, q : q + w_span : stride], out=R)
-    A = R[:, 0:h_span:stride].copy()
+        ufunc(R, rows[..., q : q + w_span : stride], out=R)
+    np.copyto(out, R[..., 0:h_span:stride, :])
     for p in range(1, f):
-        ufunc(A, R[:, p : p + h_span : stride], out=A)
-    return A
+        ufunc(out, R[..., p : p + h_span : stride, :], out=out)
+    return out
 
 
 def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[Array, PoolCache]:
@@ -76,10 +93,15 @@ def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[A
     """
     mode = _check_mode(mode)
     A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters)
+    m, n_C = A_prev.shape[0], A_prev.shape[3]
+    channels_last = stride == 1 or n_C >= _FEW_CHANNELS
+    A = np.empty((m, n_H, n_W, n_C))
+    A_view = A.transpose(0, 3, 1, 2)
+    X = A_prev.transpose(0, 3, 1, 2)
     if mode == "max":
-        A = _reduce_windows(A_prev, f, stride, n_H, n_W, np.maximum)
+        _reduce_windows(X, f, stride, np.maximum, A_view, channels_last)
     else:
-        A = _reduce_windows(A_prev, f, stride, n_H, n_W, np.add)
+        _reduce_windows(X, f, stride, np.add, A_view, channels_last)
         A /= f * f
     return A, (A_prev, hparameters)
 
@@ -99,38 +121,41 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     mode = _check_mode(mode)
     if not isinstance(cache, tuple | list) or len(cache) != 2:
         raise TypeError(
-            "cache must be the tuple (A_prev, hparameters) returned by pool_forward, "
-            f"got {type(cache).__name__}"
+            f"cache must be the tuple (A_prev, hparameters) returned by pool_forward, got {type(cache).__name__}"
         )
     A_prev, f, stride, n_H, n_W = _pool_geometry(*cache)
     dA = as_float_array("dA", dA, 4, "(m, n_H, n_W, n_C)")
-    expected = (A_prev.shape[0], n_H, n_W, A_prev.shape[3])
-    if dA.shape != expected:
-        raise ValueError(
-            f"dA must have the shape of A, (m, n_H, n_W, n_C) = {expected}, got {dA.shape}"
-        )
+    m, n_C = A_prev.shape[0], A_prev.shape[3]
+    if dA.shape != (m, n_H, n_W, n_C):
+        raise ValueError(f"dA must have the shape of A, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, got {dA.shape}")
+    channels_last = stride == 1 or n_C >= _FEW_CHANNELS
+    out_shape = (m, n_C, n_H, n_W)
+    X, G = A_prev.transpose(0, 3, 1, 2), dA.transpose(0, 3, 1, 2)
     dA_prev = np.zeros(A_prev.shape)
+    dX = dA_prev.transpose(0, 3, 1, 2)
     overlapping = stride < f
     if mode == "max":
-        A = _reduce_windows(A_prev, f, stride, n_H, n_W, np.maximum)
-        remaining = dA.copy()
-        hit = np.empty(A.shape, dtype=bool)
-        routed = np.empty(A.shape)
+        A = _reduce_windows(X, f, stride, np.maximum, _empty(out_shape, channels_last), channels_last)
+        remaining = _empty(out_shape, channels_last)
+        np.copyto(remaining, G)
+        hit = _empty(out_shape, channels_last, dtype=bool)
+        routed = _empty(out_shape, channels_last)
         for window in _window_slices(f, stride, n_H, n_W):
-            np.equal(A_prev[window], A, out=hit)
+            np.equal(X[window], A, out=hit)
+            np.multiply(remaining, hit, out=routed)
             if overlapping:
-                np.multiply(remaining, hit, out=routed)
-                dA_prev[window] += routed
-            else:
-                routed = np.multiply(remaining, hit, out=dA_prev[window])
+                dX[window] += routed
+            else:  # "= routed + 0.0": the + 0.0 turns the -0.0 of (negative * False) into 0.0
+                np.add(routed, 0.0, out=dX[window])
             remaining -= routed
     else:
-        share = dA / (f * f)
+        share = _empty(out_shape, channels_last)
+        np.divide(G, f * f, out=share)
         for window in _window_slices(f, stride, n_H, n_W):
             if overlapping:
-                dA_prev[window] += share
+                dX[window] += share
             else:
-                dA_prev[window] = share
+                dX[window] = share
     return dA_prev
 
 

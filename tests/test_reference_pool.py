@@ -134,6 +134,28 @@ def test_pool_backward_matches_naive_loops(mode: str, case: PoolCase) -> None:
     assert dA_prev.shape == A_prev.shape
     assert dA_prev.dtype == np.float64
     assert_allclose(dA_prev, naive.pool_backward(dA, cache, mode), **TOL)
+    assert not np.signbit(dA_prev[dA_prev == 0]).any(), "-0.0 in the gradient"
+
+
+@st.composite
+def pool_cases_any_channels(draw: st.DrawFn) -> PoolCase:
+    """Few (1..3) or many (8..10) channels: the intermediates' memory layout depends on it."""
+    return replace(draw(pool_cases()), n_C=draw(st.sampled_from([1, 2, 3, 8, 9, 10])))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@given(case=pool_cases_any_channels())
+@example(case=replace(POOL_EXAMPLES[0], n_C=8))
+@example(case=replace(POOL_EXAMPLES[2], n_C=9))
+@example(case=replace(POOL_EXAMPLES[7], n_C=10))
+def test_pool_channel_layouts_match_naive_loops(mode: str, case: PoolCase) -> None:
+    A_prev, dA = case.arrays()
+    A, cache = pool_forward(A_prev, case.hparameters, mode)
+    assert A.flags.c_contiguous
+    assert_allclose(A, naive.pool_forward(A_prev, case.hparameters, mode)[0], **TOL)
+    dA_prev = pool_backward(dA, cache, mode)
+    assert dA_prev.flags.c_contiguous
+    assert_allclose(dA_prev, naive.pool_backward(dA, cache, mode), **TOL)
 
 
 def first_maximum(window: np.ndarray) -> tuple[int, int]:
@@ -180,9 +202,7 @@ def test_max_pool_gradient_at_ties_goes_to_first_maximum(case: PoolCase) -> None
         pytest.param([[1.0, 3.0], [3.0, 0.0]], (0, 1), id="2x2 two-way tie"),
         pytest.param([[2.0, 2.0], [2.0, 2.0]], (0, 0), id="2x2 all equal"),
         pytest.param([[0.0, -1.0, 5.0], [5.0, 5.0, 1.0]], (0, 2), id="2x3 three-way tie"),
-        pytest.param(
-            [[-3.0, -1.0, -2.0], [-1.0, -5.0, -1.0], [-4, -4, -4]], (0, 1), id="3x3 negative"
-        ),
+        pytest.param([[-3.0, -1.0, -2.0], [-1.0, -5.0, -1.0], [-4, -4, -4]], (0, 1), id="3x3 negative"),
         pytest.param([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 1.0]], (0, 1), id="3x3 corners"),
     ],
 )
