@@ -18,7 +18,6 @@ reference forward with the contract's cache (each function judged on its own).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
@@ -26,89 +25,16 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from gradcheck import layers
 from gradcheck.backend import Backend
-from gradcheck.layers import FATAL, CaseProblem, CaseVerdict, Context, WindowCase
+from gradcheck.checks.case import FATAL, CaseProblem, CaseVerdict, Context
+from gradcheck.layers import PLAN, SPECS, Spec, mode_of
 from gradcheck.numeric import STEP
 from gradcheck.results import CheckResult, Detail
-from gradcheck.strategies import ConvGeometry, PoolGeometry, conv_geometries, pool_geometries
-
-PLAN: tuple[tuple[str, str], ...] = (
-    ("zero_pad", "X_pad"),
-    ("conv_single_step", "Z"),
-    ("conv_forward", "Z"),
-    ("conv_backward", "dA_prev"),
-    ("conv_backward", "dW"),
-    ("conv_backward", "db"),
-    ("pool_forward", "A[max]"),
-    ("pool_forward", "A[average]"),
-    ("pool_backward", "dA_prev[max]"),
-    ("pool_backward", "dA_prev[average]"),
-    ("pool_backward", "ties[max]"),
-    ("create_mask_from_window", "mask"),
-    ("create_mask_from_window", "mask_ties"),
-    ("distribute_value", "distributed"),
-)
+from gradcheck.strategies import PoolGeometry
 
 Progress = Callable[[str], None]
 
 _SEED_RANGE = st.integers(0, 2**32 - 1)
-_REPRESENTATIVE_CONV = ConvGeometry(m=2, n_H_prev=5, n_W_prev=4, n_C_prev=2, n_C=3, f=3, stride=1, pad=1)
-
-
-def _mode_of(quantity: str) -> str | None:
-    return quantity[quantity.index("[") + 1 : -1] if "[" in quantity else None
-
-
-@dataclass(frozen=True)
-class Spec:
-    """How to draw and evaluate cases of one (function, quantity)."""
-
-    function: str
-    quantity: str
-    strategy: Any
-    representative: Any
-    evaluate: Callable[..., CaseVerdict]
-    oracle: str  # what the quantity is compared with, for messages
-
-
-def _spec(function: str, quantity: str) -> Spec:
-    mode = _mode_of(quantity)
-    if function in ("zero_pad", "conv_single_step", "conv_forward"):
-        evaluate = {"zero_pad": layers.zero_pad_case, "conv_single_step": layers.conv_single_step_case,
-                    "conv_forward": layers.conv_forward_case}[function]
-        return Spec(function, quantity, conv_geometries(), _REPRESENTATIVE_CONV, evaluate, "the reference")
-    if function == "conv_backward":
-        def evaluate(ctx, geometry, seed, **options):
-            return layers.conv_backward_case(ctx, geometry, seed, quantity, **options)
-        return Spec(function, quantity, conv_geometries(), _REPRESENTATIVE_CONV, evaluate,
-                    "the central finite difference of conv_forward")
-    if function in ("pool_forward", "pool_backward"):
-        strategy = pool_geometries(modes=(mode,))
-        representative = PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=1, mode=mode)
-        if quantity.startswith("ties"):
-            representative = PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=2, mode="max")
-            strategy = pool_geometries(modes=("max",), max_filter=3)
-            return Spec(function, quantity, strategy, representative, layers.pool_ties_case,
-                        "the subgradient rule of max at ties")
-        if function == "pool_forward":
-            return Spec(function, quantity, strategy, representative, layers.pool_forward_case, "the reference")
-        return Spec(function, quantity, strategy, representative, layers.pool_backward_case,
-                    f"the central finite difference of pool_forward ({mode})")
-    windows = st.builds(WindowCase, st.integers(1, 4), st.integers(1, 4))
-    if function == "create_mask_from_window":
-        if quantity == "mask_ties":
-            return Spec(function, quantity, st.builds(WindowCase, st.integers(1, 4), st.integers(2, 4)),
-                        WindowCase(3, 3), layers.mask_ties_case, "the subgradient rule of max at ties")
-        return Spec(function, quantity, windows, WindowCase(3, 3), layers.mask_case,
-                    "the central finite difference of max(x)")
-    if function == "distribute_value":
-        return Spec(function, quantity, windows, WindowCase(2, 3), layers.distribute_case,
-                    "dz times the central finite difference of mean(a)")
-    raise ValueError(f"no check for {function}/{quantity}")
-
-
-SPECS: dict[tuple[str, str], Spec] = {key: _spec(*key) for key in PLAN}
 
 
 def evaluate_case(backend: Backend, function: str, quantity: str, geometry: dict[str, Any] | Any,
@@ -120,7 +46,7 @@ def evaluate_case(backend: Backend, function: str, quantity: str, geometry: dict
         fields = {key: value for key, value in geometry.items() if key != "seed"}
         kind = type(spec.representative)
         if kind is PoolGeometry:
-            fields.setdefault("mode", _mode_of(quantity) or "max")
+            fields.setdefault("mode", mode_of(quantity) or "max")
         geometry = kind(**fields)
     ctx = Context(backend, trusted_forwards)
     return _run_case(spec, ctx, geometry, seed, full=full, first=False)
@@ -302,7 +228,7 @@ def run_checks(backend: Backend, *, examples: int = 25, seed: int = 0, only: tup
     present = backend.functions()
     pool_modes = tuple(getattr(backend, "pool_modes", ("max", "average")))
     display = dict(getattr(backend, "display_names", {}) or {})
-    plan = [(f, q) for f, q in PLAN if (only is None or f in only) and (_mode_of(q) in (None, *pool_modes))]
+    plan = [(f, q) for f, q in PLAN if (only is None or f in only) and (mode_of(q) in (None, *pool_modes))]
     trusted: set[str] = set()
     results: list[CheckResult] = []
     missing_reported: set[str] = set()

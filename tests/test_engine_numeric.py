@@ -26,9 +26,9 @@ def test_grouped_conv_difference_equals_one_element_at_a_time(geometry, seed):
         return [reference.conv_forward(x, W, b, hp)[0] for x in xs]
 
     def support_sum(P):
-        from gradcheck.layers import _window_support_sum
+        from gradcheck.checks.gradient import window_support_sum
 
-        summed = _window_support_sum(P.sum(axis=3, keepdims=True), geometry.f, geometry.stride, geometry.pad,
+        summed = window_support_sum(P.sum(axis=3, keepdims=True), geometry.f, geometry.stride, geometry.pad,
                                      geometry.n_H_prev, geometry.n_W_prev)
         return np.broadcast_to(summed, A_prev.shape)
 

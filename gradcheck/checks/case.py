@@ -1,0 +1,161 @@
+"""What one generated case of a check produces, and the context it runs in.
+
+A case ends with a :class:`CaseVerdict`; code inside a case raises
+:class:`CaseProblem` to end it early with a status and a message (a crash of the
+submission, a wrong return structure, a modified input...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradcheck import numeric as fd
+from gradcheck.backend import Backend, Outcome
+from gradcheck.compare import Comparison, validate_array
+from gradcheck.wire import wire_equal
+
+FATAL = ("timeout", "memory", "crashed")
+
+
+@dataclass
+class CaseVerdict:
+    """Outcome of one generated case of one (function, quantity)."""
+
+    status: str  # pass | fail | error | timeout | memory | crashed
+    message: str = ""
+    comparison: Comparison | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    forward_calls: int = 0
+    sweep: dict[str, list[float]] | None = None  # {"steps": [...], "errors": [...]}
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    # Fields the diagnosis module reads.
+    @property
+    def analytic(self) -> np.ndarray | None:
+        return None if self.comparison is None else self.comparison.analytic
+
+    @property
+    def numeric(self) -> np.ndarray | None:
+        return None if self.comparison is None else self.comparison.expected
+
+    @property
+    def tolerance(self) -> np.ndarray | None:
+        return None if self.comparison is None else self.comparison.tolerance
+
+
+class CaseProblem(Exception):
+    """Raised inside a case to end it with a verdict (status and message)."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+NUMPY2_FLOAT_HINT = (
+    "\nHint: numpy 2 refuses float() of an array with more than 0 dimensions, such as b of "
+    "shape (1, 1, 1) (the course's `float(b)`); use b.item() or float(b[0, 0, 0]) instead "
+    "(or np.squeeze(b) to add it)."
+)
+
+
+def explain_call(name: str, outcome: Outcome) -> str:
+    """Message for a call that did not return normally."""
+    text = outcome.message or outcome.status
+    if outcome.status == "error":
+        text = f"{name} raised {text}"
+        if "TypeError" in text and ("converted to Python scalars" in text or "0-dimensional" in text):
+            text += NUMPY2_FLOAT_HINT
+    if outcome.output:
+        shown = outcome.output if len(outcome.output) <= 400 else outcome.output[:400] + " ..."
+        text += f"\nIts printed output began: {shown!r}"
+    return text
+
+
+class Context:
+    """What a case needs besides its geometry: the backend and which forwards are trusted."""
+
+    def __init__(self, backend: Backend, trusted_forwards: set[str] | None = None):
+        self.backend = backend
+        self.trusted_forwards = trusted_forwards if trusted_forwards is not None else set()
+        self.forward_calls = 0
+
+    def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Outcome:
+        outcome = self.backend.call(name, args, keep=keep)
+        if not outcome.ok:
+            raise CaseProblem(
+                "error" if outcome.status in ("error", "missing") else outcome.status, explain_call(name, outcome)
+            )
+        return outcome
+
+    def check_unmodified(self, name: str, outcome: Outcome, originals: dict[int, tuple[str, Any]]) -> None:
+        """Fail when the call changed an argument (``originals``: index -> (name, wire value before))."""
+        if outcome.args_after is None:
+            return
+        for index, (arg_name, before) in originals.items():
+            if not wire_equal(before, outcome.args_after[index]):
+                raise CaseProblem(
+                    "fail",
+                    f"{name} modified its input {arg_name} in place; the checker needs inputs "
+                    f"unchanged: work on a copy (e.g. {arg_name.split()[0]}.copy()) or build new arrays",
+                )
+
+    def batch_forward(
+        self,
+        name: str,
+        build_args: Callable[[np.ndarray], tuple],
+        inputs: Sequence[np.ndarray],
+        shape: tuple[int, ...],
+        what: str,
+    ) -> list[np.ndarray]:
+        """Evaluate a submitted forward on many perturbed inputs (one batch) and validate outputs."""
+        outcomes = self.backend.call_many(name, [build_args(x) for x in inputs], select=0)
+        self.forward_calls += len(inputs)
+        results = []
+        for outcome in outcomes:
+            if not outcome.ok:
+                status = "error" if outcome.status in ("error", "missing") else outcome.status
+                raise CaseProblem(status, explain_call(name, outcome) + f" (during finite differences for {what})")
+            array, problem = validate_array(outcome.value, f"{name} output", shape)
+            if problem:
+                raise CaseProblem("fail", problem + f" (during finite differences for {what})")
+            results.append(array)
+        return results
+
+    def reference_forward(
+        self, function: Callable[[np.ndarray], np.ndarray], inputs: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        self.forward_calls += len(inputs)
+        return [function(x) for x in inputs]
+
+
+def deterministic(ctx: Context, name: str, args: tuple, first: Outcome, keep: Sequence[int] = ()) -> None:
+    again = ctx.call(name, args, keep=keep)
+    left, right = first.value, again.value
+    if keep and isinstance(left, tuple) and isinstance(right, tuple):
+        left = tuple(v for i, v in enumerate(left) if i not in keep)
+        right = tuple(v for i, v in enumerate(right) if i not in keep)
+    if not wire_equal(left, right):
+        raise CaseProblem(
+            "fail", f"{name} is not deterministic: two calls with the same inputs returned different results"
+        )
+
+
+def forward_tolerance(magnitude: np.ndarray, n_terms: int) -> np.ndarray:
+    # both results carry rounding error <= gamma_n * M
+    return fd.SAFETY * 2.0 * fd.gamma(n_terms) * magnitude + fd.TINY
+
+
+def make_verdict(comparison: Comparison, inputs: dict[str, Any], oracle: str) -> CaseVerdict:
+    verdict = CaseVerdict("pass" if comparison.passed else "fail", comparison=comparison, inputs=inputs)
+    if not comparison.passed:
+        verdict.message = comparison.table(oracle)
+    return verdict

@@ -1,0 +1,221 @@
+"""Checks of the conv functions: zero_pad, conv_single_step, conv_forward (against the
+reference) and conv_backward (dA_prev, dW, db against central differences)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+import reference
+from gradcheck import numeric as fd
+from gradcheck.checks.case import CaseProblem, CaseVerdict, Context, deterministic, forward_tolerance, make_verdict
+from gradcheck.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
+from gradcheck.compare import Comparison, unpack, validate_array
+from gradcheck.strategies import ConvGeometry
+from gradcheck.wire import to_wire
+
+
+def _abs_conv_inputs(A_prev, W, b, slack):
+    return np.abs(A_prev) + slack, np.abs(W) + slack, np.abs(b) + slack
+
+
+def zero_pad_case(
+    ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
+) -> CaseVerdict:
+    A_prev, _, _ = geometry.random_inputs(seed)
+    args = (A_prev, geometry.pad)
+    outcome = ctx.call("zero_pad", args)
+    ctx.check_unmodified("zero_pad", outcome, {0: ("X", A_prev)})
+    expected = reference.zero_pad(A_prev, geometry.pad)
+    X_pad, problem = validate_array(outcome.value, "zero_pad's result", expected.shape)
+    if problem:
+        raise CaseProblem("fail", problem + (" (pad=0 must return X unchanged)" if geometry.pad == 0 else ""))
+    if first:
+        deterministic(ctx, "zero_pad", args, outcome)
+    return make_verdict(
+        Comparison(X_pad, expected, np.zeros(expected.shape) + fd.TINY), {"X": A_prev, "pad": geometry.pad}, "reference"
+    )
+
+
+def conv_single_step_case(
+    ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
+) -> CaseVerdict:
+    rng = np.random.default_rng(seed)
+    shape = (geometry.f, geometry.f, geometry.n_C_prev)
+    a_slice = fd.quantize(rng.standard_normal(shape))
+    W = fd.quantize(rng.standard_normal(shape))
+    b = fd.quantize(rng.standard_normal((1, 1, 1)))
+    args = (a_slice, W, b)
+    outcome = ctx.call("conv_single_step", args)
+    ctx.check_unmodified("conv_single_step", outcome, {0: ("a_slice_prev", a_slice), 1: ("W", W), 2: ("b", b)})
+    value = outcome.value
+    warnings = []
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind == "f":
+        warnings.append(
+            f"conv_single_step returns an array of shape {value.shape}; the contract says a Python float (use .item())"
+        )
+        value = float(value.reshape(()))
+    if not isinstance(value, float):
+        raise CaseProblem(
+            "fail",
+            f"conv_single_step returned {type(value).__name__ if not hasattr(value, 'type_name') else value}; expected a float",
+        )
+    expected = reference.conv_single_step(a_slice, W, b)
+    magnitude = np.sum(np.abs(a_slice * W)) + abs(b.item())
+    tolerance = forward_tolerance(np.array(magnitude), a_slice.size + 1)
+    verdict = make_verdict(
+        Comparison(np.array(value), np.array(expected), tolerance),
+        {"a_slice_prev": a_slice, "W": W, "b": b},
+        "reference",
+    )
+    verdict.warnings += warnings
+    return verdict
+
+
+def conv_forward_case(
+    ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
+) -> CaseVerdict:
+    A_prev, W, b = geometry.random_inputs(seed)
+    hp = geometry.hparameters
+    args = (A_prev, W, b, hp)
+    outcome = ctx.call("conv_forward", args, keep=(1,))
+    ctx.check_unmodified(
+        "conv_forward", outcome, {0: ("A_prev", A_prev), 1: ("W", W), 2: ("b", b), 3: ("hparameters", hp)}
+    )
+    (Z, _), problem = unpack(outcome.value, "conv_forward", ("Z", "cache"))
+    if problem:
+        raise CaseProblem("fail", problem)
+    Z, problem = validate_array(Z, "Z", geometry.output_shape)
+    if problem:
+        raise CaseProblem("fail", problem)
+    if first:
+        deterministic(ctx, "conv_forward", args, outcome, keep=(1,))
+    expected, _ = reference.conv_forward(A_prev, W, b, hp)
+    magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
+    tolerance = forward_tolerance(magnitude, geometry.f * geometry.f * geometry.n_C_prev + 1)
+    return make_verdict(
+        Comparison(Z, expected, tolerance), {"A_prev": A_prev, "W": W, "b": b, "hparameters": hp}, "reference"
+    )
+
+
+def _conv_gradients(geometry: ConvGeometry, A_prev, W, b, upstream) -> dict[str, Gradient]:
+    hp, f, stride, pad = geometry.hparameters, geometry.f, geometry.stride, geometry.pad
+    slack = fd.STEP
+    absA, absW, absb = _abs_conv_inputs(A_prev, W, b, slack)
+    magnitude, _ = reference.conv_forward(absA, absW, absb, hp)
+    abs_dA, abs_dW, abs_db = reference.conv_backward(np.abs(upstream), (absA, absW, absb, hp))
+    n_terms = f * f * geometry.n_C_prev + 1
+    spatial_terms = geometry.m * geometry.n_H * geometry.n_W
+
+    def conv_with(**replace):
+        def build(x):
+            values = {"A_prev": A_prev, "W": W, "b": b} | {key: x for key in replace}
+            return (values["A_prev"], values["W"], values["b"], hp)
+
+        return build
+
+    def ref(builder):
+        return lambda x: reference.conv_forward(*builder(x))[0]
+
+    per_channel = lambda P, shape: np.broadcast_to(P.sum(axis=(0, 1, 2)), shape)  # noqa: E731
+    with_A, with_W, with_b = conv_with(A_prev=1), conv_with(W=1), conv_with(b=1)
+    W_colors = np.broadcast_to(np.arange(f * f * geometry.n_C_prev).reshape(f, f, geometry.n_C_prev, 1), W.shape)
+    return {
+        "dA_prev": Gradient(
+            0,
+            A_prev,
+            with_A,
+            ref(with_A),
+            fd.window_colors(A_prev.shape, f, pad),
+            lambda P: np.broadcast_to(
+                window_support_sum(P.sum(axis=3, keepdims=True), f, stride, pad, geometry.n_H_prev, geometry.n_W_prev),
+                A_prev.shape,
+            ),
+            magnitude,
+            n_terms,
+            abs_dA,
+            f * f * geometry.n_C,
+        ),
+        "dW": Gradient(
+            1,
+            W,
+            with_W,
+            ref(with_W),
+            W_colors,
+            lambda P: per_channel(P, W.shape),
+            magnitude,
+            n_terms,
+            abs_dW,
+            spatial_terms,
+        ),
+        "db": Gradient(
+            2,
+            b,
+            with_b,
+            ref(with_b),
+            np.zeros(b.shape, dtype=int),
+            lambda P: per_channel(P, b.shape),
+            magnitude,
+            n_terms,
+            abs_db,
+            spatial_terms,
+        ),
+    }
+
+
+CONV_GRADIENTS = ("dA_prev", "dW", "db")
+
+
+def conv_backward_case(
+    ctx: Context,
+    geometry: ConvGeometry,
+    seed: int,
+    quantity: str,
+    *,
+    first: bool = False,
+    full: bool = False,
+    sweep: Sequence[float] | None = None,
+) -> CaseVerdict:
+    A_prev, W, b = geometry.random_inputs(seed)
+    hp = geometry.hparameters
+    rng = np.random.default_rng([seed, 1])
+    upstream = fd.upstream_gradient(rng, geometry.output_shape)
+    expected, _ = reference.conv_forward(A_prev, W, b, hp)
+    magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
+    own = own_forward_matches(
+        ctx,
+        "conv_forward",
+        (A_prev, W, b, hp),
+        expected,
+        forward_tolerance(magnitude, geometry.f**2 * geometry.n_C_prev + 1),
+    )
+    cache_arg, cache_before = own if own else ((A_prev, W, b, hp), to_wire((A_prev, W, b, hp)))
+    args = (upstream, cache_arg)
+    outcome = ctx.call("conv_backward", args)
+    ctx.check_unmodified("conv_backward", outcome, {0: ("dZ", upstream), 1: ("cache", cache_before)})
+    values, problem = unpack(outcome.value, "conv_backward", CONV_GRADIENTS)
+    if problem:
+        raise CaseProblem("fail", problem)
+    gradients = _conv_gradients(geometry, A_prev, W, b, upstream)
+    gradient = gradients[quantity]
+    analytic, problem = validate_array(values[gradient.index], quantity, gradient.x.shape)
+    if problem:
+        raise CaseProblem("fail", problem)
+    if first:
+        deterministic(ctx, "conv_backward", args, outcome)
+    inputs = {"A_prev": A_prev, "W": W, "b": b, "hparameters": hp, "dZ": upstream}
+    return backward_verdict(
+        ctx,
+        gradient,
+        analytic,
+        upstream,
+        "conv_forward",
+        own is not None,
+        geometry.output_shape,
+        quantity,
+        full,
+        rng,
+        inputs,
+        sweep,
+    )

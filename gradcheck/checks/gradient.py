@@ -1,0 +1,139 @@
+"""Finite-differencing one input of a layer: the screen, the per-element check, the step sweep.
+
+Oracle of a backward: the central difference of the submission's own forward when
+that forward was judged correct (and matches the reference on this case), else of
+the reference forward, called with the cache the contract describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradcheck import numeric as fd
+from gradcheck.checks.case import CaseVerdict, Context, make_verdict
+from gradcheck.compare import Comparison, validate_array
+from gradcheck.wire import CacheRef
+
+
+def window_support_sum(values: np.ndarray, f: int, stride: int, pad: int, n_H_prev: int, n_W_prev: int) -> np.ndarray:
+    """For (m, n_H, n_W, k) ``values``: each input position's sum over the windows covering it,
+    (m, n_H_prev, n_W_prev, k) (col2im with an all-ones kernel)."""
+    m, n_H, n_W, k = values.shape
+    total = np.zeros((m, n_H_prev + 2 * pad, n_W_prev + 2 * pad, k))
+    h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
+    for p in range(f):
+        for q in range(f):
+            total[:, p : p + h_span : stride, q : q + w_span : stride, :] += values
+    return total[:, pad : pad + n_H_prev, pad : pad + n_W_prev, :]
+
+
+@dataclass
+class Gradient:
+    """How to finite-difference one input of a layer."""
+
+    index: int  # position in the backward's returned tuple (0 for a single array)
+    x: np.ndarray
+    with_x: Callable[[np.ndarray], tuple]  # forward args with this input replaced
+    reference_forward: Callable[[np.ndarray], np.ndarray]
+    colors: np.ndarray
+    support_sum: Callable[[np.ndarray], np.ndarray]
+    magnitude: np.ndarray  # bound on sum |terms| per output (any point within one step)
+    n_terms: int  # terms per output
+    abs_gradient: np.ndarray  # bound on sum |terms| per element of the analytic gradient
+    n_gradient_terms: int
+
+
+def backward_verdict(
+    ctx: Context,
+    gradient: Gradient,
+    analytic: np.ndarray,
+    upstream: np.ndarray,
+    forward_name: str,
+    own_forward: bool,
+    out_shape: tuple[int, ...],
+    quantity: str,
+    full: bool,
+    rng: np.random.Generator,
+    inputs: dict[str, Any],
+    sweep: Sequence[float] | None = None,
+) -> CaseVerdict:
+    if own_forward:
+
+        def evaluate(xs):
+            return ctx.batch_forward(forward_name, gradient.with_x, xs, out_shape, quantity)
+    else:
+
+        def evaluate(xs):
+            return ctx.reference_forward(gradient.reference_forward, xs)
+
+    analytic_bound = fd.gamma(gradient.n_gradient_terms) * gradient.abs_gradient
+    if full:
+        result = fd.central_difference(
+            evaluate,
+            gradient.x,
+            upstream,
+            magnitude=gradient.magnitude,
+            n_terms=gradient.n_terms,
+            colors=gradient.colors,
+            support_sum=gradient.support_sum,
+        )
+        tolerance = fd.SAFETY * (result.bound + analytic_bound) + fd.TINY
+        verdict = make_verdict(Comparison(analytic, result.gradient, tolerance), inputs, "numeric")
+        verdict.forward_calls = result.forward_calls
+        return verdict
+    direction = fd.random_direction(rng, gradient.x.shape)
+    if sweep is not None:
+        return _step_sweep(evaluate, gradient, analytic, upstream, direction, sweep, inputs)
+    result = fd.directional_difference(
+        evaluate, gradient.x, direction, upstream, magnitude=gradient.magnitude, n_terms=gradient.n_terms
+    )
+    products = analytic * direction
+    value = float(np.sum(products))
+    bound = float(np.sum(analytic_bound * np.abs(direction)) + fd.gamma(products.size) * np.sum(np.abs(products)))
+    tolerance = fd.SAFETY * (result.bound + bound) + fd.TINY
+    comparison = Comparison(np.array(value), np.array(result.value), np.array(tolerance))
+    verdict = make_verdict(comparison, inputs, "numeric")
+    verdict.forward_calls = 2
+    return verdict
+
+
+def _step_sweep(
+    evaluate,
+    gradient: Gradient,
+    analytic: np.ndarray,
+    upstream: np.ndarray,
+    direction: np.ndarray,
+    steps: Sequence[float],
+    inputs: dict[str, Any],
+) -> CaseVerdict:
+    """Relative error of the directional derivative against the step h: correct code falls
+    to rounding level as h grows (the layers are linear), a bug stays flat at its own size."""
+    exact = float(np.sum(analytic * direction))
+    errors = []
+    for step in steps:
+        value = fd.directional_difference(
+            evaluate, gradient.x, direction, upstream, magnitude=gradient.magnitude, n_terms=gradient.n_terms, step=step
+        ).value
+        # floored at the unit roundoff so that exact results still show on log axes
+        scale = max(abs(exact), abs(value), np.finfo(np.float64).tiny)  # |exact| may be 0 on a bug
+        errors.append(max(abs(value - exact) / scale, fd.UNIT_ROUNDOFF))
+    verdict = CaseVerdict("pass", inputs=inputs)
+    verdict.sweep = {"steps": [float(step) for step in steps], "errors": [float(e) for e in errors]}
+    return verdict
+
+
+def own_forward_matches(ctx: Context, name: str, args: tuple, expected: np.ndarray, tolerance: np.ndarray):
+    """Call the submission's trusted forward; return (cache_ref, cache snapshot) when it matches."""
+    if name not in ctx.trusted_forwards:
+        return None
+    outcome = ctx.backend.call(name, args, keep=(1,))
+    if not outcome.ok or not isinstance(outcome.value, tuple) or len(outcome.value) != 2:
+        return None
+    output, problem = validate_array(outcome.value[0], name, expected.shape)
+    if problem or not Comparison(output, expected, tolerance).passed or not isinstance(outcome.value[1], CacheRef):
+        return None
+    return outcome.value[1], outcome.kept.get(1)
