@@ -186,15 +186,19 @@ def _load_module(name: str) -> types.ModuleType:
 
 # --- notebooks --------------------------------------------------------------
 
+_PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")  # their body is Python
 _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!]|\w+\s*=\s*[%!])")
 _HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
 
 
 def _clean_cell(source: str) -> str | None:
     """Cell source with IPython magics and shell escapes blanked (line numbers kept)."""
-    if source.lstrip().startswith("%%"):
-        return None  # cell magic: the body is not plain Python for this kernel
     lines = []
+    if source.lstrip().startswith("%%"):
+        first, _, source = source.lstrip().partition("\n")
+        if first.split()[0] not in _PYTHON_CELL_MAGICS:
+            return None  # %%bash, %%writefile, %%html...: not Python
+        lines.append("")  # keep line numbers
     for line in source.splitlines():
         match = _MAGIC_LINE.match(line) or _HELP_LINE.match(line)
         lines.append(match.group(1) + "pass" if match else line)

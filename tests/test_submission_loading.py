@@ -143,10 +143,14 @@ def test_notebook_magics_shell_escapes_and_help_are_dropped(tmp_path):
         tmp_path,
         "%matplotlib inline\n!pip install numpy\nfiles = !ls\nimport numpy as np\nnp.zeros?",
         "%%bash\necho hello",
+        "%%writefile helper.py\nthis is not python",
         "def zero_pad(X, pad):\n    %time\n    return pad\n",
+        "%%time\ndef conv_single_step(a, W, b):\n    return 1.5\nconv_single_step(1, 2, 3)",
         "raise RuntimeError('a test cell')",
     )
-    assert load_submission(path).zero_pad(None, 3) == 3
+    module = load_submission(path)
+    assert module.zero_pad(None, 3) == 3
+    assert module.conv_single_step(None, None, None) == 1.5  # a %%time cell's body is Python
 
 
 def test_notebook_syntax_error_names_the_cell(tmp_path):
