@@ -312,7 +312,8 @@ def _pad_zero_crash(result: CheckResult, evaluate: Evaluate | None) -> Hint | No
     if not _fails(evaluate, geometry, seed) or not _all_pass(evaluate, padded, seed):
         return None
     what = "crashes" if crashed else "returns an empty dA_prev"
-    first = result.message.strip().splitlines()[0] if result.message.strip() else ""
+    # the exception line ("conv_backward raised ValueError: ..."), not the header
+    first = next((line.strip() for line in result.message.splitlines() if " raised " in line), "")
     return _hint(
         "pad_zero_crash",
         f"{result.function} {what} at pad=0 ({_fmt_geometry(geometry)}"
