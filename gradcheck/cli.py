@@ -202,6 +202,7 @@ def _check(args: argparse.Namespace) -> int:
                 only=only,
                 timeout=args.timeout,
                 progress=progress,
+                sweep=bool(args.report),  # the error-against-step figure of the report
             )
         finally:
             progress.done()
