@@ -168,7 +168,8 @@ def print_environment() -> None:
     else:
         print(", torch not importable (torch columns empty)", end="")
     unset = [k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ]
-    print(f"; set: {unset}" if unset else "; OPENBLAS_CORETYPE/L2_SIZE unset")
+    print(f"; set: {unset}" if unset else "; OPENBLAS_CORETYPE/L2_SIZE unset", end="")
+    print(f"; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other processes skew timings)")
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -188,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-batch", type=float, default=0.05, help="seconds per timed batch")
     parser.add_argument("--naive", choices=("first", "all", "none"), default="first")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=("conv", "pool"), help="time one layer only")
     args = parser.parse_args(argv)
     print_environment()
     rng = np.random.default_rng(args.seed)
@@ -202,15 +204,14 @@ def main(argv: list[str] | None = None) -> None:
                 label = f"pool {mode:<7} {shape} f{f} s{stride}"
                 cases.append(("pool", label, index, pool_fns(shape, f, stride, mode, rng)))
 
-    header = (
-        f"{'case':<42} {'ref ms':>9} {'naive ms':>10} {'torch ms':>9} "
-        f"{'naive/ref':>10} {'ref/torch':>10}"
-    )
+    header = f"{'case':<42} {'ref ms':>9} {'naive ms':>10} {'torch ms':>9} {'naive/ref':>10} {'ref/torch':>10}"
     print(header)
     print("-" * len(header))
     vs_torch: dict[str, list[float]] = {"conv": [], "pool": []}
     vs_naive: dict[str, list[float]] = {"conv": [], "pool": []}
     for kind, label, index, (ref, slow, tch) in cases:
+        if args.only and kind != args.only:
+            continue
         fns = {"ref": ref} if tch is None else {"ref": ref, "torch": tch}
         times = best_times(fns, args.repeats, args.min_batch)
         t_ref, t_torch = times["ref"], times.get("torch")

@@ -51,7 +51,7 @@ def as_float_array(name: str, value: Any, ndim: int, layout: str) -> Array:
 
 def int_param(name: str, value: Any, minimum: int, where: str) -> int:
     """Return ``value`` as an int >= ``minimum`` or raise, naming ``where`` it came from."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, Integral)):
         raise TypeError(
             f"{where}[{name!r}] must be an integer, got {value!r} ({type(value).__name__})"
         )
@@ -62,7 +62,7 @@ def int_param(name: str, value: Any, minimum: int, where: str) -> int:
 
 def hparams(hparameters: Any, keys: tuple[str, ...], minimums: dict[str, int]) -> dict[str, int]:
     """Validate an ``hparameters`` dict holding integer ``keys``."""
-    if not isinstance(hparameters, Mapping):
+    if type(hparameters) is not dict and not isinstance(hparameters, Mapping):
         raise TypeError(
             f"hparameters must be a dict with keys {list(keys)}, got {type(hparameters).__name__}"
         )

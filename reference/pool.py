@@ -140,14 +140,15 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
         np.copyto(remaining, G)
         hit = _empty(out_shape, channels_last, dtype=bool)
         routed = _empty(out_shape, channels_last)
-        for window in _window_slices(f, stride, n_H, n_W):
+        for offset, window in enumerate(_window_slices(f, stride, n_H, n_W)):
             np.equal(X[window], A, out=hit)
             np.multiply(remaining, hit, out=routed)
             if overlapping:
                 dX[window] += routed
             else:  # "= routed + 0.0": the + 0.0 turns the -0.0 of (negative * False) into 0.0
                 np.add(routed, 0.0, out=dX[window])
-            remaining -= routed
+            if offset < f * f - 1:
+                remaining -= routed
     else:
         share = _empty(out_shape, channels_last)
         np.divide(G, f * f, out=share)
