@@ -7,10 +7,12 @@ over two dedicated pipes (not stdin/stdout, which go to /dev/null and a capped
 log file, so prints at import time cannot corrupt the protocol).
 
 Message format, both directions: 8-byte big-endian header length, a JSON header,
-then the arrays the header refers to, each as an ``.npy`` blob (``np.save``),
-read back with ``np.load(allow_pickle=False)``. Nothing the worker sends is
-unpickled; the parent decodes every reply into wire values (``gradcheck.wire``),
-validating its structure and sizes, and treats anything malformed as a crash.
+then the raw bytes of the arrays the header refers to (``{"a": [index, dtype,
+shape]}``, dtype a numeric numpy type string such as ``"<f8"``), rebuilt with
+``np.frombuffer`` after checking dtype, shape and size. Nothing the worker
+sends is unpickled; the parent decodes every reply into wire values
+(``gradcheck.wire``), validating its structure and sizes, and treats anything
+malformed as a crash.
 
 A call that outlives its deadline gets the worker's process group killed
 (``timeout``); a worker that dies (``sys.exit``, ``os._exit``, a signal, the
@@ -21,9 +23,10 @@ fresh worker; caches (``CacheRef``) held by the dead one are reported lost.
 from __future__ import annotations
 
 import atexit
-import io
 import json
+import math
 import os
+import re
 import select
 import signal
 import subprocess
@@ -65,12 +68,10 @@ class _Closed(Exception):
 
 
 def encode(value: Any, arrays: list[bytes]) -> Any:
-    """A wire value as JSON data; arrays appended to ``arrays`` as .npy blobs."""
+    """A wire value as JSON data; array bytes appended to ``arrays``."""
     if isinstance(value, np.ndarray):
-        buffer = io.BytesIO()
-        np.save(buffer, value, allow_pickle=False)
-        arrays.append(buffer.getvalue())
-        return {"a": len(arrays) - 1}
+        arrays.append(np.ascontiguousarray(value).tobytes())
+        return {"a": [len(arrays) - 1, value.dtype.str, list(value.shape)]}
     if value is None or type(value) in (bool, int, str):
         return value
     if type(value) is float:
@@ -102,9 +103,7 @@ def decode(data: Any, arrays: list[bytes], depth: int = 0) -> Any:
         raise ProtocolError(f"unexpected value {type(data).__name__}")
     ((tag, body),) = data.items()
     if tag == "a":
-        if type(body) is not int or not 0 <= body < len(arrays):
-            raise ProtocolError("bad array reference")
-        return _load_array(arrays[body])
+        return _load_array(body, arrays)
     if tag == "f":
         if body not in ("nan", "inf", "-inf"):
             raise ProtocolError("bad float")
@@ -134,18 +133,34 @@ def decode(data: Any, arrays: list[bytes], depth: int = 0) -> Any:
     raise ProtocolError(f"unknown tag {tag!r}")
 
 
-def _load_array(blob: bytes) -> Any:
+_DTYPE = re.compile(r"[<>|=][biufc][0-9]{1,2}")
+MAX_NDIM = 32
+
+
+def _load_array(body: Any, arrays: list[bytes]) -> np.ndarray:
+    """Rebuild an array from ``[index, dtype, shape]``; only numeric dtypes, sizes checked."""
+    if type(body) is not list or len(body) != 3:
+        raise ProtocolError("bad array reference")
+    index, dtype_text, shape = body
+    if type(index) is not int or not 0 <= index < len(arrays):
+        raise ProtocolError("bad array reference")
+    if type(dtype_text) is not str or not _DTYPE.fullmatch(dtype_text):
+        raise ProtocolError(f"bad array dtype {str(dtype_text)[:40]!r}")
     try:
-        array = np.load(io.BytesIO(blob), allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - malformed data from the worker
-        raise ProtocolError(f"bad array: {type(exc).__name__}: {exc}") from None
-    if type(array) is not np.ndarray:
-        raise ProtocolError("bad array")
-    if array.dtype.fields is not None or array.dtype.kind not in "biufc":
-        return Opaque(f"ndarray of dtype {array.dtype}")
-    if not array.dtype.isnative:
-        array = array.astype(array.dtype.newbyteorder("="))
-    return array
+        dtype = np.dtype(dtype_text)
+    except TypeError:
+        raise ProtocolError(f"bad array dtype {dtype_text!r}") from None
+    if (
+        type(shape) is not list
+        or len(shape) > MAX_NDIM
+        or not all(type(n) is int and n >= 0 for n in shape)
+    ):
+        raise ProtocolError("bad array shape")
+    blob = arrays[index]
+    if math.prod(shape) * dtype.itemsize != len(blob):
+        raise ProtocolError("array size does not match its shape")
+    array = np.frombuffer(blob, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=True)
 
 
 def pack(header: dict[str, Any], arrays: Sequence[bytes]) -> bytes:

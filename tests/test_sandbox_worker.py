@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import os
+import re
 import time
 from pathlib import Path
 
@@ -104,7 +104,7 @@ def _nested(depth: int) -> dict:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"a": 3}, "bad array reference"),
+        ({"a": [3, "<f8", [1]]}, "bad array reference"),
         ({"zz": 1}, "unknown tag"),
         ({"f": "1e400"}, "bad float"),
         ({"d": [[1, 2]]}, "bad dict item"),
@@ -118,17 +118,34 @@ def test_malformed_data_is_rejected(data, message):
         decode(data, [])
 
 
-def test_pickled_object_arrays_are_never_unpickled():
-    buffer = io.BytesIO()
-    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
-    with pytest.raises(ProtocolError, match="bad array"):
-        decode({"a": 0}, [buffer.getvalue()])
+@pytest.mark.parametrize(
+    ("body", "blob", "message"),
+    [
+        ([0, "|O", [1]], b"\0" * 8, "bad array dtype '|O'"),
+        ([0, "[('a', '<f8')]", [1]], b"\0" * 8, "bad array dtype"),
+        ([0, "<f8", [3]], b"\0" * 8, "array size does not match its shape"),
+        ([0, "<f8", [-1]], b"\0" * 8, "bad array shape"),
+        ([0, "<f8", [1] * 40], b"\0" * 8, "bad array shape"),
+        ([5, "<f8", [1]], b"\0" * 8, "bad array reference"),
+        (0, b"\0" * 8, "bad array reference"),
+    ],
+)
+def test_arrays_are_rebuilt_only_from_numeric_dtypes_and_matching_sizes(body, blob, message):
+    with pytest.raises(ProtocolError, match=re.escape(message)):
+        decode({"a": body}, [blob])
 
 
-def test_structured_arrays_become_opaque():
-    buffer = io.BytesIO()
-    np.save(buffer, np.zeros(2, dtype=[("a", "f8")]))
-    assert isinstance(decode({"a": 0}, [buffer.getvalue()]), Opaque)
+def test_arrays_arrive_writable_native_and_owned():
+    array = decode({"a": [0, ">f8", [2, 2]]}, [np.arange(4.0).astype(">f8").tobytes()])
+    assert array.dtype == np.float64 and array.dtype.isnative
+    assert array.flags.writeable and array.flags.owndata
+    np.testing.assert_array_equal(array, np.arange(4.0).reshape(2, 2))
+
+
+def test_non_contiguous_arrays_round_trip():
+    arrays: list[bytes] = []
+    value = np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1)
+    assert wire_equal(decode(encode(value, arrays), arrays), np.ascontiguousarray(value))
 
 
 def test_oversized_header_is_refused_before_reading():
