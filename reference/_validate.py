@@ -38,23 +38,17 @@ def as_float_array(name: str, value: Any, ndim: int, layout: str) -> Array:
             f"(float64): pass {name}.astype(np.float64)"
         )
     if value.ndim != ndim:
-        raise ValueError(
-            f"{name} must have {ndim} dimensions {layout}, got shape {value.shape}"
-        )
+        raise ValueError(f"{name} must have {ndim} dimensions {layout}, got shape {value.shape}")
     if not np.isfinite(value).all():
         n_bad = int(value.size - np.count_nonzero(np.isfinite(value)))
-        raise ValueError(
-            f"{name} contains {n_bad} NaN or infinite value(s); the layers need finite inputs"
-        )
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); the layers need finite inputs")
     return np.asarray(value, dtype=np.float64)
 
 
 def int_param(name: str, value: Any, minimum: int, where: str) -> int:
     """Return ``value`` as an int >= ``minimum`` or raise, naming ``where`` it came from."""
     if type(value) is not int and (isinstance(value, bool) or not isinstance(value, Integral)):
-        raise TypeError(
-            f"{where}[{name!r}] must be an integer, got {value!r} ({type(value).__name__})"
-        )
+        raise TypeError(f"{where}[{name!r}] must be an integer, got {value!r} ({type(value).__name__})")
     if value < minimum:
         raise ValueError(f"{where}[{name!r}] must be >= {minimum}, got {value}")
     return int(value)
@@ -63,9 +57,7 @@ def int_param(name: str, value: Any, minimum: int, where: str) -> int:
 def hparams(hparameters: Any, keys: tuple[str, ...], minimums: dict[str, int]) -> dict[str, int]:
     """Validate an ``hparameters`` dict holding integer ``keys``."""
     if type(hparameters) is not dict and not isinstance(hparameters, Mapping):
-        raise TypeError(
-            f"hparameters must be a dict with keys {list(keys)}, got {type(hparameters).__name__}"
-        )
+        raise TypeError(f"hparameters must be a dict with keys {list(keys)}, got {type(hparameters).__name__}")
     missing = [key for key in keys if key not in hparameters]
     if missing:
         raise ValueError(

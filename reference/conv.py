@@ -19,9 +19,11 @@ bias is the weight of an input that is always 1), and
     [dW_mat; db]    += [cols, 1].T @ dZ[rows]
     dA_prev[block]   = col2im(dZ[rows] @ W_mat.T)     f*f strided slice-adds, never ``np.add.at``
 
-A block holds at most ``_BLOCK_BYTES`` of ``cols`` (at least one example), so
-the copy and the matmuls that read it stay in cache; the largest intermediate
-is the padded input, or one block of the im2col matrix if that is larger.
+col2im adds straight into dA_prev, each slice clipped to the unpadded input. A
+block holds about ``_BLOCK_BYTES`` of ``cols`` (at least one example), so the
+copy and the matmuls that read it stay in cache; besides the outputs, the
+largest intermediate is the padded input or one block of ``cols``, whichever
+is larger (one block is never more than the whole im2col matrix).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from reference._validate import Array, as_float_array, hparams, int_param, outpu
 ConvCache = tuple[Array, Array, Array, dict[str, Any]]
 
 _A_LAYOUT = "(m, n_H_prev, n_W_prev, n_C_prev)"
+_BLOCK_BYTES = 1 << 21  # im2col bytes per block of examples: 2 MiB stays in a core's L2 cache
+_MANY_CHANNELS = 8  # from 8 input channels on, col2im adds run along channels, else along width
 
 
 def zero_pad(X: Array, pad: int) -> Array:
@@ -60,9 +64,7 @@ def conv_single_step(a_slice_prev: Array, W: Array, b: Array) -> float:
     W = as_float_array("W", W, 3, "(f, f, n_C_prev)")
     b = as_float_array("b", b, np.ndim(b), "(1, 1, 1)")
     if a_slice_prev.shape != W.shape:
-        raise ValueError(
-            f"a_slice_prev shape {a_slice_prev.shape} must equal W shape {W.shape}"
-        )
+        raise ValueError(f"a_slice_prev shape {a_slice_prev.shape} must equal W shape {W.shape}")
     if b.size != 1:
         raise ValueError(f"b must hold exactly one value (shape (1, 1, 1)), got shape {b.shape}")
     # b.item(), not float(b): numpy 2 refuses float() of a (1, 1, 1) array.
@@ -88,9 +90,6 @@ def _conv_geometry(A_prev: Any, W: Any, b: Any, hparameters: Any):
     n_H = output_size(A_prev.shape[1], f, hp["stride"], hp["pad"], "height n_H_prev")
     n_W = output_size(A_prev.shape[2], f, hp["stride"], hp["pad"], "width n_W_prev")
     return A_prev, W, b, hp, f, n_H, n_W
-
-
-_BLOCK_BYTES = 1 << 21  # 2 MiB of im2col rows per block: fits in a core's L2 cache
 
 
 def _padded(A_prev: Array, pad: int) -> Array:
@@ -169,12 +168,9 @@ def conv_backward(dZ: Array, cache: ConvCache) -> tuple[Array, Array, Array]:
     m, n_C = A_prev.shape[0], W.shape[3]
     dZ = as_float_array("dZ", dZ, 4, "(m, n_H, n_W, n_C)")
     if dZ.shape != (m, n_H, n_W, n_C):
-        raise ValueError(
-            f"dZ must have the shape of Z, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, "
-            f"got {dZ.shape}"
-        )
+        raise ValueError(f"dZ must have the shape of Z, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, got {dZ.shape}")
     dA_prev = np.zeros(A_prev.shape)
-    dW_b = np.zeros((W[..., 0].size + 1, n_C))  # [dW_mat; db]
+    dW_b = np.zeros((f * f * A_prev.shape[3] + 1, n_C))  # [dW_mat; db]
     dW_b_block = np.empty(dW_b.shape)
     windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
     for examples, cols in _blocks(windows):
@@ -194,16 +190,14 @@ def _overlap(n_out: int, n_in: int, offset: int, stride: int) -> tuple[slice, sl
     return slice(lo, hi), slice(lo * stride + offset, (hi - 1) * stride + offset + 1, stride)
 
 
-_MANY_CHANNELS = 8  # from 8 input channels on, channels-innermost col2im is the faster layout
-
-
 def _col2im(dA: Array, dZ: Array, W: Array, stride: int, pad: int, scratch: Array) -> None:
     """dA[i, h*stride + p - pad, w*stride + q - pad, k] += sum_c dZ[i, h, w, c] W[p, q, k, c].
 
     dA (k_m, n_H_prev, n_W_prev, n_C_prev) is updated in place; dZ is (k_m, n_H, n_W, n_C);
-    ``scratch`` (k_m*n_H*n_W*f*f*n_C_prev elements) receives the products. One slice-add per offset
-    (p, q), clipped to the unpadded input. The products are laid out so that the add runs
-    along a long contiguous axis: channels when there are many, else width (channels outermost).
+    ``scratch`` (k_m*n_H*n_W*f*f*n_C_prev elements) receives the products dZ @ W_mat.T.
+    One slice-add per offset (p, q), clipped to the unpadded input. NumPy's inner loop
+    runs along an axis contiguous in both operands; the products are laid out so that
+    axis is long: channels when there are many, else width (products transposed).
     """
     k_m, n_H, n_W, n_C = dZ.shape
     f, _, n_C_prev, _ = W.shape

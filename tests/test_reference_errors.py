@@ -71,8 +71,7 @@ CASES = [
         "conv_forward: integer A_prev",
         lambda: conv_forward(A.astype(np.int64), W, b, CONV_HP),
         TypeError,
-        "A_prev has dtype int64; the layers need a floating array (float64): "
-        "pass A_prev.astype(np.float64)",
+        "A_prev has dtype int64; the layers need a floating array (float64): pass A_prev.astype(np.float64)",
     ),
     case(
         "conv_forward: integer W",
@@ -206,8 +205,7 @@ CASES = [
         "conv_backward: cache of length 3",
         lambda: conv_backward(dZ, (A, W, b)),
         TypeError,
-        "cache must be the tuple (A_prev, W, b, hparameters) returned by conv_forward, "
-        "got tuple of length 3",
+        "cache must be the tuple (A_prev, W, b, hparameters) returned by conv_forward, got tuple of length 3",
     ),
     case(
         "conv_backward: cache an array",
@@ -310,15 +308,13 @@ CASES = [
         "conv_forward: hparameters missing 'pad'",
         lambda: conv_forward(A, W, b, {"stride": 1}),
         ValueError,
-        "hparameters is missing key(s) ['pad']; expected a dict with keys ['stride', 'pad'], "
-        "got keys ['stride']",
+        "hparameters is missing key(s) ['pad']; expected a dict with keys ['stride', 'pad'], got keys ['stride']",
     ),
     case(
         "pool_forward: conv hparameters (missing 'f')",
         lambda: pool_forward(A, CONV_HP),
         ValueError,
-        "hparameters is missing key(s) ['f']; expected a dict with keys ['f', 'stride'], "
-        "got keys ['pad', 'stride']",
+        "hparameters is missing key(s) ['f']; expected a dict with keys ['f', 'stride'], got keys ['pad', 'stride']",
     ),
     case(
         "conv_forward: hparameters a tuple",
