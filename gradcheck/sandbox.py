@@ -290,7 +290,11 @@ class WorkerBackend(Backend):
         self._log: Any = None
         self._to_worker = self._from_worker = -1
         _LIVE.add(self)
-        ready = self._start()
+        try:
+            ready = self._start()
+        except BaseException:
+            self.close()
+            raise
         if ready.get("error") is not None:
             self.close()
             error_type = TargetNotFound if ready.get("kind") == "not_found" else LoadError
@@ -302,7 +306,7 @@ class WorkerBackend(Backend):
         self.pool_modes = tuple(mode for mode in modes if mode in ("max", "average"))
         names = ready.get("display_names", {})
         self.display_names = (
-            {k: v for k, v in names.items() if type(k) is str and type(v) is str}
+            {k: v[:100] for k, v in names.items() if k in CONTRACT_FUNCTIONS and type(v) is str}
             if type(names) is dict
             else {}
         )
@@ -366,6 +370,7 @@ class WorkerBackend(Backend):
             header, arrays = read_message(self._from_worker, deadline)
         except _Deadline:
             self._kill()
+            self._reap()
             raise LoadError(
                 f"{self.label}: importing it did not finish within {self.load_timeout:g} s"
             ) from None
