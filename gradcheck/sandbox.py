@@ -419,6 +419,11 @@ class WorkerBackend(Backend):
         memory = "MemoryError" in log or "Cannot allocate memory" in log or "bad_alloc" in log
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            if -code == signal.SIGXFSZ:
+                return (
+                    "crashed",
+                    f"wrote more than {LOG_LIMIT >> 20} MiB of output or files (SIGXFSZ)",
+                )
             if -code == signal.SIGXCPU:
                 return "timeout", f"exceeded its CPU time limit ({self.cpu_limit} s)"
             if memory or peak >= 0.8 * self.memory_limit:

@@ -390,3 +390,16 @@ def test_close_ends_the_worker_and_its_process_group():
     backend.close()
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
+
+
+def test_raw_fd_flood_hits_the_file_size_limit():
+    with worker("file_flood.py") as backend:
+        args = (
+            np.zeros((1, 3, 3, 1)),
+            np.zeros((1, 1, 1, 1)),
+            np.zeros((1, 1, 1, 1)),
+            {"stride": 1, "pad": 0},
+        )
+        outcome = backend.call("conv_forward", args)
+        assert outcome.status == "error"
+        assert "OSError: [Errno 27] File too large" in outcome.message
