@@ -209,7 +209,8 @@ def _check(args: argparse.Namespace) -> int:
             backend.close()
     report.duration_s = time.perf_counter() - started
     print(format_report(report, color=use_color(sys.stdout)))
-    print(_closing_note(report, backend))
+    if report.load_error is None:
+        print(_closing_note(report, backend))
     _write_outputs(report, args)
     return EXIT_PASS if report.passed else EXIT_FAIL
 
