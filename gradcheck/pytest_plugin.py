@@ -102,18 +102,18 @@ def _register_profiles() -> None:
         from hypothesis import HealthCheck, settings
     except ImportError:  # pragma: no cover - hypothesis is a dependency
         return
+    from hypothesis.errors import InvalidArgument
+
     slow = [HealthCheck.too_slow, HealthCheck.data_too_large]
-    settings.register_profile(
-        "gradcheck-ci",
-        max_examples=50,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=slow,
-    )
-    settings.register_profile(
-        "gradcheck-thorough", max_examples=1000, deadline=None, suppress_health_check=slow
-    )
+    profiles = {
+        "gradcheck-ci": {"max_examples": 50, "derandomize": True, "database": None},
+        "gradcheck-thorough": {"max_examples": 1000},
+    }
+    for name, options in profiles.items():
+        try:
+            settings.get_profile(name)  # the user's own profile of that name wins
+        except InvalidArgument:
+            settings.register_profile(name, deadline=None, suppress_health_check=slow, **options)
 
 
 class _Session:

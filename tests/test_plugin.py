@@ -160,3 +160,22 @@ def test_options_are_in_their_own_group(pytester):
             "*--impl=PATH, --gradcheck-impl=PATH*",
         ]
     )
+
+
+def test_a_users_profile_of_the_same_name_is_kept(pytester):
+    pytester.makeconftest(
+        """
+        from hypothesis import settings
+        settings.register_profile("gradcheck-ci", max_examples=3)
+        """
+    )
+    pytester.makepyfile(
+        test_kept="""
+        from hypothesis import settings
+
+        def test_kept():
+            assert settings.get_profile("gradcheck-ci").max_examples == 3
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
