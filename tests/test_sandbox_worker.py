@@ -403,3 +403,16 @@ def test_raw_fd_flood_hits_the_file_size_limit():
         outcome = backend.call("conv_forward", args)
         assert outcome.status == "error"
         assert "OSError: [Errno 27] File too large" in outcome.message
+
+
+def test_limits_session_and_fds_are_set_before_the_submission_runs():
+    with worker("reports_limits.py", memory_limit=3 << 30, cpu_limit=600) as backend:
+        seen = backend.call("zero_pad", (np.zeros((1, 1, 1, 1)), 0)).value
+    assert seen["as"] == 3 << 30
+    assert seen["cpu"] == 600
+    assert 0 < seen["fsize"] <= 64 << 20
+    assert seen["nproc"] == 0
+    assert seen["openblas"] == seen["omp"] == "1"
+    assert seen["session_leader"] is True
+    assert seen["stdin"] == "/dev/null"
+    assert seen["stdout_is_pipe"] is False  # prints cannot reach the protocol pipes
