@@ -23,7 +23,7 @@ from typing import Any
 from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, LoadError, _validate_only, check
 from gradcheck.backend import Backend, InProcessBackend
 from gradcheck.errors import UsageError
-from gradcheck.results import Report
+from gradcheck.results import Report, json_safe
 from gradcheck.terminal import Progress, format_report, use_color
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -232,22 +232,11 @@ def _closing_note(report: Report, backend: Backend | None) -> str:
     return note
 
 
-def _finite(value: Any) -> Any:
-    """JSON-safe copy: NaN and infinities become null (strict JSON has neither)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
-
-
 def _write_outputs(report: Report, args: argparse.Namespace) -> None:
     if args.json:
         _ensure_parent(args.json)
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(_finite(report.to_dict()), handle, indent=2, allow_nan=False)
+            json.dump(json_safe(report.to_dict()), handle, indent=2, allow_nan=False)
             handle.write("\n")
     if args.report:
         _report_module().write_report_dir(report, args.report)

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.results import CheckResult, Detail, Report
+from gradcheck.results import CheckResult, Detail, Report, json_safe
 
 MAX_WORST_ROWS = 5
 MESSAGE_LIMIT = 6000  # characters of a check's message kept in Gradescope output
@@ -510,7 +510,7 @@ def _html_failure(check: CheckResult, paths: list[str], images: Images) -> list[
 
 
 def _json_text(data: Any) -> str:
-    return json.dumps(data, indent=2, allow_nan=True) + "\n"
+    return json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
 
 
 def write_report_dir(report: Report, directory: str | Path) -> dict[str, Path]:

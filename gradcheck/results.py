@@ -111,6 +111,17 @@ class CheckResult:
         )
 
 
+def json_safe(value: Any) -> Any:
+    """A strict-JSON copy of ``value``: NaN and infinities become null (JSON has neither)."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def _finite_or_none(value: float | None) -> float | None:
     if value is None:
         return None

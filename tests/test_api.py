@@ -75,3 +75,12 @@ def test_check_vjp_reports_a_gradient_of_the_wrong_shape():
 def test_bad_arguments_raise_usage_errors_that_say_what_and_how(call, message):
     with pytest.raises(UsageError, match=message):
         call()
+
+
+def test_reports_serialise_to_strict_json_with_null_for_non_finite_values():
+    from gradcheck.results import json_safe
+
+    assert json_safe({"a": float("nan"), "b": [float("inf"), 1.0], "c": "x"}) == {"a": None, "b": [None, 1.0], "c": "x"}
+    report = gradcheck.Report(target="t", checks=[gradcheck.CheckResult("f", "q", "fail", max_error=float("inf"))])
+    json.dumps(json_safe(report.to_dict()), allow_nan=False)  # raises ValueError on NaN/inf
+    assert report.to_dict()["checks"][0]["max_error"] is None
