@@ -28,6 +28,7 @@ is larger (one block is never more than the whole im2col matrix).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -203,20 +204,16 @@ def _col2im(dA: Array, dZ: Array, W: Array, stride: int, pad: int, scratch: Arra
     f, _, n_C_prev, _ = W.shape
     n_H_prev, n_W_prev = dA.shape[1:3]
     dZ_rows, W_mat = dZ.reshape(-1, n_C), W.reshape(-1, n_C)
+    rows = [(p, _overlap(n_H, n_H_prev, p - pad, stride)) for p in range(f)]
+    columns = [(q, _overlap(n_W, n_W_prev, q - pad, stride)) for q in range(f)]
     if n_C_prev >= _MANY_CHANNELS:
         dcols = np.matmul(dZ_rows, W_mat.T, out=scratch.reshape(len(dZ_rows), -1))
         dcols = dcols.reshape(k_m, n_H, n_W, f, f, n_C_prev)  # [i, h, w, p, q, k]
-        for p in range(f):
-            h_out, y_in = _overlap(n_H, n_H_prev, p - pad, stride)
-            for q in range(f):
-                w_out, x_in = _overlap(n_W, n_W_prev, q - pad, stride)
-                dA[:, y_in, x_in] += dcols[:, h_out, w_out, p, q]
+        for (p, (h_out, y_in)), (q, (w_out, x_in)) in itertools.product(rows, columns):
+            dA[:, y_in, x_in] += dcols[:, h_out, w_out, p, q]
     else:
         dcols_T = np.matmul(W_mat, dZ_rows.T, out=scratch.reshape(-1, len(dZ_rows)))
         dcols_T = dcols_T.reshape(f, f, n_C_prev, k_m, n_H, n_W)  # [p, q, k, i, h, w]
         dA_T = dA.transpose(3, 0, 1, 2)  # [k, i, y, x]
-        for p in range(f):
-            h_out, y_in = _overlap(n_H, n_H_prev, p - pad, stride)
-            for q in range(f):
-                w_out, x_in = _overlap(n_W, n_W_prev, q - pad, stride)
-                dA_T[:, :, y_in, x_in] += dcols_T[p, q, :, :, h_out, w_out]
+        for (p, (h_out, y_in)), (q, (w_out, x_in)) in itertools.product(rows, columns):
+            dA_T[:, :, y_in, x_in] += dcols_T[p, q, :, :, h_out, w_out]
