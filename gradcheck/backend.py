@@ -98,10 +98,10 @@ class Backend(ABC):
         outcome.args_after = None
         return outcome
 
-    def release(self) -> None:
+    def release(self) -> None:  # noqa: B027 - a default no-op, not abstract
         """Drop kept objects (caches)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default no-op, not abstract
         """Free resources (the worker process)."""
 
     def __enter__(self) -> Backend:

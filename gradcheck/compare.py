@@ -95,7 +95,11 @@ def validate_array(
     if kind == "b" and allow_bool:
         return value.astype(np.float64), None
     if kind != "f":
-        hint = " (integer arrays truncate gradients: create it with np.zeros(shape) or dtype=float)" if kind in "iu" else ""
+        hint = (
+            " (integer arrays truncate gradients: create it with np.zeros(shape) or dtype=float)"
+            if kind in "iu"
+            else ""
+        )
         return None, f"{what} has dtype {value.dtype}, expected a float array (float64){hint}"
     if value.dtype != np.float64:
         return None, (

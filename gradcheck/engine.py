@@ -37,8 +37,16 @@ Progress = Callable[[str], None]
 _SEED_RANGE = st.integers(0, 2**32 - 1)
 
 
-def evaluate_case(backend: Backend, function: str, quantity: str, geometry: dict[str, Any] | Any,
-                  seed: int, *, full: bool = True, trusted_forwards: set[str] | None = None) -> CaseVerdict:
+def evaluate_case(
+    backend: Backend,
+    function: str,
+    quantity: str,
+    geometry: dict[str, Any] | Any,
+    seed: int,
+    *,
+    full: bool = True,
+    trusted_forwards: set[str] | None = None,
+) -> CaseVerdict:
     """Evaluate one case of ``function``/``quantity`` on ``geometry`` (a dict as in a
     counterexample, or a geometry object); per element when ``full``."""
     spec = SPECS[(function, quantity)]
@@ -77,8 +85,15 @@ SWEEP_STEPS: tuple[float, ...] = tuple(2.0**-k for k in range(1, 41, 2))
 SWEPT = ("conv_backward", "pool_backward")
 
 
-def step_sweep(backend: Backend, function: str, quantity: str, geometry: Any, seed: int,
-               trusted_forwards: set[str], steps: tuple[float, ...] = SWEEP_STEPS) -> dict[str, list[float]] | None:
+def step_sweep(
+    backend: Backend,
+    function: str,
+    quantity: str,
+    geometry: Any,
+    seed: int,
+    trusted_forwards: set[str],
+    steps: tuple[float, ...] = SWEEP_STEPS,
+) -> dict[str, list[float]] | None:
     """Relative directional error against the finite-difference step on one case, or None
     when the quantity has no step (forwards, tie rules) or the case does not run."""
     if function not in SWEPT or quantity.startswith("ties"):
@@ -91,14 +106,30 @@ def step_sweep(backend: Backend, function: str, quantity: str, geometry: Any, se
     return verdict.sweep
 
 
-def check_quantity(backend: Backend, function: str, quantity: str, *, examples: int, seed: int,
-                   trusted_forwards: set[str], display_name: str | None = None, sweep: bool = False) -> CheckResult:
+def check_quantity(
+    backend: Backend,
+    function: str,
+    quantity: str,
+    *,
+    examples: int,
+    seed: int,
+    trusted_forwards: set[str],
+    display_name: str | None = None,
+    sweep: bool = False,
+) -> CheckResult:
     """Run the generated cases of one (function, quantity) and build its verdict.
 
     With ``sweep``, also record the error against the step on one case (for reports).
     """
-    result = _check_quantity(backend, function, quantity, examples=examples, seed=seed,
-                             trusted_forwards=trusted_forwards, display_name=display_name)
+    result = _check_quantity(
+        backend,
+        function,
+        quantity,
+        examples=examples,
+        seed=seed,
+        trusted_forwards=trusted_forwards,
+        display_name=display_name,
+    )
     if sweep and result.status in ("pass", "fail"):
         spec = SPECS[(function, quantity)]
         if result.counterexample is not None:
@@ -112,12 +143,26 @@ def check_quantity(backend: Backend, function: str, quantity: str, *, examples: 
     return result
 
 
-def _check_quantity(backend: Backend, function: str, quantity: str, *, examples: int, seed: int,
-                    trusted_forwards: set[str], display_name: str | None = None) -> CheckResult:
+def _check_quantity(
+    backend: Backend,
+    function: str,
+    quantity: str,
+    *,
+    examples: int,
+    seed: int,
+    trusted_forwards: set[str],
+    display_name: str | None = None,
+) -> CheckResult:
     spec = SPECS[(function, quantity)]
     ctx_factory = lambda: Context(backend, trusted_forwards)  # noqa: E731
-    state: dict[str, Any] = {"cases": 0, "warnings": [], "failure": None, "stop": None, "worst": None,
-                             "explicit_failure": None}
+    state: dict[str, Any] = {
+        "cases": 0,
+        "warnings": [],
+        "failure": None,
+        "stop": None,
+        "worst": None,
+        "explicit_failure": None,
+    }
 
     def record(verdict: CaseVerdict) -> None:
         for warning in verdict.warnings:
@@ -129,9 +174,14 @@ def _check_quantity(backend: Backend, function: str, quantity: str, *, examples:
                 state["worst"] = comparison
 
     @settings(
-        max_examples=examples, database=None, deadline=None, derandomize=False,
-        suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink), report_multiple_bugs=False,
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        report_multiple_bugs=False,
         print_blob=False,
     )
     @hypothesis_seed(seed)
@@ -142,7 +192,12 @@ def _check_quantity(backend: Backend, function: str, quantity: str, *, examples:
         first = state["cases"] == 0
         state["cases"] += 1
         verdict = _run_case(spec, ctx_factory(), geometry, array_seed, full=first, first=first)
-        if first and verdict.passed and function in ("conv_backward", "pool_backward") and not quantity.startswith("ties"):
+        if (
+            first
+            and verdict.passed
+            and function in ("conv_backward", "pool_backward")
+            and not quantity.startswith("ties")
+        ):
             # the first case is also screened, so both modes are exercised on it
             screened = _run_case(spec, ctx_factory(), geometry, array_seed, full=False, first=False)
             if not screened.passed:
@@ -165,21 +220,38 @@ def _check_quantity(backend: Backend, function: str, quantity: str, *, examples:
         run()
     except _Stop:
         geometry, array_seed, verdict = state["stop"]
-        return CheckResult(name, quantity, verdict.status, cases=state["cases"],
-                           counterexample=_counterexample(geometry, array_seed),
-                           message=f"{name}: {verdict.message}", warnings=state["warnings"])
+        return CheckResult(
+            name,
+            quantity,
+            verdict.status,
+            cases=state["cases"],
+            counterexample=_counterexample(geometry, array_seed),
+            message=f"{name}: {verdict.message}",
+            warnings=state["warnings"],
+        )
     except _CaseFailed:
         pass
     except Flaky as exc:
-        return CheckResult(name, quantity, "fail", cases=state["cases"],
-                           message=f"{name}: {quantity} passed and failed on the same inputs: the results are "
-                                   f"not reproducible (nondeterministic code?) [{type(exc).__name__}]",
-                           warnings=state["warnings"])
+        return CheckResult(
+            name,
+            quantity,
+            "fail",
+            cases=state["cases"],
+            message=f"{name}: {quantity} passed and failed on the same inputs: the results are "
+            f"not reproducible (nondeterministic code?) [{type(exc).__name__}]",
+            warnings=state["warnings"],
+        )
     if state["failure"] is None:
         state["failure"] = state["explicit_failure"]
     if state["failure"] is None:
-        result = CheckResult(name, quantity, "pass", cases=state["cases"], warnings=state["warnings"],
-                             message=f"{name}: {quantity} matches {spec.oracle} on {state['cases']} generated cases")
+        result = CheckResult(
+            name,
+            quantity,
+            "pass",
+            cases=state["cases"],
+            warnings=state["warnings"],
+            message=f"{name}: {quantity} matches {spec.oracle} on {state['cases']} generated cases",
+        )
         worst = state["worst"]
         if worst is not None:
             result.max_error, result.tolerance = worst.max_error, worst.worst_tolerance
@@ -190,13 +262,15 @@ def _check_quantity(backend: Backend, function: str, quantity: str, *, examples:
     return _failure_result(name, spec, geometry, array_seed, verdict, state)
 
 
-def _failure_result(name: str, spec: Spec, geometry: Any, array_seed: int, verdict: CaseVerdict,
-                    state: dict[str, Any]) -> CheckResult:
+def _failure_result(
+    name: str, spec: Spec, geometry: Any, array_seed: int, verdict: CaseVerdict, state: dict[str, Any]
+) -> CheckResult:
     counterexample = _counterexample(geometry, array_seed)
     where = ", ".join(f"{key}={value}" for key, value in counterexample.items())
     status = "fail" if verdict.status == "pass" else verdict.status
-    result = CheckResult(name, spec.quantity, status, cases=state["cases"], counterexample=counterexample,
-                         warnings=state["warnings"])
+    result = CheckResult(
+        name, spec.quantity, status, cases=state["cases"], counterexample=counterexample, warnings=state["warnings"]
+    )
     comparison = verdict.comparison
     if comparison is None:
         result.message = f"{name}: {spec.quantity} fails on the smallest failing case ({where}):\n{verdict.message}"
@@ -204,8 +278,9 @@ def _failure_result(name: str, spec: Spec, geometry: Any, array_seed: int, verdi
     result.max_error, result.tolerance = comparison.max_error, comparison.worst_tolerance
     if comparison.analytic.ndim:
         result.worst_index = [int(i) for i in comparison.worst]
-        result.detail = Detail(comparison.analytic, comparison.expected, comparison.tolerance,
-                               inputs=verdict.inputs, step=STEP)
+        result.detail = Detail(
+            comparison.analytic, comparison.expected, comparison.tolerance, inputs=verdict.inputs, step=STEP
+        )
     header = (
         f"{name}: {spec.quantity} does not match {spec.oracle}\n"
         f"  step h = 2^-10, tolerance per element from rounding-error analysis "
@@ -218,8 +293,15 @@ def _failure_result(name: str, spec: Spec, geometry: Any, array_seed: int, verdi
     return result
 
 
-def run_checks(backend: Backend, *, examples: int = 25, seed: int = 0, only: tuple[str, ...] | None = None,
-               progress: Progress | None = None, sweep: bool = False) -> list[CheckResult]:
+def run_checks(
+    backend: Backend,
+    *,
+    examples: int = 25,
+    seed: int = 0,
+    only: tuple[str, ...] | None = None,
+    progress: Progress | None = None,
+    sweep: bool = False,
+) -> list[CheckResult]:
     """Check every (function, quantity) of :data:`PLAN` the backend's implementation defines.
 
     Missing functions get status ``missing``; modes the backend does not support
@@ -237,13 +319,27 @@ def run_checks(backend: Backend, *, examples: int = 25, seed: int = 0, only: tup
         if function not in present:
             if function not in missing_reported:
                 missing_reported.add(function)
-                results.append(CheckResult(name, quantity if sum(f == function for f, _ in plan) == 1 else "*",
-                                           "missing", message=f"{name} is not defined"))
+                results.append(
+                    CheckResult(
+                        name,
+                        quantity if sum(f == function for f, _ in plan) == 1 else "*",
+                        "missing",
+                        message=f"{name} is not defined",
+                    )
+                )
             continue
         if progress:
             progress(f"[{index}/{len(plan)}] {name}: {quantity}")
-        result = check_quantity(backend, function, quantity, examples=examples, seed=seed,
-                                trusted_forwards=set(trusted), display_name=name, sweep=sweep)
+        result = check_quantity(
+            backend,
+            function,
+            quantity,
+            examples=examples,
+            seed=seed,
+            trusted_forwards=set(trusted),
+            display_name=name,
+            sweep=sweep,
+        )
         backend.release()
         _diagnose(result, backend, function, quantity, trusted)
         results.append(result)

@@ -100,7 +100,9 @@ def check_vjp(
     if len(arrays) == 1 and isinstance(gradients, np.ndarray):
         gradients = (gradients,)
     if not isinstance(gradients, tuple | list) or len(gradients) != len(arrays):
-        raise GradcheckError(f"backward returned {type(gradients).__name__}; expected one gradient per input ({len(arrays)})")
+        raise GradcheckError(
+            f"backward returned {type(gradients).__name__}; expected one gradient per input ({len(arrays)})"
+        )
     result = VjpResult(names)
     problems = result.problems
     for position, (x, analytic) in enumerate(zip(arrays, gradients, strict=True)):
@@ -123,8 +125,10 @@ def check_vjp(
         comparison = Comparison(analytic.astype(np.float64), numeric, atol + rtol * np.abs(numeric))
         result.comparisons.append(comparison)
         if not comparison.passed:
-            problems.append(f"gradient of {names[position]} does not match the central difference "
-                            f"(rtol={rtol:g}, atol={atol:g})\n{comparison.table()}")
+            problems.append(
+                f"gradient of {names[position]} does not match the central difference "
+                f"(rtol={rtol:g}, atol={atol:g})\n{comparison.table()}"
+            )
     result.message = "\n".join(problems) if problems else "every gradient matches its central difference"
     return result
 

@@ -62,13 +62,23 @@ POOL_EDGES = {
 
 @pytest.mark.parametrize("edge", list(POOL_EDGES), ids=list(POOL_EDGES))
 def test_pool_geometries_reach_every_edge_case(edge):
-    assert POOL_EDGES[edge](find(pool_geometries(), POOL_EDGES[edge], settings=settings(max_examples=500, database=None)))
+    assert POOL_EDGES[edge](
+        find(pool_geometries(), POOL_EDGES[edge], settings=settings(max_examples=500, database=None))
+    )
 
 
 def test_shrinking_reaches_the_smallest_geometry():
     smallest = find(conv_geometries(), lambda g: True, settings=settings(database=None))
-    assert smallest.as_dict() == {"m": 1, "n_H_prev": 1, "n_W_prev": 1, "n_C_prev": 1, "n_C": 1, "f": 1,
-                                  "stride": 1, "pad": 0}
+    assert smallest.as_dict() == {
+        "m": 1,
+        "n_H_prev": 1,
+        "n_W_prev": 1,
+        "n_C_prev": 1,
+        "n_C": 1,
+        "f": 1,
+        "stride": 1,
+        "pad": 0,
+    }
 
 
 @given(tie_free_arrays((2, 4, 3, 2)))

@@ -13,7 +13,7 @@ from gradcheck.checks.case import CaseProblem, CaseVerdict, Context, determinist
 from gradcheck.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
 from gradcheck.compare import Comparison, unpack, validate_array
 from gradcheck.strategies import ConvGeometry
-from gradcheck.wire import to_wire
+from gradcheck.wire import Opaque, to_wire
 
 
 def _abs_conv_inputs(A_prev, W, b, slack):
@@ -34,7 +34,9 @@ def zero_pad_case(
     if first:
         deterministic(ctx, "zero_pad", args, outcome)
     return make_verdict(
-        Comparison(X_pad, expected, np.zeros(expected.shape)), {"X": A_prev, "pad": geometry.pad}, "reference"  # exact
+        Comparison(X_pad, expected, np.zeros(expected.shape)),
+        {"X": A_prev, "pad": geometry.pad},
+        "reference",  # exact
     )
 
 
@@ -57,10 +59,8 @@ def conv_single_step_case(
         )
         value = float(value.reshape(()))
     if not isinstance(value, float):
-        raise CaseProblem(
-            "fail",
-            f"conv_single_step returned {type(value).__name__ if not hasattr(value, 'type_name') else value}; expected a float",
-        )
+        shown = value if isinstance(value, Opaque) else type(value).__name__  # Opaque prints as <module.Type>
+        raise CaseProblem("fail", f"conv_single_step returned {shown}; expected a float")
     expected = reference.conv_single_step(a_slice, W, b)
     magnitude = np.sum(np.abs(a_slice * W)) + abs(b.item())
     tolerance = forward_tolerance(np.array(magnitude), a_slice.size + 1)
