@@ -15,7 +15,7 @@ import numpy as np
 
 from gradcheck import numeric as fd
 from gradcheck.backend import Backend, Outcome
-from gradcheck.compare import Comparison, validate_array
+from gradcheck.compare import Comparison, unpack, validate_array
 from gradcheck.wire import wire_equal
 
 FATAL = ("timeout", "memory", "crashed")
@@ -159,3 +159,35 @@ def make_verdict(comparison: Comparison, inputs: dict[str, Any], oracle: str) ->
     if not comparison.passed:
         verdict.message = comparison.table(oracle)
     return verdict
+
+
+def call_layer_forward(
+    ctx: Context,
+    name: str,
+    args: tuple,
+    arg_names: Sequence[str | None],
+    output_name: str,
+    output_shape: tuple[int, ...],
+    *,
+    first: bool,
+) -> np.ndarray:
+    """Call a layer forward returning ``(output, cache)``; return the validated output.
+
+    Ends the case when the call fails, modifies an argument named in ``arg_names``
+    (None: not compared), returns the wrong structure, shape or dtype, or (on the
+    ``first`` case) is not deterministic. The cache stays on the submission's side.
+    """
+    outcome = ctx.call(name, args, keep=(1,))
+    originals = {
+        index: (arg_name, arg) for index, (arg_name, arg) in enumerate(zip(arg_names, args, strict=True)) if arg_name
+    }
+    ctx.check_unmodified(name, outcome, originals)
+    (output, _), problem = unpack(outcome.value, name, (output_name, "cache"))
+    if problem:
+        raise CaseProblem("fail", problem)
+    output, problem = validate_array(output, output_name, output_shape)
+    if problem:
+        raise CaseProblem("fail", problem)
+    if first:
+        deterministic(ctx, name, args, outcome, keep=(1,))
+    return output

@@ -9,7 +9,15 @@ import numpy as np
 
 import reference
 from gradcheck import numeric as fd
-from gradcheck.checks.case import CaseProblem, CaseVerdict, Context, deterministic, forward_tolerance, make_verdict
+from gradcheck.checks.case import (
+    CaseProblem,
+    CaseVerdict,
+    Context,
+    call_layer_forward,
+    deterministic,
+    forward_tolerance,
+    make_verdict,
+)
 from gradcheck.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
 from gradcheck.compare import Comparison, unpack, validate_array
 from gradcheck.strategies import ConvGeometry
@@ -79,18 +87,9 @@ def conv_forward_case(
     A_prev, W, b = geometry.random_inputs(seed)
     hp = geometry.hparameters
     args = (A_prev, W, b, hp)
-    outcome = ctx.call("conv_forward", args, keep=(1,))
-    ctx.check_unmodified(
-        "conv_forward", outcome, {0: ("A_prev", A_prev), 1: ("W", W), 2: ("b", b), 3: ("hparameters", hp)}
+    Z = call_layer_forward(
+        ctx, "conv_forward", args, ("A_prev", "W", "b", "hparameters"), "Z", geometry.output_shape, first=first
     )
-    (Z, _), problem = unpack(outcome.value, "conv_forward", ("Z", "cache"))
-    if problem:
-        raise CaseProblem("fail", problem)
-    Z, problem = validate_array(Z, "Z", geometry.output_shape)
-    if problem:
-        raise CaseProblem("fail", problem)
-    if first:
-        deterministic(ctx, "conv_forward", args, outcome, keep=(1,))
     expected, _ = reference.conv_forward(A_prev, W, b, hp)
     magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
     tolerance = forward_tolerance(magnitude, geometry.f * geometry.f * geometry.n_C_prev + 1)

@@ -9,10 +9,18 @@ import numpy as np
 
 import reference
 from gradcheck import numeric as fd
-from gradcheck.checks.case import CaseProblem, CaseVerdict, Context, deterministic, forward_tolerance, make_verdict
+from gradcheck.checks.case import (
+    CaseProblem,
+    CaseVerdict,
+    Context,
+    call_layer_forward,
+    deterministic,
+    forward_tolerance,
+    make_verdict,
+)
 from gradcheck.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
 from gradcheck.checks.window import subgradient_rule, tie_warning
-from gradcheck.compare import Comparison, unpack, validate_array
+from gradcheck.compare import Comparison, validate_array
 from gradcheck.strategies import PoolGeometry
 from gradcheck.wire import CacheRef, to_wire
 
@@ -23,16 +31,9 @@ def pool_forward_case(
     A_prev = geometry.random_inputs(seed)
     hp, mode = geometry.hparameters, geometry.mode
     args = (A_prev, hp, mode)
-    outcome = ctx.call("pool_forward", args, keep=(1,))
-    ctx.check_unmodified("pool_forward", outcome, {0: ("A_prev", A_prev), 1: ("hparameters", hp)})
-    (A, _), problem = unpack(outcome.value, "pool_forward", ("A", "cache"))
-    if problem:
-        raise CaseProblem("fail", problem)
-    A, problem = validate_array(A, "A", geometry.output_shape)
-    if problem:
-        raise CaseProblem("fail", problem)
-    if first:
-        deterministic(ctx, "pool_forward", args, outcome, keep=(1,))
+    A = call_layer_forward(
+        ctx, "pool_forward", args, ("A_prev", "hparameters", None), "A", geometry.output_shape, first=first
+    )
     expected, _ = reference.pool_forward(A_prev, hp, mode)
     magnitude, _ = reference.pool_forward(np.abs(A_prev), hp, "average" if mode == "average" else "max")
     tolerance = forward_tolerance(magnitude, geometry.f * geometry.f + 1)
