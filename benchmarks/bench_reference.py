@@ -6,14 +6,17 @@ Run (this machine sets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which halve matmul 
 
 Each timing is the minimum over ``--repeats`` batches of forward + backward
 (``time.perf_counter``, batch sized to last at least ``--min-batch`` seconds),
-divided by the batch size; reference and PyTorch batches alternate, so a busy
-machine slows both alike. Inputs and upstream gradients are created once per
-case. PyTorch, when importable, runs on the CPU in float64 with
-``torch.set_num_threads(2)`` on NCHW contiguous tensors; its backward is
-``torch.autograd.grad`` of the same scalar loss ``sum(G * output)``.
-reference.naive is timed once on the first input only (``--naive all`` for every
-input; it takes minutes). Ratios: ``naive / ref`` (how much faster the reference
-is) and ``ref / torch`` (below 1 means the reference is faster).
+divided by the batch size. Reference and PyTorch each run their batches in a
+block of their own, and the blocks alternate twice, so a machine that turns
+busy for a while slows both alike; a machine busy throughout skews everything
+(the load average is printed before and after). Inputs and upstream gradients
+are created once per case. PyTorch, when importable, runs on the CPU in float64
+with ``torch.set_num_threads(2)`` on NCHW contiguous tensors; its backward is
+``torch.autograd.grad`` of the same scalar loss ``sum(G * output)``, and its
+results are checked against the reference before timing. reference.naive is
+timed once, on the first input only (``--naive all`` for every input; it takes
+minutes). Ratios: ``naive / ref`` (how much faster the reference is) and
+``ref / torch`` (below 1 means the reference is faster).
 This is a benchmark, not a test.
 """
 
@@ -66,17 +69,24 @@ def batch_size(fn: Callable[[], object], min_batch: float) -> int:
         number = max(number + 1, int(number * min_batch / max(elapsed, 1e-7) * 1.2))
 
 
-def best_times(fns: dict[str, Callable[[], object]], repeats: int, min_batch: float):
-    """Seconds per call of each of ``fns``: min over ``repeats`` batches. The batches of the
-    different functions alternate, so a busy machine slows them alike."""
+def best_times(fns: dict[str, Callable[[], object]], repeats: int, min_batch: float, rounds: int = 2):
+    """Seconds per call of each of ``fns``: min over ``rounds * repeats`` batches.
+
+    Each function runs its batches in a block of its own (libraries' worker threads
+    spin for a while after a call and would slow the other library), and the blocks
+    alternate over ``rounds``, so a machine that turns busy for a while slows both alike.
+    """
     numbers = {name: batch_size(fn, min_batch) for name, fn in fns.items()}
     best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeats):
+    for _ in range(rounds):
         for name, fn in fns.items():
-            start = time.perf_counter()
-            for _ in range(numbers[name]):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - start) / numbers[name])
+            time.sleep(0.02)  # let the other library's threads go idle
+            fn()
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for _ in range(numbers[name]):
+                    fn()
+                best[name] = min(best[name], (time.perf_counter() - start) / numbers[name])
     return best
 
 
@@ -239,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     both = vs_torch["conv"] + vs_torch["pool"]
     if both:
         print(f"geometric mean all: ref/torch {geomean(both):.2f} ({len(both)} cases)")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}: above ~0.5, another process was running")
 
 
 if __name__ == "__main__":
