@@ -36,6 +36,22 @@ Progress = Callable[[str], None]
 
 _SEED_RANGE = st.integers(0, 2**32 - 1)
 
+# The engine's own hypothesis profile: no example database (verdicts depend only on
+# the seed), no deadline (submissions may be slow loops), quiet, one failure per
+# check. ``max_examples`` is the caller's ``examples``.
+settings.register_profile(
+    "gradcheck-engine",
+    database=None,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=list(HealthCheck),
+    verbosity=Verbosity.quiet,
+    phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    report_multiple_bugs=False,
+    print_blob=False,
+)
+ENGINE_SETTINGS = settings.get_profile("gradcheck-engine")
+
 
 def evaluate_case(
     backend: Backend,
@@ -173,17 +189,7 @@ def _check_quantity(
             if state["worst"] is None or comparison.max_ratio > state["worst"].max_ratio:
                 state["worst"] = comparison
 
-    @settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-        report_multiple_bugs=False,
-        print_blob=False,
-    )
+    @settings(ENGINE_SETTINGS, max_examples=examples)
     @hypothesis_seed(seed)
     @given(case=st.tuples(spec.strategy, _SEED_RANGE))
     @example(case=(spec.representative, seed))
