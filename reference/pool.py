@@ -77,13 +77,19 @@ def _reduce_windows(X: Array, f: int, stride: int, ufunc, out: Array, channels_l
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
     rows = X[..., : h_span + f - 1, :]  # rows below the last window are read by none
     R = _empty(rows.shape[:3] + (n_W,), channels_last)
-    np.copyto(R, rows[..., 0:w_span:stride])
-    for q in range(1, f):
-        ufunc(R, rows[..., q : q + w_span : stride], out=R)
-    np.copyto(out, R[..., 0:h_span:stride, :])
-    for p in range(1, f):
-        ufunc(out, R[..., p : p + h_span : stride, :], out=out)
+    _fold(ufunc, [rows[..., q : q + w_span : stride] for q in range(f)], R)
+    _fold(ufunc, [R[..., p : p + h_span : stride, :] for p in range(f)], out)
     return out
+
+
+def _fold(ufunc, terms: list[Array], out: Array) -> None:
+    """out = ufunc(...ufunc(ufunc(terms[0], terms[1]), terms[2])...), in place."""
+    if len(terms) == 1:
+        np.copyto(out, terms[0])
+        return
+    ufunc(terms[0], terms[1], out=out)
+    for term in terms[2:]:
+        ufunc(out, term, out=out)
 
 
 def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[Array, PoolCache]:
@@ -136,8 +142,7 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     overlapping = stride < f
     if mode == "max":
         A = _reduce_windows(X, f, stride, np.maximum, _empty(out_shape, channels_last), channels_last)
-        remaining = _empty(out_shape, channels_last)
-        np.copyto(remaining, G)
+        remaining = G  # until the first offset has been routed
         hit = _empty(out_shape, channels_last, dtype=bool)
         routed = _empty(out_shape, channels_last)
         for offset, window in enumerate(_window_slices(f, stride, n_H, n_W)):
@@ -147,7 +152,10 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
                 dX[window] += routed
             else:  # "= routed + 0.0": the + 0.0 turns the -0.0 of (negative * False) into 0.0
                 np.add(routed, 0.0, out=dX[window])
-            if offset < f * f - 1:
+            if offset == 0:
+                remaining = _empty(out_shape, channels_last)
+                np.subtract(G, routed, out=remaining)
+            elif offset < f * f - 1:
                 remaining -= routed
     else:
         share = _empty(out_shape, channels_last)
