@@ -132,6 +132,7 @@ def check_quantity(
     trusted_forwards: set[str],
     display_name: str | None = None,
     sweep: bool = False,
+    display_names: dict[str, str] | None = None,
 ) -> CheckResult:
     """Run the generated cases of one (function, quantity) and build its verdict.
 
@@ -145,6 +146,7 @@ def check_quantity(
         seed=seed,
         trusted_forwards=trusted_forwards,
         display_name=display_name,
+        display_names=display_names,
     )
     if sweep and result.status in ("pass", "fail"):
         spec = SPECS[(function, quantity)]
@@ -168,6 +170,7 @@ def _check_quantity(
     seed: int,
     trusted_forwards: set[str],
     display_name: str | None = None,
+    display_names: dict[str, str] | None = None,
 ) -> CheckResult:
     spec = SPECS[(function, quantity)]
     ctx_factory = lambda: Context(backend, trusted_forwards)  # noqa: E731
@@ -222,6 +225,9 @@ def _check_quantity(
             raise _CaseFailed()
 
     name = display_name or function
+    oracle = spec.oracle
+    for contract_name, shown in (display_names or {}).items():
+        oracle = oracle.replace(contract_name, shown)  # "of conv_forward" -> "of conv_forward_naive"
     try:
         run()
     except _Stop:
@@ -256,7 +262,7 @@ def _check_quantity(
             "pass",
             cases=state["cases"],
             warnings=state["warnings"],
-            message=f"{name}: {quantity} matches {spec.oracle} on {state['cases']} generated cases",
+            message=f"{name}: {quantity} matches {oracle} on {state['cases']} generated cases",
         )
         worst = state["worst"]
         if worst is not None:
@@ -265,11 +271,11 @@ def _check_quantity(
     geometry, array_seed, screened = state["failure"]
     explained = _run_case(spec, ctx_factory(), geometry, array_seed, full=True, first=False)
     verdict = explained if not explained.passed else screened
-    return _failure_result(name, spec, geometry, array_seed, verdict, state)
+    return _failure_result(name, spec, oracle, geometry, array_seed, verdict, state)
 
 
 def _failure_result(
-    name: str, spec: Spec, geometry: Any, array_seed: int, verdict: CaseVerdict, state: dict[str, Any]
+    name: str, spec: Spec, oracle: str, geometry: Any, array_seed: int, verdict: CaseVerdict, state: dict[str, Any]
 ) -> CheckResult:
     counterexample = _counterexample(geometry, array_seed)
     where = ", ".join(f"{key}={value}" for key, value in counterexample.items())
@@ -288,7 +294,7 @@ def _failure_result(
             comparison.analytic, comparison.expected, comparison.tolerance, inputs=verdict.inputs, step=STEP
         )
     header = (
-        f"{name}: {spec.quantity} does not match {spec.oracle}\n"
+        f"{name}: {spec.quantity} does not match {oracle}\n"
         f"  step h = 2^-10, tolerance per element from rounding-error analysis "
         f"(at the worst element {comparison.worst_tolerance:.3g})\n"
         f"  smallest failing case: {where}"
@@ -344,6 +350,7 @@ def run_checks(
             seed=seed,
             trusted_forwards=set(trusted),
             display_name=name,
+            display_names=display,
             sweep=sweep,
         )
         backend.release()

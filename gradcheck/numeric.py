@@ -29,9 +29,9 @@ and the numeric gradient of element k, a sum of ``G_r * dF_r`` over the outputs
 
 The analytic gradient is itself a sum of at most ``n'`` products, off by at most
 ``gamma_{n'} * A_k`` with ``A_k`` the backward applied to absolute values. The
-tolerance per element is ``SAFETY * (numeric_bound_k + gamma_{n'} A_k)`` plus
-``TINY``: a correct implementation cannot exceed it, whatever its summation
-order; a bug of relative size 1e-3 exceeds it by orders of magnitude (the
+tolerance per element is ``SAFETY * (numeric_bound_k + gamma_{n'} A_k)`` (0 for an
+element no output depends on: its gradient is exactly 0). A correct implementation
+cannot exceed it, whatever its summation order; a bug of relative size 1e-3 exceeds it by orders of magnitude (the
 bounds are ~1e-12 relative on the generated sizes).
 
 Grouping (Curtis-Powell-Reid). Inputs whose supports are disjoint can be
@@ -53,8 +53,7 @@ STEP = 2.0**-10  # finite-difference step h
 GRID = 2.0**-20  # inputs are multiples of GRID, so x +- h u is exact
 DIRECTION_GRID = 2.0**-8  # directions u are multiples of this, |u| <= 1
 UNIT_ROUNDOFF = 2.0**-53
-SAFETY = 4.0
-TINY = 1e-300
+SAFETY = 4.0  # margin over the bound for operations it does not count (a division by f*f, a separate + b)
 
 Evaluate = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
 SupportSum = Callable[[np.ndarray], np.ndarray]

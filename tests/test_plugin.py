@@ -37,7 +37,7 @@ def test_failure_text_is_the_verdict_message(pytester):
     result.stdout.fnmatch_lines(
         [
             "*gradcheck conv_backward_naive: dA_prev*",
-            "conv_backward_naive: dA_prev does not match the central finite difference of conv_forward",
+            "conv_backward_naive: dA_prev does not match the central finite difference of conv_forward_naive",
             "Mismatched elements:*",
             "FAILED *gradcheck::conv_backward_naive::dA_prev*",
         ]

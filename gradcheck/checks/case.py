@@ -151,7 +151,7 @@ def deterministic(ctx: Context, name: str, args: tuple, first: Outcome, keep: Se
 
 def forward_tolerance(magnitude: np.ndarray, n_terms: int) -> np.ndarray:
     # both results carry rounding error <= gamma_n * M
-    return fd.SAFETY * 2.0 * fd.gamma(n_terms) * magnitude + fd.TINY
+    return fd.SAFETY * 2.0 * fd.gamma(n_terms) * magnitude
 
 
 def make_verdict(comparison: Comparison, inputs: dict[str, Any], oracle: str) -> CaseVerdict:

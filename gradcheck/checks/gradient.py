@@ -81,7 +81,7 @@ def backward_verdict(
             colors=gradient.colors,
             support_sum=gradient.support_sum,
         )
-        tolerance = fd.SAFETY * (result.bound + analytic_bound) + fd.TINY
+        tolerance = fd.SAFETY * (result.bound + analytic_bound)
         verdict = make_verdict(Comparison(analytic, result.gradient, tolerance), inputs, "numeric")
         verdict.forward_calls = result.forward_calls
         return verdict
@@ -94,7 +94,7 @@ def backward_verdict(
     products = analytic * direction
     value = float(np.sum(products))
     bound = float(np.sum(analytic_bound * np.abs(direction)) + fd.gamma(products.size) * np.sum(np.abs(products)))
-    tolerance = fd.SAFETY * (result.bound + bound) + fd.TINY
+    tolerance = fd.SAFETY * (result.bound + bound)
     comparison = Comparison(np.array(value), np.array(result.value), np.array(tolerance))
     verdict = make_verdict(comparison, inputs, "numeric")
     verdict.forward_calls = 2

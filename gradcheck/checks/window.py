@@ -71,7 +71,7 @@ def mask_case(ctx: Context, window: WindowCase, seed: int, *, first: bool = Fals
         magnitude=np.array(np.max(np.abs(x)) + fd.STEP),
         n_terms=1,
     )
-    tolerance = fd.SAFETY * result.bound + fd.TINY
+    tolerance = fd.SAFETY * result.bound
     return make_verdict(
         Comparison(mask * upstream, result.gradient, tolerance), {"x": x, "dz": float(upstream)}, "numeric"
     )
@@ -120,5 +120,5 @@ def distribute_case(
         n_terms=a.size + 1,
     )
     analytic_bound = fd.gamma(2) * np.abs(analytic)
-    tolerance = fd.SAFETY * (result.bound + analytic_bound) + fd.TINY
+    tolerance = fd.SAFETY * (result.bound + analytic_bound)
     return make_verdict(Comparison(analytic, result.gradient, tolerance), {"dz": dz, "shape": shape}, "numeric")
