@@ -179,7 +179,7 @@ def print_environment() -> None:
         print(", torch not importable (torch columns empty)", end="")
     unset = [k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ]
     print(f"; set: {unset}" if unset else "; OPENBLAS_CORETYPE/L2_SIZE unset", end="")
-    print(f"; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other processes skew timings)")
+    print(f"; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other processes skew the timings)")
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     both = vs_torch["conv"] + vs_torch["pool"]
     if both:
         print(f"geometric mean all: ref/torch {geomean(both):.2f} ({len(both)} cases)")
-    print(f"load average at the end {os.getloadavg()[0]:.2f}: above ~0.5, another process was running")
+    print(f"load average at the end {os.getloadavg()[0]:.2f} (this benchmark adds about 1)")
 
 
 if __name__ == "__main__":
