@@ -10,11 +10,14 @@ row-major (p, q) order, as PyTorch does. At a tie that is a valid subgradient
 (non-negative, zero off the tied maxima, summing to 1 over them).
 
 Implementation: a window offset (p, q) selects one strided slice of A_prev, so
-every step is one numpy operation on output-sized arrays; no window array is
-built. The arrays are handled as (m, n_C, height, width) views. NumPy runs its
-inner loop along an axis contiguous in every operand: in NHWC that is channels
-(with width too when stride = 1), which is short when there are few channels,
-so then the intermediates are stored channels-first and the loop runs along width.
+no window array is built and no intermediate is larger than A_prev. Window sums
+and maxima are separable (along width, then along height: 2f strided operations
+instead of f*f), and so is spreading the average's gradient back; max routing
+takes four operations per offset (see ``pool_backward``). The arrays are handled
+as (m, n_C, height, width) views. NumPy runs its inner loop along an axis that
+is contiguous in every operand: in NHWC that is channels (with width too when
+stride = 1), which is short when there are few channels, so then the
+intermediates are stored channels-first and the loop runs along width.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from reference._validate import Array, as_float_array, hparams, output_size
 
 PoolCache = tuple[Array, dict[str, Any]]
 MODES = ("max", "average")
+_FEW_CHANNELS = 8  # below this, with stride > 1, intermediates are stored channels-first
 
 
 def _check_mode(mode: Any) -> str:
@@ -43,9 +47,6 @@ def _pool_geometry(A_prev: Any, hparameters: Any):
     n_H = output_size(A_prev.shape[1], f, stride, 0, "height n_H_prev")
     n_W = output_size(A_prev.shape[2], f, stride, 0, "width n_W_prev")
     return A_prev, f, stride, n_H, n_W
-
-
-_FEW_CHANNELS = 8  # below this, with stride > 1, intermediates are stored channels-first
 
 
 def _window_slices(f: int, stride: int, n_H: int, n_W: int):
