@@ -186,3 +186,20 @@ def test_returning_an_ndarray_subclass_never_passes():
                              examples=3, only="distribute_value")
     assert report.checks[0].status == "fail"
     assert "not a numpy.ndarray" in report.checks[0].message
+
+
+def test_cs231n_submission_lists_only_its_own_functions_with_missing_ones_by_their_names():
+    from types import SimpleNamespace
+
+    from gradcheck.submission import as_contract
+
+    def conv_forward_naive(x, w, b, conv_param):
+        raise NotImplementedError("TODO")
+
+    student = SimpleNamespace(__name__="partial_cs231n", conv_forward_naive=conv_forward_naive,
+                              conv_backward_naive=lambda dout, cache: None)
+    report = gradcheck.check(as_contract(student), isolate=False, examples=3)
+    listed = {(c.function, c.status) for c in report.checks}
+    assert ("max_pool_forward_naive", "missing") in listed and ("max_pool_backward_naive", "missing") in listed
+    assert ("conv_forward_naive", "error") in listed
+    assert not any(c.function in ("zero_pad", "distribute_value", "create_mask_from_window") for c in report.checks)
