@@ -216,6 +216,7 @@ class CallRunner:
                            output=captured.getvalue())
         kept_snapshots: dict[int, Any] = {}
         if keep and isinstance(result, tuple | list):
+            returned_list = type(result) is list  # said as it was returned in messages
             result = list(result)
             for index in keep:
                 if index < len(result):
@@ -224,7 +225,7 @@ class CallRunner:
                     self.kept[key] = result[index]
                     kept_snapshots[index] = to_wire(result[index])
                     result[index] = CacheRef(key)
-            result = tuple(result)
+            result = result if returned_list else tuple(result)
         args_after = None
         if collect_args:
             args_after = tuple(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from helpers_impl import reference_namespace, scale_one_element
@@ -203,3 +205,35 @@ def test_cs231n_submission_lists_only_its_own_functions_with_missing_ones_by_the
     assert ("max_pool_forward_naive", "missing") in listed and ("max_pool_backward_naive", "missing") in listed
     assert ("conv_forward_naive", "error") in listed
     assert not any(c.function in ("zero_pad", "distribute_value", "create_mask_from_window") for c in report.checks)
+
+
+@pytest.mark.parametrize(
+    "function, replacement, expected",
+    [
+        ("conv_forward", lambda A, W, b, hp: reference.conv_forward(A, W, b, hp)[0],
+         r"conv_forward returned ndarray float64 \(.*\); expected a tuple \(Z, cache\)"),
+        ("conv_forward", lambda A, W, b, hp: (*reference.conv_forward(A, W, b, hp), None),
+         r"conv_forward returned tuple of 3; expected a tuple \(Z, cache\)"),
+        ("pool_forward", lambda A, hp, mode="max": [reference.pool_forward(A, hp, mode)[0]],
+         r"pool_forward returned list of 1; expected a tuple \(A, cache\)"),
+    ],
+    ids=["bare-array", "three-values", "list-of-one"],
+)
+def test_a_forward_with_the_wrong_return_structure_fails_with_a_message(function, replacement, expected):
+    report = gradcheck.check(reference_namespace(**{function: replacement}), isolate=False, examples=3,
+                             only=function)
+    assert report.checks and all(check.status == "fail" for check in report.checks)
+    assert re.search(expected, report.checks[0].message), report.checks[0].message
+
+
+@pytest.mark.parametrize("isolate", [False, True], ids=["in-process", "isolated"])
+def test_a_forward_returning_a_list_instead_of_a_tuple_is_accepted(tmp_path, isolate):
+    source = tmp_path / "list_returns.py"
+    source.write_text(
+        "import reference\n"
+        "from reference import *  # noqa: F403\n\n"
+        "def conv_forward(A_prev, W, b, hparameters):\n"
+        "    return list(reference.conv_forward(A_prev, W, b, hparameters))\n"
+    )
+    report = gradcheck.check(str(source), isolate=isolate, examples=5, only="conv_forward,conv_backward")
+    assert report.passed, [check.message for check in report.failures()]

@@ -131,7 +131,7 @@ def own_forward_matches(ctx: Context, name: str, args: tuple, expected: np.ndarr
     if name not in ctx.trusted_forwards:
         return None
     outcome = ctx.backend.call(name, args, keep=(1,))
-    if not outcome.ok or not isinstance(outcome.value, tuple) or len(outcome.value) != 2:
+    if not outcome.ok or not isinstance(outcome.value, tuple | list) or len(outcome.value) != 2:
         return None
     output, problem = validate_array(outcome.value[0], name, expected.shape)
     if problem or not Comparison(output, expected, tolerance).passed or not isinstance(outcome.value[1], CacheRef):

@@ -135,7 +135,7 @@ def pool_ties_case(
         outcome = ctx.backend.call("pool_forward", (A_prev, hp, "max"), keep=(1,))
         if (
             outcome.ok
-            and isinstance(outcome.value, tuple)
+            and isinstance(outcome.value, tuple | list)
             and len(outcome.value) == 2
             and isinstance(outcome.value[1], CacheRef)
         ):
