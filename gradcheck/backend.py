@@ -22,6 +22,7 @@ import os
 import signal
 import threading
 import traceback
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -130,11 +131,21 @@ def _run_batch(run: Callable[[tuple], Outcome], name: str, arg_list: Sequence[tu
 def trimmed_traceback(exc: BaseException, keep_file: Callable[[str], bool]) -> str:
     """``Type: message`` and the stack frames for which ``keep_file(filename)`` is true."""
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if keep_file(frame.filename)]
-    lines = [f"{type(exc).__name__}: {exc}"]
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - a submission's exception may fail to print
+        text = "(its message could not be shown: its __str__ raised)"
+    lines = [f"{type(exc).__name__}: {text}"]
     if frames:
         lines.append("Traceback (submission frames only):")
         lines.extend(line.rstrip("\n") for line in traceback.format_list(frames[-6:]))
-    return "\n".join(lines)
+    return printable("\n".join(lines))
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes a submission printed) escaped, so
+    that every writer and terminal can encode it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _OWN_DIRS = (os.path.dirname(os.path.abspath(__file__)),)
@@ -145,8 +156,8 @@ def _is_submission_frame(filename: str) -> bool:
     return not path.startswith(_OWN_DIRS) and "site-packages" not in path and "<frozen" not in filename
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """Raised by the alarm; a BaseException so that `except Exception` in submitted code cannot swallow it."""
 
 
 @contextlib.contextmanager
@@ -179,9 +190,12 @@ class CallRunner:
     Used by the in-process backend and inside the worker process.
     """
 
-    def __init__(self, namespace: dict[str, Any], timeout: float | None = None):
+    def __init__(self, namespace: dict[str, Any], timeout: float | None = None, reraise_interrupt: bool = False):
         self.namespace = namespace
         self.timeout = timeout
+        # In process, Ctrl-C is the user's: stop the run. In the worker (its own session,
+        # out of reach of the terminal) a KeyboardInterrupt can only come from the submission.
+        self.reraise_interrupt = reraise_interrupt
         self.kept: dict[int, Any] = {}
         self._next_key = 0
 
@@ -196,22 +210,36 @@ class CallRunner:
     def run(self, name: str, args: tuple, keep: Sequence[int] = (), collect_args: bool = True) -> Outcome:
         function = self.namespace.get(name)
         if not callable(function):
-            return Outcome("missing", message=f"{name} is not defined")
+            what = "is not defined" if function is None else f"is a {type(function).__name__}, not a function"
+            return Outcome("missing", message=f"{name} {what}")
         call_args = tuple(self._resolve(arg) for arg in args)
         captured = CappedText()
         try:
-            with _alarm(self.timeout), contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            with (
+                _alarm(self.timeout),
+                contextlib.redirect_stdout(captured),
+                contextlib.redirect_stderr(captured),
+                warnings.catch_warnings(record=True) as caught,
+            ):
+                # warnings are the submission's output, never errors (whatever the caller's filters)
+                warnings.simplefilter("always")
                 result = function(*call_args)
+            for warning in caught[:5]:
+                captured.write(f"{warning.category.__name__}: {warning.message}\n")
         except _Timeout:
             return Outcome("timeout", message=f"{name} did not return within {self.timeout:g} s",
                            output=captured.getvalue())
         except MemoryError:
             return Outcome("memory", message=f"{name} ran out of memory (MemoryError)",
                            output=captured.getvalue())
-        except (SystemExit, KeyboardInterrupt) as exc:
-            return Outcome("crashed", message=f"{name} tried to exit the process ({type(exc).__name__}: {exc})",
+        except KeyboardInterrupt:
+            if self.reraise_interrupt:
+                raise
+            return Outcome("crashed", message=f"{name} raised KeyboardInterrupt", output=captured.getvalue())
+        except SystemExit as exc:
+            return Outcome("crashed", message=printable(f"{name} tried to exit the process (SystemExit: {exc})"),
                            output=captured.getvalue())
-        except Exception as exc:  # noqa: BLE001 - any exception of submitted code is a verdict
+        except BaseException as exc:  # noqa: BLE001 - any exception of submitted code is a verdict
             return Outcome("error", message=trimmed_traceback(exc, _is_submission_frame),
                            output=captured.getvalue())
         kept_snapshots: dict[int, Any] = {}
@@ -261,7 +289,7 @@ class CappedText(io.TextIOBase):
         return len(text)
 
     def getvalue(self) -> str:
-        text = "".join(self._parts)
+        text = printable("".join(self._parts))
         if self._dropped:
             text += f"\n... ({self._dropped} more characters of output cut)"
         return text
@@ -282,7 +310,7 @@ class InProcessBackend(Backend):
         if not isinstance(implementation, ModuleType):  # an adapter (gradcheck.cs231n), not a student's module
             self.pool_modes = tuple(getattr(implementation, "pool_modes", Backend.pool_modes))
             self.display_names = dict(getattr(implementation, "display_names", {}))
-        self._runner = CallRunner(namespace, timeout=timeout)
+        self._runner = CallRunner(namespace, timeout=timeout, reraise_interrupt=True)
 
     def functions(self) -> frozenset[str]:
         return self._runner.functions()

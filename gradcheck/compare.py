@@ -30,9 +30,10 @@ class Comparison:
     def __post_init__(self) -> None:
         self.tolerance = np.broadcast_to(self.tolerance, self.analytic.shape)
         self.error = np.abs(self.analytic - self.expected)
-        self.mismatched = self.error > self.tolerance
-        with np.errstate(over="ignore"):
+        self.mismatched = ~(self.error <= self.tolerance)  # NaN never matches
+        with np.errstate(over="ignore", invalid="ignore"):
             ratio = self.error / np.maximum(self.tolerance, np.finfo(np.float64).tiny)
+        ratio = np.where(np.isnan(ratio), np.inf, ratio)
         self.worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
         self.max_ratio = float(ratio.max()) if ratio.size else 0.0
 
@@ -77,8 +78,9 @@ def validate_array(
     *,
     allow_bool: bool = False,
 ) -> tuple[np.ndarray | None, str | None]:
-    """Return (float64 array, None) when ``value`` is a finite float ndarray of ``shape``,
-    else (None, message) saying what is wrong and how to fix it."""
+    """Return (float64 array, None) when ``value`` is a finite float64 ndarray of ``shape``
+    (either byte order), else (None, message) saying what is wrong and how to fix it.
+    ``allow_bool``: the value is a mask, accepted in any real dtype (bool, int, float32)."""
     if isinstance(value, Opaque) or not isinstance(value, np.ndarray):
         return None, (
             f"{what} is {describe(value)}, not a numpy.ndarray; return a plain np.ndarray "
@@ -92,8 +94,10 @@ def validate_array(
             hint = " (the same sizes in another order: are axes swapped?)"
         return None, f"{what} has shape {value.shape}, expected {tuple(shape)}{hint}"
     kind = value.dtype.kind
-    if kind == "b" and allow_bool:
-        return value.astype(np.float64), None
+    if allow_bool and kind in "buif":
+        # a mask of 0s and 1s is exact in any real dtype (bool as in the course, int, float32)
+        value = value.astype(np.float64)
+        kind = "f"
     if kind != "f":
         hint = (
             " (integer arrays truncate gradients: create it with np.zeros(shape) or dtype=float)"
@@ -101,6 +105,8 @@ def validate_array(
             else ""
         )
         return None, f"{what} has dtype {value.dtype}, expected a float array (float64){hint}"
+    if kind == "f" and value.dtype.itemsize == 8 and value.dtype != np.float64:
+        value = value.astype(np.float64)  # float64 in the other byte order
     if value.dtype != np.float64:
         return None, (
             f"{what} has dtype {value.dtype}; finite differences need float64: "

@@ -715,7 +715,13 @@ def _border_only(result: CheckResult, evaluate: Evaluate | None) -> Hint | None:
         evidence.append(_band_text(band, a.shape, f"a re-run on a larger input ({_fmt_geometry(larger)})"))
     if not evidence:
         return None
-    return _hint("border_only", "; ".join(evidence))
+    hint = _hint("border_only", "; ".join(evidence))
+    if pad == 0:  # no padding to blame: the windows at the edges are
+        hint["cause"] = (
+            "dA_prev is wrong only in a border band and right in the interior: the windows at the edges "
+            "of the input are handled wrongly (e.g. a loop bound that skips the last row or column)"
+        )
+    return hint
 
 
 def _band_text(band: tuple[int, int], shape: tuple[int, ...], where: str) -> str:

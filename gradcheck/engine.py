@@ -293,13 +293,14 @@ def _failure_result(
         result.detail = Detail(
             comparison.analytic, comparison.expected, comparison.tolerance, inputs=verdict.inputs, step=STEP
         )
+    step = "step h = 2^-10, " if "finite difference" in oracle else ""
     header = (
         f"{name}: {spec.quantity} does not match {oracle}\n"
-        f"  step h = 2^-10, tolerance per element from rounding-error analysis "
+        f"  {step}tolerance per element from rounding-error analysis "
         f"(at the worst element {comparison.worst_tolerance:.3g})\n"
         f"  smallest failing case: {where}"
     )
-    if not comparison.analytic.ndim:
+    if not comparison.analytic.ndim and spec.function in SWEPT:
         header += "\n  (random-direction screen: <G, J u> numeric vs <J^T G, u> analytic)"
     result.message = f"{header}\n{verdict.message}"
     return result

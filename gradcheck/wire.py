@@ -57,10 +57,14 @@ def to_wire(value: Any, depth: int = 0) -> Any:
         if isinstance(value, np.integer):
             return int(value)
         if isinstance(value, np.floating):
-            return float(value)
+            # float64 scalars are floats; a float32 scalar keeps its dtype (as a 0-d array) so
+            # that the checker can say "float32", not report a rounding mismatch
+            return float(value) if value.dtype == np.float64 else np.array(value)
         return Opaque(f"numpy scalar {kind.__name__}")
     if kind in (tuple, list):
         return kind(to_wire(item, depth + 1) for item in value)
+    if isinstance(value, tuple):  # a namedtuple is a tuple
+        return tuple(to_wire(item, depth + 1) for item in value)
     if kind is dict:
         if all(type(key) is str for key in value):
             return {key: to_wire(item, depth + 1) for key, item in value.items()}

@@ -153,7 +153,7 @@ def test_conv_single_step_array_result_passes_with_a_warning(shape):
         (lambda a, W, b: np.matrix([[css(a, W, b)]]), "returned <numpy.matrix"),
         (lambda a, W, b: float(np.sum(a * W + b)), "does not match the reference"),
         (lambda a, W, b: float(np.sum(a * W)), "does not match the reference"),
-        (lambda a, W, b: float("inf"), "analytic=inf"),
+        (lambda a, W, b: float("inf"), "conv_single_step returned inf; expected a finite float"),
     ],
     ids=["int", "list", "complex", "masked", "matrix", "b-added-per-term", "no-bias", "inf"],
 )
@@ -556,12 +556,11 @@ def test_mask_sharing_ties_equally_passes_without_warnings():
     [
         (lambda x: (x == x.max()).tolist(), "fail", "mask is list of 1, not a numpy.ndarray"),
         (lambda x: reference.create_mask_from_window(x).ravel(), "fail", "mask has shape (1,), expected (1, 1)"),
-        (lambda x: (x == x.max()).astype(np.float32), "fail", "mask has dtype float32"),
         (lambda x: np.where(x == x.max(), 1.0, np.nan), "fail", "NaN/inf"),
         (lambda x: (x == np.min(x)).astype(float), "fail", "central finite difference of max(x)"),
         (lambda x: np.ones_like(x), "fail", "central finite difference of max(x)"),
     ],
-    ids=["list", "flat", "float32", "nan", "argmin", "ones"],
+    ids=["list", "flat", "nan", "argmin", "ones"],
 )
 def test_wrong_masks_fail(mask, status, fragment):
     report = run("create_mask_from_window", examples=10, create_mask_from_window=mask)
@@ -657,7 +656,7 @@ def test_isolated_worker_verdicts_on_odd_submissions(tmp_path):
     for quantity in ("dA_prev", "dW", "db"):
         assert_row(report, "conv_backward", quantity, "pass")
     assert_row(report, "conv_single_step", "Z", "crashed")
-    assert_row(report, "create_mask_from_window", "mask", "fail", "mask has dtype float16")
+    assert_row(report, "create_mask_from_window", "mask", "pass")  # a 0/1 mask is exact in float16
     assert_row(report, "distribute_value", "distributed", "fail", "dtype complex128, expected a float array")
     assert_row(report, "pool_backward", "ties[max]", "pass")
     assert_row(report, "zero_pad", "X_pad", "pass")

@@ -74,6 +74,8 @@ def explain_call(name: str, outcome: Outcome) -> str:
         text = f"{name} raised {text}"
         if "TypeError" in text and ("converted to Python scalars" in text or "0-dimensional" in text):
             text += NUMPY2_FLOAT_HINT
+        elif name.startswith("pool_") and "TypeError" in text and "positional argument" in text:
+            text += f"\nHint: the contract calls {name}(..., mode) with mode as the third positional argument"
     if outcome.output:
         shown = outcome.output if len(outcome.output) <= 400 else outcome.output[:400] + " ..."
         text += f"\nIts printed output began: {shown!r}"
@@ -102,10 +104,13 @@ class Context:
             return
         for index, (arg_name, before) in originals.items():
             if not wire_equal(before, outcome.args_after[index]):
+                fix = (
+                    "copy the arrays you take from the cache before changing them (e.g. A_prev = cache[0].copy())"
+                    if arg_name == "cache"
+                    else f"work on a copy (e.g. {arg_name}.copy()) or build new arrays"
+                )
                 raise CaseProblem(
-                    "fail",
-                    f"{name} modified its input {arg_name} in place; the checker needs inputs "
-                    f"unchanged: work on a copy (e.g. {arg_name.split()[0]}.copy()) or build new arrays",
+                    "fail", f"{name} modified its input {arg_name} in place; the checker needs inputs unchanged: {fix}"
                 )
 
     def batch_forward(

@@ -38,7 +38,8 @@ def zero_pad_case(
     expected = reference.zero_pad(A_prev, geometry.pad)
     X_pad, problem = validate_array(outcome.value, "zero_pad's result", expected.shape)
     if problem:
-        raise CaseProblem("fail", problem + (" (pad=0 must return X unchanged)" if geometry.pad == 0 else ""))
+        unchanged = geometry.pad == 0 and "shape" in problem
+        raise CaseProblem("fail", problem + (" (pad=0 must return X unchanged)" if unchanged else ""))
     if first:
         deterministic(ctx, "zero_pad", args, outcome)
     return make_verdict(
@@ -62,13 +63,20 @@ def conv_single_step_case(
     value = outcome.value
     warnings = []
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind == "f":
+        if value.dtype.itemsize != 8:
+            raise CaseProblem(
+                "fail", f"conv_single_step returned a {value.dtype} value; finite differences need float64"
+            )
         warnings.append(
-            f"conv_single_step returns an array of shape {value.shape}; the contract says a Python float (use .item())"
+            f"conv_single_step returns an array of shape {value.shape}; the contract says a Python float "
+            "(use .item())"
         )
         value = float(value.reshape(()))
     if not isinstance(value, float):
         shown = value if isinstance(value, Opaque) else type(value).__name__  # Opaque prints as <module.Type>
         raise CaseProblem("fail", f"conv_single_step returned {shown}; expected a float")
+    if not np.isfinite(value):
+        raise CaseProblem("fail", f"conv_single_step returned {value}; expected a finite float")
     expected = reference.conv_single_step(a_slice, W, b)
     magnitude = np.sum(np.abs(a_slice * W)) + abs(b.item())
     tolerance = forward_tolerance(np.array(magnitude), a_slice.size + 1)
