@@ -12,8 +12,8 @@ row-major (p, q) order, as PyTorch does. At a tie that is a valid subgradient
 Implementation: a window offset (p, q) selects one strided slice of A_prev, so
 no window array is built and no intermediate is larger than A_prev. Window sums
 and maxima are separable (along width, then along height: 2f strided operations
-instead of f*f), and so is spreading the average's gradient back; max routing
-takes four operations per offset (see ``pool_backward``). The arrays are handled
+instead of f*f), and so are spreading the average's gradient back and, for
+overlapping windows, max routing (see ``pool_backward``). The arrays are handled
 as (m, n_C, height, width) views. NumPy runs its inner loop along an axis that
 is contiguous in every operand: in NHWC that is channels (with width too when
 stride = 1), which is short when there are few channels, so then the
@@ -31,6 +31,7 @@ from reference._validate import Array, as_float_array, hparams, output_size
 
 PoolCache = tuple[Array, dict[str, Any]]
 MODES = ("max", "average")
+_CHUNK = 32768  # max pooling backward works on chunks of images of about this many elements
 _FEW_CHANNELS = 8  # below this, with stride > 1, intermediates are stored channels-first
 
 
@@ -122,8 +123,11 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     Max routing, per offset (p, q) in row-major order, with ``remaining`` = the part of
     dA not yet routed (dA at first, 0 once a window's maximum is found):
         routed = remaining * (A_prev[window] == A);  dA_prev[window] += routed;  remaining -= routed
-    so each window's gradient goes to its first maximum only (``g - g`` is exactly 0).
-    When stride >= f the windows do not overlap and ``+=`` becomes ``=``.
+    so each window's gradient goes to its first maximum only (``g - g`` is exactly 0); the
+    last offset takes ``remaining`` without a compare. When stride >= f the windows do not
+    overlap, ``+=`` becomes ``=`` and routed is written into dA_prev directly. When they
+    overlap, the same routing runs separably, first over window rows, then over columns
+    (``_route_max``), on chunks of images small enough for the cache.
     """
     mode = _check_mode(mode)
     if not isinstance(cache, tuple | list) or len(cache) != 2:
@@ -141,23 +145,28 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     dA_prev = np.zeros(A_prev.shape)
     dX = dA_prev.transpose(0, 3, 1, 2)
     overlapping = stride < f
-    if mode == "max":
+    if mode == "max" and overlapping:
+        step = max(1, _CHUNK // X[0].size)  # images per chunk, so its temporaries stay in cache
+        for i in range(0, m, step):
+            _route_max(X[i : i + step], G[i : i + step], f, stride, dX[i : i + step], channels_last)
+    elif mode == "max":  # windows do not overlap: each offset assigns its slice of dX
         A = _reduce_windows(X, f, stride, np.maximum, _empty(out_shape, channels_last), channels_last)
-        remaining = G  # until the first offset has been routed
+        windows = list(_window_slices(f, stride, n_H, n_W))
+        if f == 1:
+            np.copyto(dX[windows[0]], G)
         hit = _empty(out_shape, channels_last, dtype=bool)
-        routed = _empty(out_shape, channels_last)
-        for offset, window in enumerate(_window_slices(f, stride, n_H, n_W)):
+        remaining = G  # until the first offset has been routed
+        for offset, window in enumerate(windows[:-1]):
             np.equal(X[window], A, out=hit)
-            np.multiply(remaining, hit, out=routed)
-            if overlapping:
-                dX[window] += routed
-            else:  # "= routed + 0.0": the + 0.0 turns the -0.0 of (negative * False) into 0.0
-                np.add(routed, 0.0, out=dX[window])
-            if offset == 0:
+            np.multiply(remaining, hit, out=dX[window])
+            if offset == f * f - 2:
+                np.subtract(remaining, dX[window], out=dX[windows[-1]])
+            elif offset == 0:
                 remaining = _empty(out_shape, channels_last)
-                np.subtract(G, routed, out=remaining)
-            elif offset < f * f - 1:
-                remaining -= routed
+                np.subtract(G, dX[window], out=remaining)
+            else:
+                remaining -= dX[window]
+        np.add(dA_prev, 0.0, out=dA_prev)  # -0.0 (a negative times False) -> 0.0
     else:
         share = _empty(out_shape, channels_last)
         np.divide(G, f * f, out=share)
@@ -167,6 +176,57 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
             for window in _window_slices(f, stride, n_H, n_W):
                 dX[window] = share
     return dA_prev
+
+
+def _route_max(X: Array, G: Array, f: int, stride: int, dX: Array, channels_last: bool) -> None:
+    """Max routing for overlapping windows (stride < f): dX[window] += G * onehot(first maximum
+    of the window, row-major (p, q)) for every window; X (m, n_C, H, W), G (m, n_C, n_H, n_W),
+    dX zero on entry, shaped like X.
+
+    Separably, two passes of f - 1 compares each instead of f*f - 1 compares. With the row
+    maxima ``R[i, c, y, w] = max over q of X[i, c, y, w*stride + q]`` and A = max over p of
+    R[i, c, h*stride + p, w], the first maximum of window (h, w) lies in its first row
+    y = h*stride + p with R[y, w] == A[h, w], at that row's first q with
+    X[y, w*stride + q] == R[y, w]; that q depends on (y, w) only, so:
+        vertical:   Gv[i, c, y, w] = sum of G[i, c, h, w] over the windows whose first max row is y
+        horizontal: dX[i, c, y, w*stride + q] += Gv[i, c, y, w] at the first such q of row y
+    """
+    m, n_C, n_H, n_W = G.shape
+    h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
+    n_rows = h_span + f - 1  # rows below the last window are read by none
+    rows, out = X[..., :n_rows, :], dX[..., :n_rows, :]
+    R = _empty((m, n_C, n_rows, n_W), channels_last)
+    _fold(np.maximum, [rows[..., q : q + w_span : stride] for q in range(f)], R)
+    T = _empty(R.shape, channels_last)  # holds A, then serves as scratch
+    A = T[..., :n_H, :]
+    _fold(np.maximum, [R[..., p : p + h_span : stride, :] for p in range(f)], A)
+    Gv = _empty(R.shape, channels_last)
+    if stride == 1:  # the rows the p = 0 slice (assigned, not added to) misses
+        Gv[..., n_H:, :] = 0.0
+    else:
+        Gv.fill(0.0)
+    vertical = [(Ellipsis, slice(p, p + h_span, stride), slice(None)) for p in range(f)]
+    _route_first(R, A, G, Gv, vertical, scratch=A, rem=_empty(A.shape, channels_last))
+    horizontal = [(Ellipsis, slice(q, q + w_span, stride)) for q in range(f)]
+    _route_first(rows, R, Gv, out, horizontal, scratch=T, rem=Gv)
+    np.add(dX, 0.0, out=dX)  # -0.0 (a negative times False) -> 0.0
+
+
+def _route_first(V: Array, M: Array, G: Array, out: Array, windows: list, scratch: Array, rem: Array) -> None:
+    """out[windows[k]] += G where k is the first of 0..f-1 with V[windows[k]] == M (the last k
+    takes what is left: M is the maximum over k of V[windows[k]]), f >= 2. out[windows[0]] is
+    assigned, not added to. ``scratch`` (M's shape) may be M, ``rem`` may be G: both are
+    overwritten. As in pool_backward, ``G - G`` is exactly 0, so nothing leaks past the first."""
+    f = len(windows)
+    hits = [V[windows[k]] == M for k in range(f - 1)]  # before M is overwritten
+    first = out[windows[0]]
+    np.multiply(G, hits[0], out=first)
+    np.subtract(G, first, out=rem)
+    for k in range(1, f - 1):
+        np.multiply(rem, hits[k], out=scratch)
+        out[windows[k]] += scratch
+        rem -= scratch
+    out[windows[f - 1]] += rem
 
 
 def _spread_windows(S: Array, f: int, stride: int, dX: Array, channels_last: bool) -> None:
