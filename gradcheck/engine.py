@@ -67,13 +67,18 @@ def evaluate_case(
     counterexample, or a geometry object); per element when ``full``."""
     spec = SPECS[(function, quantity)]
     if isinstance(geometry, dict):
-        fields = {key: value for key, value in geometry.items() if key != "seed"}
-        kind = type(spec.representative)
-        if kind is PoolGeometry:
-            fields.setdefault("mode", mode_of(quantity) or "max")
-        geometry = kind(**fields)
+        geometry = _geometry_from(spec, geometry)
     ctx = Context(backend, trusted_forwards)
     return _run_case(spec, ctx, geometry, seed, full=full, first=False)
+
+
+def _geometry_from(spec: Spec, fields: dict[str, Any]) -> Any:
+    """The geometry object of ``spec``'s kind from a counterexample-like dict (``seed`` ignored)."""
+    fields = {key: value for key, value in fields.items() if key != "seed"}
+    kind = type(spec.representative)
+    if kind is PoolGeometry:
+        fields.setdefault("mode", mode_of(spec.quantity) or "max")
+    return kind(**fields)
 
 
 def _run_case(spec: Spec, ctx: Context, geometry: Any, seed: int, *, full: bool, first: bool) -> CaseVerdict:
@@ -151,10 +156,7 @@ def check_quantity(
     if sweep and result.status in ("pass", "fail"):
         spec = SPECS[(function, quantity)]
         if result.counterexample is not None:
-            geometry = {k: v for k, v in result.counterexample.items() if k != "seed"}
-            case_seed = result.counterexample["seed"]
-            kind = type(spec.representative)
-            geometry = kind(**geometry)
+            geometry, case_seed = _geometry_from(spec, result.counterexample), result.counterexample["seed"]
         else:
             geometry, case_seed = spec.representative, seed
         result.step_sweep = step_sweep(backend, function, quantity, geometry, case_seed, trusted_forwards)
