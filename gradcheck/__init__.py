@@ -5,9 +5,9 @@ Library first: ``check`` judges an implementation of the contract (DESIGN.md),
 ``gradcheck`` command and ``pytest --impl`` are thin layers over them.
 """
 
-from gradcheck.api import DEFAULT_EXAMPLES, LoadError, assert_check, check
-from gradcheck.errors import GradcheckError, UsageError
-from gradcheck.results import CheckResult, Report
+from gradcheck.api import DEFAULT_EXAMPLES, assert_check, check
+from gradcheck.errors import GradcheckError, LoadError, UsageError
+from gradcheck.verdict.results import CheckResult, Report
 from gradcheck.vjp import VjpResult, assert_vjp, check_vjp
 
 __all__ = [

@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-from gradcheck.backend import CONTRACT_FUNCTIONS, Backend, InProcessBackend
-from gradcheck.errors import UsageError
-from gradcheck.results import Report
+from gradcheck.boundary.backend import Backend, InProcessBackend
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.errors import LoadError, UsageError
+from gradcheck.verdict.results import Report
 
 DEFAULT_EXAMPLES = 500  # reference.naive: ~17 s isolated, ~10 s in process on 2 cores
 DEFAULT_TIMEOUT = 10.0
@@ -71,17 +72,13 @@ def check(
         report.load_error = str(exc)
         report.duration_s = time.perf_counter() - started
         return report
-    from gradcheck.engine import run_checks
+    from gradcheck.engine.runner import run_checks
 
     with backend:
         report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress,
                                    sweep=sweep)
     report.duration_s = time.perf_counter() - started
     return report
-
-
-class LoadError(Exception):
-    """The target could not be loaded (syntax error, import error, no such module...)."""
 
 
 def _open_backend(target: Any, *, isolate: bool, timeout: float) -> Backend:
@@ -93,10 +90,10 @@ def _open_backend(target: Any, *, isolate: bool, timeout: float) -> Backend:
                 "isolate=True needs a path or a module name (the worker imports it); "
                 "pass isolate=False to check a module object in this process"
             )
-        from gradcheck.sandbox import WorkerBackend
+        from gradcheck.boundary.isolated import WorkerBackend
 
         return WorkerBackend(target, timeout=timeout)
-    from gradcheck.submission import as_contract, load_submission
+    from gradcheck.load.loaders import as_contract, load_submission
 
     if isinstance(target, str):
         return InProcessBackend(as_contract(load_submission(target)), timeout=timeout)

@@ -20,11 +20,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, LoadError, _validate_only, check
-from gradcheck.backend import Backend, InProcessBackend
-from gradcheck.errors import UsageError
-from gradcheck.results import Report, json_safe
-from gradcheck.terminal import Progress, format_report, use_color
+from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, _validate_only, check
+from gradcheck.boundary.backend import Backend, InProcessBackend
+from gradcheck.errors import LoadError, UsageError
+from gradcheck.render.terminal import Progress, format_report, use_color
+from gradcheck.verdict.results import Report, json_safe
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -139,10 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report_module() -> Any:
     try:
-        from gradcheck import report as report_module
+        from gradcheck.render import report as report_module
     except ImportError as exc:
         raise UsageError(
-            f"--report/--gradescope need gradcheck.report, which is not available ({exc})"
+            f"--report/--gradescope need gradcheck.render.report, which is not available ({exc})"
         ) from None
     return report_module
 
@@ -156,11 +156,11 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gradcheck.submission import as_contract, find_target, load_submission
+    from gradcheck.load.loaders import as_contract, find_target, load_submission
 
     only = None
     if args.only is not None:
-        from gradcheck.cs231n import DISPLAY_NAMES
+        from gradcheck.load.cs231n import DISPLAY_NAMES
 
         aliases = {
             cs_name: name for name, cs_name in DISPLAY_NAMES.items()
@@ -184,7 +184,7 @@ def _check(args: argparse.Namespace) -> int:
                 as_contract(load_submission(args.target)), timeout=args.timeout
             )
         else:
-            from gradcheck.sandbox import WorkerBackend
+            from gradcheck.boundary.isolated import WorkerBackend
 
             backend = WorkerBackend(args.target, timeout=args.timeout)
         backend.label = args.target

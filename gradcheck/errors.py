@@ -10,3 +10,7 @@ class GradcheckError(AssertionError):
 
 class UsageError(ValueError):
     """An argument to a gradcheck entry point is invalid (what, its value, where from)."""
+
+
+class LoadError(Exception):
+    """The target could not be loaded (syntax error, import error, no such module...)."""

@@ -128,9 +128,10 @@ class _Session:
         self._report: Any = None
 
     def open(self) -> None:
-        from gradcheck.api import DEFAULT_TIMEOUT, LoadError
-        from gradcheck.backend import InProcessBackend
-        from gradcheck.submission import as_contract, find_target, load_submission
+        from gradcheck.api import DEFAULT_TIMEOUT
+        from gradcheck.boundary.backend import InProcessBackend
+        from gradcheck.errors import LoadError
+        from gradcheck.load.loaders import as_contract, find_target, load_submission
 
         target = self.target
         if target.endswith((".py", ".ipynb")) and not os.path.isabs(target):
@@ -146,7 +147,7 @@ class _Session:
                     as_contract(load_submission(target)), timeout=timeout
                 )
             else:
-                from gradcheck.sandbox import WorkerBackend
+                from gradcheck.boundary.isolated import WorkerBackend
 
                 self.backend = WorkerBackend(target, timeout=timeout)
             self.backend.label = self.target
@@ -154,7 +155,7 @@ class _Session:
             self.load_error = str(exc)
 
     def plan(self) -> list[tuple[str, str]]:
-        from gradcheck.engine import PLAN
+        from gradcheck.engine.runner import PLAN
 
         present = self.backend.functions()
         modes = tuple(getattr(self.backend, "pool_modes", ("max", "average")))

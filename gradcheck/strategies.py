@@ -28,7 +28,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from gradcheck.numeric import GRID, STEP, quantize
+from gradcheck.engine.numeric import GRID, STEP, quantize
 
 POOL_MODES = ("max", "average")
 

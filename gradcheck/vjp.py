@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.compare import Comparison
 from gradcheck.errors import GradcheckError, UsageError
+from gradcheck.verdict.compare import Comparison
 
 EPS = np.finfo(np.float64).eps
 

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import gradcheck
-from gradcheck.report import write_gradescope, write_report_dir
+from gradcheck.render.report import write_gradescope, write_report_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = {

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import reference
-from gradcheck.backend import CONTRACT_FUNCTIONS
+from gradcheck.contract import CONTRACT_FUNCTIONS
 
 
 def reference_namespace(**overrides) -> SimpleNamespace:

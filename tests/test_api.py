@@ -78,7 +78,7 @@ def test_bad_arguments_raise_usage_errors_that_say_what_and_how(call, message):
 
 
 def test_reports_serialise_to_strict_json_with_null_for_non_finite_values():
-    from gradcheck.results import json_safe
+    from gradcheck.verdict.results import json_safe
 
     assert json_safe({"a": float("nan"), "b": [float("inf"), 1.0], "c": "x"}) == {"a": None, "b": [None, 1.0], "c": "x"}
     report = gradcheck.Report(target="t", checks=[gradcheck.CheckResult("f", "q", "fail", max_error=float("inf"))])

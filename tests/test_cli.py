@@ -13,9 +13,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from gradcheck.backend import CONTRACT_FUNCTIONS
 from gradcheck.cli import main
-from gradcheck.engine import PLAN
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.engine.runner import PLAN
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 FAST = ["--examples", "2", "--timeout", "2"]

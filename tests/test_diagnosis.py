@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import reference
-from gradcheck.diagnosis import CAUSES, diagnose
-from gradcheck.results import CheckResult, Detail
+from gradcheck.verdict.diagnosis import CAUSES, diagnose
+from gradcheck.verdict.results import CheckResult, Detail
 
 RTOL = 1e-10
 

@@ -14,7 +14,7 @@ from zoo.manifest import CORRECT, DIAGNOSES, ZOO, load
 
 import gradcheck
 from gradcheck import Report
-from gradcheck.diagnosis import CAUSES
+from gradcheck.verdict.diagnosis import CAUSES
 
 EXAMPLES = 8
 

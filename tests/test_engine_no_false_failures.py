@@ -1,6 +1,6 @@
 """Correct code never fails: >= 10,000 generated cases on reference and reference.naive.
 
-The tolerances come from a rounding-error bound (gradcheck.numeric), not a guessed
+The tolerances come from a rounding-error bound (gradcheck.engine.numeric), not a guessed
 constant; these runs are the empirical side of that claim. Both modes are run:
 the directional screen on every case, the full per-element check on many.
 """
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 import gradcheck
 import reference
 import reference.naive
-from gradcheck.backend import InProcessBackend
-from gradcheck.engine import evaluate_case
+from gradcheck.boundary.backend import InProcessBackend
+from gradcheck.engine.runner import evaluate_case
 from gradcheck.strategies import conv_geometries, pool_geometries
 
 LAYERS = "conv_forward,conv_backward,pool_forward,pool_backward"

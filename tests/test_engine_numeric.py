@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reference
-from gradcheck import numeric as fd
-from gradcheck.backend import InProcessBackend
-from gradcheck.engine import evaluate_case
+from gradcheck.boundary.backend import InProcessBackend
+from gradcheck.engine import numeric as fd
+from gradcheck.engine.runner import evaluate_case
 from gradcheck.strategies import ConvGeometry, PoolGeometry, conv_geometries
 
 
@@ -26,7 +26,7 @@ def test_grouped_conv_difference_equals_one_element_at_a_time(geometry, seed):
         return [reference.conv_forward(x, W, b, hp)[0] for x in xs]
 
     def support_sum(P):
-        from gradcheck.checks.gradient import window_support_sum
+        from gradcheck.engine.checks.gradient import window_support_sum
 
         summed = window_support_sum(P.sum(axis=3, keepdims=True), geometry.f, geometry.stride, geometry.pad,
                                      geometry.n_H_prev, geometry.n_W_prev)
@@ -112,7 +112,7 @@ def test_perturbations_on_the_grid_are_exact():
 def test_step_sweep_dips_to_rounding_for_correct_code_and_stays_flat_for_a_bug():
     from zoo.manifest import load
 
-    from gradcheck.engine import SPECS, step_sweep
+    from gradcheck.engine.runner import SPECS, step_sweep
 
     spec = SPECS[("conv_backward", "dA_prev")]
     good = step_sweep(InProcessBackend(reference), "conv_backward", "dA_prev", spec.representative, 0, set())

@@ -30,7 +30,7 @@ def test_conv_single_step_returning_a_non_finite_value_fails(value):
 
 
 def test_a_nan_never_matches_in_any_comparison():
-    from gradcheck.compare import Comparison
+    from gradcheck.verdict.compare import Comparison
 
     comparison = Comparison(np.array([1.0, np.nan]), np.array([1.0, 1.0]), np.array([0.1, 0.1]))
     assert not comparison.passed and comparison.mismatched.tolist() == [False, True]
@@ -170,8 +170,8 @@ def test_a_non_callable_contract_name_says_so():
 
 
 def test_border_only_cause_does_not_blame_padding_at_pad_0():
-    from gradcheck.diagnosis import diagnose
-    from gradcheck.results import CheckResult, Detail
+    from gradcheck.verdict.diagnosis import diagnose
+    from gradcheck.verdict.results import CheckResult, Detail
 
     numeric = np.random.default_rng(0).standard_normal((1, 6, 6, 1))
     analytic = numeric.copy()

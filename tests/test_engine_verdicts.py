@@ -11,7 +11,7 @@ from helpers_impl import reference_namespace, scale_one_element
 import gradcheck
 import reference
 import reference.naive
-from gradcheck.engine import PLAN
+from gradcheck.engine.runner import PLAN
 
 
 @pytest.mark.parametrize("implementation", [reference, reference.naive], ids=["reference", "naive"])
@@ -193,7 +193,7 @@ def test_returning_an_ndarray_subclass_never_passes():
 def test_cs231n_submission_lists_only_its_own_functions_with_missing_ones_by_their_names():
     from types import SimpleNamespace
 
-    from gradcheck.submission import as_contract
+    from gradcheck.load.loaders import as_contract
 
     def conv_forward_naive(x, w, b, conv_param):
         raise NotImplementedError("TODO")

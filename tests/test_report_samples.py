@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcheck.report import render_saved
+from gradcheck.render.report import render_saved
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 SAMPLES = ["reference", "bug_border_windows"]

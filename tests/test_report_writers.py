@@ -15,7 +15,7 @@ from zoo.manifest import load
 
 import gradcheck
 import reference
-from gradcheck.report import (
+from gradcheck.render.report import (
     format_markdown,
     gradescope_results,
     main,
@@ -24,7 +24,7 @@ from gradcheck.report import (
     write_gradescope,
     write_report_dir,
 )
-from gradcheck.results import CheckResult, Detail, Report
+from gradcheck.verdict.results import CheckResult, Detail, Report
 
 EXAMPLES = 6
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import reference
-from gradcheck.api import LoadError
-from gradcheck.backend import OUTPUT_LIMIT, InProcessBackend
-from gradcheck.sandbox import ProtocolError, WorkerBackend, decode, encode, pack, read_message
-from gradcheck.submission import TargetNotFound
-from gradcheck.wire import CacheRef, Opaque, wire_equal
+from gradcheck.boundary.backend import OUTPUT_LIMIT, InProcessBackend
+from gradcheck.boundary.isolated import ProtocolError, WorkerBackend, decode, encode, pack, read_message
+from gradcheck.boundary.values import CacheRef, Opaque, wire_equal
+from gradcheck.errors import LoadError
+from gradcheck.load.loaders import TargetNotFound
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 TIMEOUT = 1.0

@@ -8,7 +8,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import reference
-from gradcheck.numeric import STEP
+from gradcheck.engine.numeric import STEP
 from gradcheck.strategies import (
     conv_geometries,
     pool_geometries,

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 import reference
-from gradcheck.api import LoadError
-from gradcheck.backend import CONTRACT_FUNCTIONS, InProcessBackend
-from gradcheck.cs231n import CS231nAdapter
-from gradcheck.submission import (
+from gradcheck.boundary.backend import InProcessBackend
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.errors import LoadError
+from gradcheck.load.cs231n import CS231nAdapter
+from gradcheck.load.loaders import (
     TargetNotFound,
     as_contract,
     detect_convention,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from gradcheck.backend import CONTRACT_FUNCTIONS
+from gradcheck.contract import CONTRACT_FUNCTIONS
 
 ZOO_DIR = Path(__file__).resolve().parent
 

@@ -25,12 +25,12 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from gradcheck.backend import Backend
-from gradcheck.checks.case import FATAL, CaseProblem, CaseVerdict, Context
-from gradcheck.layers import PLAN, SPECS, Spec, mode_of
-from gradcheck.numeric import STEP
-from gradcheck.results import CheckResult, Detail
+from gradcheck.boundary.backend import Backend
+from gradcheck.engine.checks.case import FATAL, CaseProblem, CaseVerdict, Context
+from gradcheck.engine.numeric import STEP
+from gradcheck.engine.plan import PLAN, SPECS, Spec, mode_of
 from gradcheck.strategies import PoolGeometry
+from gradcheck.verdict.results import CheckResult, Detail
 
 Progress = Callable[[str], None]
 
@@ -371,11 +371,11 @@ def run_checks(
 
 
 def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: str, trusted: set[str]) -> None:
-    """Attach a verified likely cause to a failure (see ``gradcheck.diagnosis``)."""
+    """Attach a verified likely cause to a failure (see ``gradcheck.verdict.diagnosis``)."""
     if result.status in ("pass", "missing"):
         return
     try:
-        from gradcheck.diagnosis import diagnose
+        from gradcheck.verdict.diagnosis import diagnose
     except ImportError:  # the diagnosis module is optional
         return
 

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 
 import reference
-from gradcheck import numeric as fd
-from gradcheck.checks.case import (
+from gradcheck.boundary.values import Opaque, to_wire
+from gradcheck.engine import numeric as fd
+from gradcheck.engine.checks.case import (
     CaseProblem,
     CaseVerdict,
     Context,
@@ -18,10 +19,9 @@ from gradcheck.checks.case import (
     forward_tolerance,
     make_verdict,
 )
-from gradcheck.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
-from gradcheck.compare import Comparison, unpack, validate_array
+from gradcheck.engine.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
 from gradcheck.strategies import ConvGeometry
-from gradcheck.wire import Opaque, to_wire
+from gradcheck.verdict.compare import Comparison, unpack, validate_array
 
 
 def _abs_conv_inputs(A_prev, W, b, slack):

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck import numeric as fd
-from gradcheck.checks.case import CaseVerdict, Context, make_verdict
-from gradcheck.compare import Comparison, validate_array
-from gradcheck.wire import CacheRef
+from gradcheck.boundary.values import CacheRef
+from gradcheck.engine import numeric as fd
+from gradcheck.engine.checks.case import CaseVerdict, Context, make_verdict
+from gradcheck.verdict.compare import Comparison, validate_array
 
 
 def window_support_sum(values: np.ndarray, f: int, stride: int, pad: int, n_H_prev: int, n_W_prev: int) -> np.ndarray:

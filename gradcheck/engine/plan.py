@@ -3,7 +3,7 @@
 :data:`PLAN` lists every (function, quantity) the engine reports, in order;
 :data:`SPECS` maps each to its :class:`Spec`: the hypothesis strategy of its
 geometry, a representative case (always run first, per element), the case
-function of ``gradcheck.checks`` and the oracle named in messages.
+function of ``gradcheck.engine.checks`` and the oracle named in messages.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from gradcheck.checks.case import CaseVerdict
-from gradcheck.checks.conv import conv_backward_case, conv_forward_case, conv_single_step_case, zero_pad_case
-from gradcheck.checks.pool import pool_backward_case, pool_forward_case, pool_ties_case
-from gradcheck.checks.window import WindowCase, distribute_case, mask_case, mask_ties_case
+from gradcheck.engine.checks.case import CaseVerdict
+from gradcheck.engine.checks.conv import conv_backward_case, conv_forward_case, conv_single_step_case, zero_pad_case
+from gradcheck.engine.checks.pool import pool_backward_case, pool_forward_case, pool_ties_case
+from gradcheck.engine.checks.window import WindowCase, distribute_case, mask_case, mask_ties_case
 from gradcheck.strategies import ConvGeometry, PoolGeometry, conv_geometries, pool_geometries
 
 PLAN: tuple[tuple[str, str], ...] = (

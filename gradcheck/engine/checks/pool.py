@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 
 import reference
-from gradcheck import numeric as fd
-from gradcheck.checks.case import (
+from gradcheck.boundary.values import CacheRef, to_wire
+from gradcheck.engine import numeric as fd
+from gradcheck.engine.checks.case import (
     CaseProblem,
     CaseVerdict,
     Context,
@@ -18,11 +19,10 @@ from gradcheck.checks.case import (
     forward_tolerance,
     make_verdict,
 )
-from gradcheck.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
-from gradcheck.checks.window import subgradient_rule, tie_warning
-from gradcheck.compare import Comparison, validate_array
+from gradcheck.engine.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
+from gradcheck.engine.checks.window import subgradient_rule, tie_warning
 from gradcheck.strategies import PoolGeometry
-from gradcheck.wire import CacheRef, to_wire
+from gradcheck.verdict.compare import Comparison, validate_array
 
 
 def pool_forward_case(

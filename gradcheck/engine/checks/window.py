@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck import numeric as fd
-from gradcheck.checks.case import CaseProblem, CaseVerdict, Context, make_verdict
-from gradcheck.compare import Comparison, validate_array
+from gradcheck.engine import numeric as fd
+from gradcheck.engine.checks.case import CaseProblem, CaseVerdict, Context, make_verdict
 from gradcheck.strategies import tie_free_array
+from gradcheck.verdict.compare import Comparison, validate_array
 
 
 def subgradient_rule(routed: np.ndarray, tied: np.ndarray, where: str) -> tuple[str | None, bool]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.results import Detail
+from gradcheck.verdict.results import Detail
 
 MAX_ROWS = 4  # channels (or channel pairs) shown per heatmap figure
 ANNOTATE_UP_TO = 36  # write the values into the cells of panels this small

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.wire import Opaque, describe
+from gradcheck.boundary.values import Opaque, describe
 
 MAX_ROWS = 5
 

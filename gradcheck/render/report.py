@@ -1,6 +1,6 @@
 """Report writers: JSON, Markdown, self-contained HTML, and Gradescope ``results.json``.
 
-All writers read a :class:`~gradcheck.results.Report` (and only what it holds), so a
+All writers read a :class:`~gradcheck.verdict.results.Report` (and only what it holds), so a
 saved ``report.json`` re-renders to the same Markdown and HTML without re-running
 any check (:func:`render_saved`).
 
@@ -18,7 +18,7 @@ one test per (function, quantity) with Markdown output; a load error or a crash
 still gives a valid file (one failing test that shows the problem).
 
 Command line: ``gradcheck render report.json --report DIR`` (or
-``python -m gradcheck.report report.json DIR``) re-renders a saved report.
+``python -m gradcheck.render.report report.json DIR``) re-renders a saved report.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.results import CheckResult, Detail, Report, json_safe
+from gradcheck.verdict.results import CheckResult, Detail, Report, json_safe
 
 MAX_WORST_ROWS = 5
 MESSAGE_LIMIT = 6000  # characters of a check's message kept in Gradescope output
@@ -148,7 +148,7 @@ def _index_axes(check: CheckResult, ndim: int) -> str:
 def make_images(report: Report) -> Images:
     """PNG pictures of a report: per failure with detail a heatmap figure; one
     error-against-step figure per check that carries a step sweep."""
-    from gradcheck import plots
+    from gradcheck.render import plots
 
     images: Images = {}
     for check in report.checks:
@@ -186,7 +186,7 @@ SWEEP_IMAGE = "images/step-sweep.png"
 
 
 def _sweeps(report: Report) -> list[Any]:
-    from gradcheck import plots
+    from gradcheck.render import plots
 
     return [
         plots.Sweep(
@@ -215,7 +215,7 @@ def _example_detail(check: CheckResult) -> Detail | None:
 
 def _image_paths(report: Report) -> dict[str, list[str]]:
     """Which image files each check would have, from the report alone (no drawing)."""
-    from gradcheck import plots
+    from gradcheck.render import plots
 
     paths: dict[str, list[str]] = {}
     for check in report.checks:
@@ -677,14 +677,14 @@ def write_gradescope(report: Report, path: str | Path, **options: Any) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- python -m gradcheck.report
+# --------------------------------------------------------------------------- python -m gradcheck.render.report
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gradcheck.report REPORT_JSON [DIR]``: re-render a saved report."""
+    """``python -m gradcheck.render.report REPORT_JSON [DIR]``: re-render a saved report."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) not in (1, 2) or args[0] in ("-h", "--help"):
-        print("usage: python -m gradcheck.report REPORT_JSON [DIR]", file=sys.stderr)
+        print("usage: python -m gradcheck.render.report REPORT_JSON [DIR]", file=sys.stderr)
         return 2
     source = Path(args[0])
     if not source.is_file():

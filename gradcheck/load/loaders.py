@@ -3,7 +3,7 @@
 ``load_submission(target)`` imports the target and returns the module;
 ``as_contract(module)`` returns the object whose attributes are the contract's
 functions (DESIGN.md): the module itself for the article's convention, or a
-:class:`gradcheck.cs231n.CS231nAdapter` for CS231n's ``*_naive`` functions.
+:class:`gradcheck.load.cs231n.CS231nAdapter` for CS231n's ``*_naive`` functions.
 
 Notebooks keep only what defines the implementation: per code cell, the
 top-level function and class definitions, imports and constant assignments.
@@ -12,7 +12,7 @@ test cells, plots and prints never run. An import that fails inside a notebook
 (the course's ``from public_tests import *``) is skipped, not fatal.
 
 This module runs submitted code: call it in the worker process
-(``gradcheck.sandbox``) unless the code is trusted.
+(``gradcheck.boundary.isolated``) unless the code is trusted.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ import sys
 import types
 from typing import Any
 
-from gradcheck.api import LoadError
-from gradcheck.backend import CONTRACT_FUNCTIONS, _is_submission_frame, trimmed_traceback
+from gradcheck.boundary.backend import _is_submission_frame, trimmed_traceback
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.errors import LoadError
 
 CS231N_FUNCTIONS: tuple[str, ...] = (
     "conv_forward_naive",
@@ -311,7 +312,7 @@ def detect_convention(module: Any) -> str:
 def as_contract(module: Any) -> Any:
     """The object whose attributes are the contract functions (see module docstring)."""
     if detect_convention(module) == "cs231n":
-        from gradcheck.cs231n import CS231nAdapter
+        from gradcheck.load.cs231n import CS231nAdapter
 
         return CS231nAdapter(module)
     return module

@@ -1,8 +1,8 @@
-"""The worker process of ``gradcheck.sandbox``: ``python -I -m gradcheck._worker READ_FD WRITE_FD``.
+"""The worker process of ``gradcheck.boundary.isolated``: ``python -I -m gradcheck.boundary.worker READ_FD WRITE_FD``.
 
 Reads a ``load`` message (target, limits), sets the resource limits, imports the
 target, answers ``ready`` and then serves ``call``/``call_many``/``release``
-requests with ``gradcheck.backend.CallRunner`` until ``exit`` or end of input.
+requests with ``gradcheck.boundary.backend.CallRunner`` until ``exit`` or end of input.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import signal
 import sys
 from typing import Any
 
-from gradcheck.backend import Backend, CallRunner, CappedText, Outcome, _run_batch
-from gradcheck.sandbox import _Closed, decode, encode, pack, read_message, write_all
+from gradcheck.boundary.backend import Backend, CallRunner, CappedText, Outcome, _run_batch
+from gradcheck.boundary.isolated import _Closed, decode, encode, pack, read_message, write_all
 
 
 def _die_with_parent() -> None:
@@ -72,8 +72,8 @@ def main(argv: list[str]) -> int:
     sys.path[:] = [*header["sys_path"]]
     _set_limits(header)
 
-    from gradcheck.api import LoadError
-    from gradcheck.submission import TargetNotFound, as_contract, load_submission
+    from gradcheck.errors import LoadError
+    from gradcheck.load.loaders import TargetNotFound, as_contract, load_submission
 
     captured = CappedText()
     try:
@@ -100,7 +100,7 @@ def main(argv: list[str]) -> int:
         )
         return 0
 
-    from gradcheck.backend import CONTRACT_FUNCTIONS
+    from gradcheck.contract import CONTRACT_FUNCTIONS
 
     namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
     runner = CallRunner(namespace, timeout=float(header["timeout"]))

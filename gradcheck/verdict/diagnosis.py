@@ -1,6 +1,6 @@
 """Diagnosis: name the likely cause of a failing check, with evidence that was verified.
 
-``diagnose(result, evaluate)`` looks at a failing :class:`~gradcheck.results.CheckResult`
+``diagnose(result, evaluate)`` looks at a failing :class:`~gradcheck.verdict.results.CheckResult`
 and returns ``{"id", "cause", "evidence"}`` when the failure matches a known bug
 class, else ``None``. Every hint is verified before it is returned:
 
@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.results import CheckResult, Detail
+from gradcheck.verdict.results import CheckResult, Detail
 
 Hint = dict[str, str]
 # evaluate(geometry, seed) -> CaseVerdict with .passed, .status, .analytic, .numeric, .tolerance

@@ -1,15 +1,15 @@
 """How the checker calls an implementation: the backend interface and the in-process backend.
 
 The engine never calls submitted code directly. It asks a :class:`Backend` to
-call a contract function by name with wire-value arguments (``gradcheck.wire``)
+call a contract function by name with wire-value arguments (``gradcheck.boundary.values``)
 and gets an :class:`Outcome` back: the return value converted to wire values, the
 arguments as they were after the call (to detect modified inputs), captured
 output, and a status. Outputs the engine names in ``keep`` (a layer's cache) stay
-on the implementation's side as a :class:`~gradcheck.wire.CacheRef`; a later call
+on the implementation's side as a :class:`~gradcheck.boundary.values.CacheRef`; a later call
 may pass that ref as an argument.
 
 ``InProcessBackend`` runs trusted code in this process (``--in-process``);
-``gradcheck.sandbox.WorkerBackend`` runs it in a limited worker process. Both
+``gradcheck.boundary.isolated.WorkerBackend`` runs it in a limited worker process. Both
 share ``run_call`` so that they give the same verdicts.
 """
 
@@ -29,20 +29,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Literal
 
-from gradcheck.wire import CacheRef, to_wire
+from gradcheck.boundary.values import CacheRef, to_wire
+from gradcheck.contract import CONTRACT_FUNCTIONS
 
 Status = Literal["ok", "error", "timeout", "memory", "crashed", "missing"]
 
-CONTRACT_FUNCTIONS: tuple[str, ...] = (
-    "zero_pad",
-    "conv_single_step",
-    "conv_forward",
-    "conv_backward",
-    "pool_forward",
-    "pool_backward",
-    "create_mask_from_window",
-    "distribute_value",
-)
 
 OUTPUT_LIMIT = 4000  # characters of captured stdout/stderr kept per call
 
@@ -148,7 +139,7 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-_OWN_DIRS = (os.path.dirname(os.path.abspath(__file__)),)
+_OWN_DIRS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),)  # the gradcheck package
 
 
 def _is_submission_frame(filename: str) -> bool:
@@ -307,7 +298,7 @@ class InProcessBackend(Backend):
     def __init__(self, implementation: ModuleType | Any, timeout: float | None = 10.0):
         namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
         self.label = getattr(implementation, "__name__", type(implementation).__name__)
-        if not isinstance(implementation, ModuleType):  # an adapter (gradcheck.cs231n), not a student's module
+        if not isinstance(implementation, ModuleType):  # an adapter (gradcheck.load.cs231n), not a student's module
             self.pool_modes = tuple(getattr(implementation, "pool_modes", Backend.pool_modes))
             self.display_names = dict(getattr(implementation, "display_names", {}))
         self._runner = CallRunner(namespace, timeout=timeout, reraise_interrupt=True)

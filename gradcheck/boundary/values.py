@@ -9,7 +9,7 @@ objects with custom comparison operators are ``Opaque``: they can never pass.
 
 The in-process backend and the worker process use the same conversion, so both
 give the same verdicts; the worker additionally encodes wire values without
-pickle (see ``gradcheck.sandbox``).
+pickle (see ``gradcheck.boundary.isolated``).
 """
 
 from __future__ import annotations

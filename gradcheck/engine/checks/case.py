@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck import numeric as fd
-from gradcheck.backend import Backend, Outcome
-from gradcheck.compare import Comparison, unpack, validate_array
-from gradcheck.wire import wire_equal
+from gradcheck.boundary.backend import Backend, Outcome
+from gradcheck.boundary.values import wire_equal
+from gradcheck.engine import numeric as fd
+from gradcheck.verdict.compare import Comparison, unpack, validate_array
 
 FATAL = ("timeout", "memory", "crashed")
 

@@ -1,6 +1,6 @@
 """Run submitted code in a limited worker process: :class:`WorkerBackend`.
 
-The worker (``python -I -m gradcheck._worker``) runs in its own session with
+The worker (``python -I -m gradcheck.boundary.worker``) runs in its own session with
 limits on CPU time, address space, file size and processes set before the
 submission is imported, and ``OPENBLAS_NUM_THREADS=1``. It talks to the parent
 over two dedicated pipes (not stdin/stdout, which go to /dev/null and a capped
@@ -11,7 +11,7 @@ then the raw bytes of the arrays the header refers to (``{"a": [index, dtype,
 shape]}``, dtype a numeric numpy type string such as ``"<f8"``), rebuilt with
 ``np.frombuffer`` after checking dtype, shape and size. Nothing the worker
 sends is unpickled; the parent decodes every reply into wire values
-(``gradcheck.wire``), validating its structure and sizes, and treats anything
+(``gradcheck.boundary.values``), validating its structure and sizes, and treats anything
 malformed as a crash.
 
 A call that outlives its deadline gets the worker's process group killed
@@ -39,8 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.backend import CONTRACT_FUNCTIONS, Backend, Outcome
-from gradcheck.wire import CacheRef, Opaque
+from gradcheck.boundary.backend import Backend, Outcome
+from gradcheck.boundary.values import CacheRef, Opaque
+from gradcheck.contract import CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
 MAX_HEADER = 64 << 20  # bytes of JSON header accepted from the worker
@@ -273,8 +274,8 @@ class WorkerBackend(Backend):
         cpu_limit: int = 1800,
         load_timeout: float = 30.0,
     ):
-        from gradcheck.api import LoadError
-        from gradcheck.submission import TargetNotFound, is_path_like
+        from gradcheck.errors import LoadError
+        from gradcheck.load.loaders import TargetNotFound, is_path_like
 
         self.target = os.path.abspath(target) if is_path_like(target) else target
         self.label = target
@@ -316,7 +317,7 @@ class WorkerBackend(Backend):
     # process management ---------------------------------------------------------
 
     def _start(self) -> dict:
-        from gradcheck.api import LoadError
+        from gradcheck.errors import LoadError
 
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
@@ -337,7 +338,7 @@ class WorkerBackend(Backend):
                     sys.executable,
                     "-I",
                     "-m",
-                    "gradcheck._worker",
+                    "gradcheck.boundary.worker",
                     str(child_read),
                     str(child_write),
                 ],
@@ -560,7 +561,7 @@ class WorkerBackend(Backend):
     def _ensure_worker(self) -> Outcome | None:
         if self._alive():
             return None
-        from gradcheck.api import LoadError
+        from gradcheck.errors import LoadError
 
         self.restarts += 1
         try:

@@ -8,7 +8,7 @@ import textwrap
 import time
 from typing import IO, Any
 
-from gradcheck.results import CheckResult, Report
+from gradcheck.verdict.results import CheckResult, Report
 
 _COLORS = {
     "pass": "32",

@@ -1,7 +1,7 @@
 """The per-case checks, one module per layer family (conv, pool, window helpers).
 
 Each ``*_case`` function evaluates one generated case of one (function, quantity)
-against its oracle and returns a :class:`~gradcheck.checks.case.CaseVerdict`.
+against its oracle and returns a :class:`~gradcheck.engine.checks.case.CaseVerdict`.
 ``full=False`` is the cheap screen (a random-direction comparison ``<G, J u>``
 numeric vs ``<J^T G, u>`` analytic, two forward calls); ``full=True`` is the
 per-element central difference, grouped by window geometry, that localises an error.
