@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("report_json", metavar="REPORT_JSON", help="a file written by --json")
     render.add_argument("--report", metavar="DIR", required=True, help="output directory")
+    from gradcheck.grade.command import add_commands
+
+    add_commands(commands)  # grade, gradescope-autograder
     return parser
 
 
@@ -128,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "render":
             return _render(args)
+        if args.command in ("grade", "gradescope-autograder"):
+            from gradcheck.grade.command import run_command
+
+            return run_command(args)
         return _check(args)
     except UsageError as exc:
         print(f"gradcheck: error: {exc}", file=sys.stderr)

@@ -1,0 +1,211 @@
+"""The class page: ``class.md`` and a self-contained ``class.html`` summarizing a graded class.
+
+Sections: counts; pass rate per function and per (function, quantity); the likely
+causes ranked by how many submissions they hit ("conv_backward: <cause>: 19 of
+23", the 23 being the submissions where that function does not pass) with the
+submissions in each; load errors; identical submissions grouped by hash; time per
+submission; one line per submission linking to its report. Both files are built
+from the same :class:`ClassSummary`, so they say the same things.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.grade.gradebook import Row, write_atomic
+
+
+@dataclass
+class Cause:
+    function: str
+    cause: str
+    ident: str
+    submissions: list[str] = field(default_factory=list)
+    of: int = 0  # submissions in which the function does not pass
+
+
+@dataclass
+class ClassSummary:
+    rows: list[Row]
+    required: tuple[str, ...]
+    per_function: dict[str, Counter] = field(default_factory=dict)
+    per_quantity: dict[tuple[str, str], Counter] = field(default_factory=dict)
+    causes: list[Cause] = field(default_factory=list)
+    duplicates: list[list[str]] = field(default_factory=list)
+
+
+def summarize(rows: list[Row], required: tuple[str, ...]) -> ClassSummary:
+    """Count statuses, rank likely causes and group identical submissions."""
+    summary = ClassSummary(rows, required)
+    checked = [row for row in rows if row.outcome != "odd"]
+    for name in CONTRACT_FUNCTIONS:
+        summary.per_function[name] = Counter(row.statuses.get(name, "missing") for row in checked)
+    causes: dict[tuple[str, str], Cause] = {}
+    for row in checked:
+        for check in (row.report or {}).get("checks", []):
+            key = (check["function"], check["quantity"])
+            summary.per_quantity.setdefault(key, Counter())[check["status"]] += 1
+        seen: set[tuple[str, str]] = set()
+        for check in (row.report or {}).get("checks", []):
+            diagnosis = check.get("diagnosis") or {}
+            if check["status"] in ("pass", "missing"):
+                continue
+            cause_text = diagnosis.get("cause") or f"{check['status']} (no likely cause named)"
+            ident = (check["function"], cause_text)
+            if ident in seen:
+                continue
+            seen.add(ident)
+            entry = causes.setdefault(ident, Cause(check["function"], cause_text, diagnosis.get("id", "")))
+            entry.submissions.append(row.submission.id)
+    for entry in causes.values():
+        entry.of = sum(1 for row in checked if row.statuses.get(entry.function) not in ("pass", "missing"))
+    summary.causes = sorted(causes.values(), key=lambda c: (-len(c.submissions), c.function, c.cause))
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        if row.submission.sha256:
+            groups.setdefault(row.submission.sha256, []).append(row.submission.id)
+    summary.duplicates = [ids for ids in groups.values() if len(ids) > 1]
+    return summary
+
+
+def _rate(counter: Counter) -> tuple[int, int]:
+    present = sum(n for status, n in counter.items() if status != "missing")
+    return counter.get("pass", 0), present
+
+
+def _counts_line(rows: list[Row]) -> str:
+    outcomes = Counter(row.outcome for row in rows)
+    passed = sum(1 for row in rows if row.passed)
+    parts = [f"{len(rows)} entries", f"{outcomes.get('graded', 0)} graded", f"{passed} passed"]
+    for outcome in ("crashed", "timeout", "error", "odd"):
+        if outcomes.get(outcome):
+            parts.append(f"{outcomes[outcome]} {'not submissions' if outcome == 'odd' else outcome}")
+    return ", ".join(parts)
+
+
+def _times(rows: list[Row]) -> str:
+    times = [row.duration_s for row in rows if row.duration_s is not None]
+    if not times:
+        return "no submission was graded"
+    return (f"median {statistics.median(times):.2f} s, mean {statistics.fmean(times):.2f} s, "
+            f"max {max(times):.2f} s over {len(times)} submissions")
+
+
+def _md(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def format_class_md(summary: ClassSummary) -> str:
+    rows = summary.rows
+    out = ["# Class results", "", _counts_line(rows) + ".", "",
+           f"Required functions: {', '.join(summary.required)}. Time per submission: {_times(rows)}.", "",
+           "## Pass rate per function", "", "| function | passing | " + " | ".join(
+               ("fail", "error", "timeout", "memory", "crashed", "missing")) + " |", "|---" * 8 + "|"]
+    for name, counter in summary.per_function.items():
+        passed, present = _rate(counter)
+        cells = [str(counter.get(s, 0)) for s in ("fail", "error", "timeout", "memory", "crashed", "missing")]
+        out.append(f"| {name} | {passed} of {present} | " + " | ".join(cells) + " |")
+    out += ["", "## Pass rate per quantity", "", "| function | quantity | passing |", "|---|---|---|"]
+    for (function, quantity), counter in summary.per_quantity.items():
+        passed, present = _rate(counter)
+        out.append(f"| {function} | {_md(quantity)} | {passed} of {present} |")
+    out += ["", "## Likely causes, most common first", ""]
+    if not summary.causes:
+        out.append("No check failed.")
+    for cause in summary.causes:
+        out.append(f"- **{cause.function}**: {_md(cause.cause)}: {len(cause.submissions)} of {cause.of}"
+                   f" ({', '.join(cause.submissions)})")
+    load_errors = [row for row in rows if row.load_error and row.outcome != "odd"]
+    if load_errors:
+        out += ["", "## Could not be loaded or graded", ""]
+        out += [f"- {row.submission.id} ({row.outcome}): `{_md(row.load_error)[:300]}`" for row in load_errors]
+    odd = [row for row in rows if row.outcome == "odd"]
+    if odd:
+        out += ["", "## Not submissions", ""]
+        out += [f"- {_md(row.submission.label)}: {_md(row.load_error)}" for row in odd]
+    out += ["", "## Identical submissions", ""]
+    out += [f"- {', '.join(ids)}" for ids in summary.duplicates] or ["None."]
+    out += ["", "## Submissions", "", "| submission | passed | score | " + " | ".join(CONTRACT_FUNCTIONS)
+            + " | time (s) | report |", "|---" * (len(CONTRACT_FUNCTIONS) + 5) + "|"]
+    for row in rows:
+        link = f"[report]({row.report_dir}/report.md)" if row.report_dir else ""
+        cells = " | ".join(row.statuses.get(name, "") for name in CONTRACT_FUNCTIONS)
+        time_text = "" if row.duration_s is None else f"{row.duration_s:.2f}"
+        out.append(f"| {_md(row.submission.id)} | {'yes' if row.passed else 'no'} | {row.score}/{row.max_score}"
+                   f" | {cells} | {time_text} | {link} |")
+    return "\n".join(out) + "\n"
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}.pass{background:#dfd}.fail,.error{background:#fdd}
+.timeout,.memory,.crashed{background:#fcb}.missing{color:#888}code{background:#eee}"""
+
+
+def _h(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def format_class_html(summary: ClassSummary) -> str:
+    rows = summary.rows
+    links = {row.submission.id: row.report_dir for row in rows}
+    out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>Class results</title>",
+           f"<style>{CSS}</style></head><body><h1>Class results</h1>",
+           f"<p>{_h(_counts_line(rows))}.</p><p>Required functions: {_h(', '.join(summary.required))}. "
+           f"Time per submission: {_h(_times(rows))}.</p>",
+           "<h2>Pass rate per function</h2><table><tr><th>function</th><th>passing</th>"
+           + "".join(f"<th>{s}</th>" for s in ("fail", "error", "timeout", "memory", "crashed", "missing"))
+           + "</tr>"]
+    for name, counter in summary.per_function.items():
+        passed, present = _rate(counter)
+        cells = "".join(f"<td>{counter.get(s, 0)}</td>"
+                        for s in ("fail", "error", "timeout", "memory", "crashed", "missing"))
+        out.append(f"<tr><td>{name}</td><td>{passed} of {present}</td>{cells}</tr>")
+    out.append("</table><h2>Pass rate per quantity</h2><table><tr><th>function</th><th>quantity</th>"
+               "<th>passing</th></tr>")
+    for (function, quantity), counter in summary.per_quantity.items():
+        passed, present = _rate(counter)
+        out.append(f"<tr><td>{_h(function)}</td><td>{_h(quantity)}</td><td>{passed} of {present}</td></tr>")
+    out.append("</table><h2>Likely causes, most common first</h2>")
+    out.append("<ul>" + "".join(
+        f"<li><b>{_h(c.function)}</b>: {_h(c.cause)}: <b>{len(c.submissions)} of {c.of}</b> "
+        f"({', '.join(_link(links, ident) for ident in c.submissions)})</li>" for c in summary.causes
+    ) + "</ul>" if summary.causes else "<p>No check failed.</p>")
+    load_errors = [row for row in rows if row.load_error and row.outcome != "odd"]
+    if load_errors:
+        out.append("<h2>Could not be loaded or graded</h2><ul>" + "".join(
+            f"<li>{_link(links, row.submission.id)} ({_h(row.outcome)}): <code>{_h(row.load_error[:300])}</code></li>"
+            for row in load_errors) + "</ul>")
+    odd = [row for row in rows if row.outcome == "odd"]
+    if odd:
+        out.append("<h2>Not submissions</h2><ul>" + "".join(
+            f"<li>{_h(row.submission.label)}: {_h(row.load_error)}</li>" for row in odd) + "</ul>")
+    out.append("<h2>Identical submissions</h2>")
+    out.append("<ul>" + "".join(f"<li>{_h(', '.join(ids))}</li>" for ids in summary.duplicates) + "</ul>"
+               if summary.duplicates else "<p>None.</p>")
+    out.append("<h2>Submissions</h2><table><tr><th>submission</th><th>passed</th><th>score</th>"
+               + "".join(f"<th>{name}</th>" for name in CONTRACT_FUNCTIONS) + "<th>time (s)</th></tr>")
+    for row in rows:
+        cells = "".join(f"<td class='{_h(row.statuses.get(n, ''))}'>{_h(row.statuses.get(n, ''))}</td>"
+                        for n in CONTRACT_FUNCTIONS)
+        time_text = "" if row.duration_s is None else f"{row.duration_s:.2f}"
+        out.append(f"<tr><td>{_link(links, row.submission.id)}</td><td>{'yes' if row.passed else 'no'}</td>"
+                   f"<td>{row.score}/{row.max_score}</td>{cells}<td>{time_text}</td></tr>")
+    out.append("</table></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _link(links: dict[str, str], ident: str) -> str:
+    folder = links.get(ident)
+    return f"<a href='{_h(folder)}/report.html'>{_h(ident)}</a>" if folder else _h(ident)
+
+
+def write_class_pages(out: Path, rows: list[Row], required: tuple[str, ...]) -> None:
+    """Write ``out/class.md`` and ``out/class.html``."""
+    summary = summarize(rows, required)
+    write_atomic(out / "class.md", format_class_md(summary))
+    write_atomic(out / "class.html", format_class_html(summary))

@@ -1,0 +1,203 @@
+"""Where grading tasks run: a local process pool, or a Dask distributed cluster.
+
+Both take ``tasks`` (``(key, payload)`` pairs, payloads for
+:func:`gradcheck.grade.task.grade_task`) and call ``on_done(key, result, attempts)``
+in the coordinator as each task finishes, in completion order. A task whose
+process dies (a submission that kills its parent, the OOM killer, a lost Dask
+worker) is retried once, then reported with ``outcome="crashed"``; a task that
+outlives ``task_timeout`` (local pool) is killed and reported with
+``outcome="timeout"``. No task is dropped and none reported twice.
+
+Processes, not threads: the engine's parent-side numerics are Python, so threads
+would serialize on the GIL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from gradcheck.errors import UsageError
+from gradcheck.grade.task import grade_task
+
+OnDone = Callable[[str, dict[str, Any], int], None]
+Task = tuple[str, dict[str, Any]]
+DEFAULT_TASK_TIMEOUT = 1800.0  # seconds for one whole submission (the check's own limits come first)
+
+
+def _crashed(message: str, duration_s: float) -> dict[str, Any]:
+    return {"outcome": "crashed", "error": message, "duration_s": duration_s}
+
+
+# --------------------------------------------------------------------------- local process pool
+
+
+def _pool_main(conn: Connection) -> None:
+    """A pool process: grade payloads from ``conn`` until it closes."""
+    while True:
+        try:
+            payload = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(grade_task(payload))
+
+
+@dataclass
+class _Slot:
+    process: Any = None
+    conn: Connection | None = None
+    task: Task | None = None
+    attempt: int = 0
+    started: float = 0.0
+    pending: deque = field(default_factory=deque)
+
+
+class LocalExecutor:
+    """``workers`` pool processes (default: the number of cores), each grading one submission at a time."""
+
+    def __init__(self, workers: int | None = None, *, task_timeout: float = DEFAULT_TASK_TIMEOUT):
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise UsageError(f"workers must be an integer >= 1, got {workers!r}")
+        self.workers = workers
+        self.task_timeout = float(task_timeout)
+        self._context = multiprocessing.get_context("spawn")
+
+    def _start(self, slot: _Slot) -> None:
+        parent, child = self._context.Pipe()
+        slot.process = self._context.Process(target=_pool_main, args=(child,), daemon=True)
+        slot.process.start()
+        child.close()
+        slot.conn = parent
+
+    def _stop(self, slot: _Slot) -> None:
+        if slot.process is not None:
+            if slot.process.is_alive():
+                slot.process.kill()
+            slot.process.join(5)
+        if slot.conn is not None:
+            slot.conn.close()
+        slot.process = slot.conn = None
+
+    def run(self, tasks: Sequence[Task], on_done: OnDone) -> None:
+        """Grade ``tasks``; ``on_done`` is called once per task, in this process."""
+        queue: deque[tuple[Task, int]] = deque((task, 1) for task in tasks)
+        slots = [_Slot() for _ in range(min(self.workers, len(queue)))]
+        try:
+            for slot in slots:
+                self._start(slot)
+            while queue or any(slot.task is not None for slot in slots):
+                for slot in slots:
+                    if slot.task is None and queue:
+                        slot.task, slot.attempt = queue.popleft()
+                        slot.started = time.monotonic()
+                        try:
+                            slot.conn.send(slot.task[1])
+                        except (OSError, ValueError):
+                            pass  # a dead process: its sentinel says so below
+                busy = [slot for slot in slots if slot.task is not None]
+                now = time.monotonic()
+                wait_for = max(0.0, min(slot.started + self.task_timeout - now for slot in busy))
+                ready = set(wait([s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=wait_for))
+                for slot in busy:
+                    self._poll(slot, ready, queue, on_done)
+        finally:
+            for slot in slots:
+                self._stop(slot)
+
+    def _poll(self, slot: _Slot, ready: set, queue: deque, on_done: OnDone) -> None:
+        key = slot.task[0]
+        elapsed = time.monotonic() - slot.started
+        if slot.conn in ready or slot.process.sentinel in ready:
+            result = None
+            try:
+                if slot.conn.poll():
+                    result = slot.conn.recv()
+            except (EOFError, OSError):
+                result = None
+            if result is not None:
+                slot.task = None
+                on_done(key, result, slot.attempt)
+                return
+            code = slot.process.exitcode
+            self._stop(slot)
+            self._start(slot)
+            if slot.attempt < 2:
+                queue.appendleft((slot.task, slot.attempt + 1))  # retried once, next
+            else:
+                on_done(key, _crashed(f"the grading process died twice (last exit code {code})", elapsed), 2)
+            slot.task = None
+        elif elapsed >= self.task_timeout:
+            self._stop(slot)
+            self._start(slot)
+            slot.task = None
+            result = {"outcome": "timeout", "error": f"grading took over {self.task_timeout:g} s", "duration_s": elapsed}
+            on_done(key, result, slot.attempt)
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+class DaskExecutor:
+    """Tasks on a Dask distributed cluster: ``scheduler`` address, or a ``LocalCluster`` of ``workers``.
+
+    With a ``LocalCluster`` the scheduler reschedules a task whose worker died once
+    (``distributed.scheduler.allowed-failures = 1``); with a remote scheduler its own
+    setting applies. A task that still fails (``KilledWorker``) is reported ``crashed``.
+    """
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "--executor dask needs dask.distributed: pip install 'gradcheck[dask]'"
+            ) from None
+        self.scheduler = scheduler
+        self.workers = workers or os.cpu_count() or 1
+
+    def run(self, tasks: Sequence[Task], on_done: OnDone) -> None:
+        import dask
+        from distributed import Client, LocalCluster, as_completed
+
+        cluster = None
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            if self.scheduler is None:
+                cluster = LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
+            try:
+                client = Client(self.scheduler or cluster, timeout=60)
+            except OSError as exc:
+                if cluster is not None:
+                    cluster.close()
+                raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+        try:
+            futures = {}
+            submitted = {}
+            for key, payload in tasks:
+                future = client.submit(grade_task, payload, key=f"gradcheck-grade-{key}", pure=False)
+                futures[future] = key
+                submitted[key] = time.monotonic()
+            for future in as_completed(futures):
+                key = futures[future]
+                try:
+                    result = future.result()
+                    attempts = 1
+                except Exception as exc:  # KilledWorker, a lost connection, ...
+                    elapsed = time.monotonic() - submitted[key]
+                    result = _crashed(f"the Dask task failed twice: {type(exc).__name__}: {exc}"[:2000], elapsed)
+                    attempts = 2
+                on_done(key, result, attempts)
+                future.release()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()

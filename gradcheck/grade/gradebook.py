@@ -1,0 +1,195 @@
+"""The gradebook: one row per submission (``grades.csv``) and its per-submission outputs.
+
+A row (:class:`Row`) is built from a :class:`~gradcheck.grade.sources.Submission`
+and its stored task result. Columns (DESIGN.md, grading contract): ``submission``,
+``passed``, ``score``, ``max_score``, one column per contract function (its worst
+status), ``load_error``, ``duration_s``, ``sha256``; then ``outcome`` (``graded``,
+``crashed``, ``timeout``, ``error`` for an internal error, ``odd`` for an entry
+that is not a submission), ``same_as`` (the first submission with identical
+bytes), ``isolation`` and ``report`` (the report folder, relative to ``--out``).
+
+Per submission, ``submissions/<id>/`` holds what ``gradcheck check --report``
+writes (``report.json``, ``report.md``, ``report.html``, ``images/``) and the
+Gradescope ``results.json``: one test per required function worth one point
+(missing ones failed, with their point), one test of no points per other function.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.grade.sources import Submission
+from gradcheck.grade.task import function_statuses, score
+
+COLUMNS = (
+    "submission", "passed", "score", "max_score", *CONTRACT_FUNCTIONS,
+    "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report",
+)
+
+
+@dataclass
+class Row:
+    """One submission's line in the gradebook (and what the class page needs)."""
+
+    submission: Submission
+    outcome: str  # graded | crashed | timeout | error | odd
+    passed: bool = False
+    score: int = 0
+    max_score: int = 0
+    statuses: dict[str, str] = field(default_factory=dict)
+    load_error: str | None = None
+    duration_s: float | None = None
+    isolation: str | None = None
+    same_as: str = ""
+    report: dict[str, Any] | None = None  # Report.to_dict(), when graded
+
+    @property
+    def report_dir(self) -> str:
+        return f"submissions/{self.submission.id}" if self.report is not None else ""
+
+    def csv_values(self) -> list[str]:
+        sub = self.submission
+        values = [sub.id, "true" if self.passed else "false", str(self.score), str(self.max_score)]
+        values += [self.statuses.get(name, "") for name in CONTRACT_FUNCTIONS]
+        load_error = self.load_error or ""
+        values += [
+            " ".join(load_error.split())[:500],
+            "" if self.duration_s is None else f"{self.duration_s:.2f}",
+            sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir,
+        ]
+        return values
+
+
+def make_row(submission: Submission, result: dict[str, Any] | None, required: tuple[str, ...]) -> Row:
+    """The row of ``submission`` given its task ``result`` (None for an odd entry)."""
+    if submission.odd is not None or result is None:
+        return Row(submission, "odd", max_score=len(required), load_error=submission.odd)
+    outcome = result["outcome"]
+    if outcome != "graded":
+        statuses = function_statuses(None)
+        if outcome == "timeout":
+            statuses = {name: "timeout" for name in CONTRACT_FUNCTIONS}
+        return Row(submission, outcome, max_score=len(required), statuses=statuses,
+                   load_error=result.get("error", "").strip().splitlines()[-1:][0] if result.get("error") else None,
+                   duration_s=result.get("duration_s"))
+    report = result["report"]
+    statuses = function_statuses(report)
+    passed, points, max_score = score(statuses, required, bool(report.get("passed")))
+    return Row(submission, "graded", passed=passed, score=points, max_score=max_score, statuses=statuses,
+               load_error=report.get("load_error"), duration_s=result.get("duration_s"),
+               isolation=result.get("isolation"), report=report)
+
+
+def mark_duplicates(rows: list[Row]) -> None:
+    """Set ``same_as`` to the first submission (in row order) with identical bytes."""
+    first: dict[str, str] = {}
+    for row in rows:
+        sha = row.submission.sha256
+        if not sha:
+            continue
+        if sha in first:
+            row.same_as = first[sha]
+        else:
+            first[sha] = row.submission.id
+
+
+def grades_csv(rows: list[Row]) -> str:
+    """The text of ``grades.csv`` (header, then one line per row, in row order)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(row.csv_values())
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (readers never see half)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def gradescope_for_grade(report_dict: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
+    """Gradescope ``results.json`` where every required function is a test worth one point.
+
+    A required function passes (1 point) when every check of it passes; a missing
+    one is a failed test with its point. Other functions the submission defines are
+    tests worth 0 points. The top-level ``score`` is the gradebook's score.
+    """
+    from gradcheck.render.report import gradescope_results
+    from gradcheck.verdict.results import Report
+
+    report = Report.from_dict(report_dict)
+    base = gradescope_results(report)
+    by_function: dict[str, list[dict[str, Any]]] = {}
+    for test in base["tests"]:
+        function = test["name"].split(":", 1)[0]
+        if function in CONTRACT_FUNCTIONS:
+            by_function.setdefault(function, []).append(test)
+    statuses = function_statuses(report_dict)
+    passed, points, max_score = score(statuses, required, report.passed)
+    tests = []
+    for name in CONTRACT_FUNCTIONS:
+        status = statuses[name]
+        worth = 1.0 if name in required else 0.0
+        if status == "missing" and name not in required:
+            continue
+        if status == "missing":
+            why = (f"The submission could not be loaded:\n\n```\n{report.load_error}\n```"
+                   if report.load_error else f"`{name}` is required but the submission does not define it.")
+            output = f"**missing** (required)\n\n{why}"
+        else:
+            parts = [f"**{status}**"] + [f"#### {t['name']}\n\n{t['output']}" for t in by_function.get(name, [])]
+            output = "\n\n".join(parts)
+        ok = status == "pass"
+        tests.append({
+            "name": name + ("" if name in required else " (not required)"),
+            "status": "passed" if ok else "failed",
+            "score": worth if ok else 0.0,
+            "max_score": worth,
+            "output": output,
+            "output_format": "md",
+            "visibility": "visible",
+        })
+    results = dict(base)
+    results["tests"] = tests
+    results["score"] = float(points)
+    results["extra_data"] = {**base.get("extra_data", {}), "passed": passed, "max_score": max_score,
+                             "required": list(required)}
+    return results
+
+
+def write_submission_outputs(out: Path, row: Row, required: tuple[str, ...],
+                             files: dict[str, bytes] | None = None) -> None:
+    """``out/submissions/<id>/``: the ``check --report`` folder and Gradescope ``results.json``.
+
+    ``files``: that folder as rendered by the task; without them it is rendered here
+    from the stored report (a run resumed after the folder was lost)."""
+    if row.report is None:
+        return
+    folder = out / row.report_dir
+    if files is None:
+        from gradcheck.render.report import write_report_dir
+        from gradcheck.verdict.results import Report
+
+        write_report_dir(Report.from_dict(row.report), folder)
+    else:
+        for rel, data in files.items():
+            path = folder.joinpath(*rel.split("/"))
+            if ".." in rel.split("/") or rel.startswith("/"):
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    text = json.dumps(gradescope_for_grade(row.report, required), indent=2, allow_nan=False) + "\n"
+    write_atomic(folder / "results.json", text)

@@ -1,0 +1,132 @@
+"""Grade one submission: a pure function of (files, settings) returning JSON-able data.
+
+:func:`grade_task` rebuilds the submission's files in a fresh temporary folder and
+runs :func:`gradcheck.api.check` on its target exactly as ``gradcheck check --report``
+does (isolated worker process, same examples, seed, timeout; the step sweep the
+report draws). It runs in a task process (local pool or Dask worker), never in the
+coordinator, and never raises: an internal error comes back as ``outcome="error"``.
+
+Scoring (:func:`score`): a function's status is the worst status of its checks
+(``crashed`` > ``memory`` > ``timeout`` > ``error`` > ``fail`` > ``pass``); a
+function absent from the report, all of whose checks are ``missing``, or of a
+submission that could not be loaded, is ``missing``. One point per required
+function whose status is ``pass``; ``max_score`` = number of required functions.
+A submission passes when it loads, every function it defines passes (as
+``gradcheck check``) and every required function is present.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gradcheck.contract import CONTRACT_FUNCTIONS
+
+SEVERITY = ("pass", "fail", "error", "timeout", "memory", "crashed")  # worst last
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a verdict depends on (with the submission's bytes): the store's key."""
+
+    examples: int
+    seed: int
+    timeout: float
+
+    def key_fields(self) -> dict[str, Any]:
+        from gradcheck import __version__
+
+        return {**asdict(self), "gradcheck": __version__}
+
+
+def function_statuses(report: dict[str, Any] | None) -> dict[str, str]:
+    """Worst status per contract function of a ``Report.to_dict()`` (None: every one crashed)."""
+    if report is None:
+        return {name: "crashed" for name in CONTRACT_FUNCTIONS}
+    statuses: dict[str, str] = {}
+    for name in CONTRACT_FUNCTIONS:
+        seen = [c["status"] for c in report.get("checks", []) if c.get("function") == name]
+        present = [s for s in seen if s != "missing"]
+        statuses[name] = max(present, key=SEVERITY.index) if present else "missing"
+    return statuses
+
+
+def score(statuses: dict[str, str], required: tuple[str, ...], report_passed: bool) -> tuple[bool, int, int]:
+    """(passed, score, max_score) of a submission, as documented in the module docstring."""
+    points = sum(1 for name in required if statuses[name] == "pass")
+    present = all(statuses[name] != "missing" for name in required)
+    return report_passed and present, points, len(required)
+
+
+def _scrub(report: Any, folder: str, label: str) -> None:
+    """Replace the temporary folder in the report's texts by the submission's label."""
+    def fix(text: str | None) -> str | None:
+        return None if text is None else text.replace(os.path.join(folder, ""), "").replace(folder, label)
+
+    report.load_error = fix(report.load_error)
+    for check in report.checks:
+        check.message = fix(check.message) or ""
+        check.warnings = [fix(w) or "" for w in check.warnings]
+
+
+def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """Check one submission. ``payload``: ``{"label", "target", "files": {rel: bytes}, "settings"}``.
+
+    Returns ``{"outcome": "graded", "report": Report.to_dict(), "files", "isolation", "duration_s"}``
+    (``files``: the ``check --report`` folder as {relative path: bytes}, rendered here so the
+    coordinator only writes them)
+    or ``{"outcome": "error", "error": traceback text, "duration_s"}``.
+    """
+    started = time.perf_counter()
+    try:
+        from gradcheck.api import check
+        from gradcheck.verdict.results import json_safe
+
+        settings = payload["settings"]
+        with tempfile.TemporaryDirectory(prefix="gradcheck-grade-") as folder:
+            for rel, data in payload["files"].items():
+                path = os.path.join(folder, *rel.split("/"))
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as handle:
+                    handle.write(data)
+            previous = os.getcwd()
+            os.chdir(folder)  # files the submission writes land in its own folder
+            try:
+                report = check(
+                    os.path.join(folder, *payload["target"].split("/")),
+                    examples=int(settings["examples"]),
+                    seed=int(settings["seed"]),
+                    timeout=float(settings["timeout"]),
+                    isolate=True,
+                    sweep=True,  # as `gradcheck check --report`: the report's error-vs-step figure
+                )
+            finally:
+                os.chdir(previous)
+            report.target = payload["label"]
+            _scrub(report, folder, payload["label"])
+            files = _render(report, os.path.join(folder, ".gradcheck-report"))
+        return {
+            "outcome": "graded",
+            "report": json_safe(report.to_dict()),
+            "files": files,
+            "isolation": _text_or_none(getattr(report, "isolation", None)),
+            "duration_s": time.perf_counter() - started,
+        }
+    except Exception:  # an internal error: recorded, never raised into the executor
+        return {"outcome": "error", "error": traceback.format_exc()[-5000:], "duration_s": time.perf_counter() - started}
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _render(report: Any, folder: str) -> dict[str, bytes]:
+    """The files ``gradcheck check --report`` writes for ``report``, as {relative path: bytes}."""
+    from gradcheck.render.report import write_report_dir
+
+    written = write_report_dir(report, folder)
+    return {os.path.relpath(path, folder).replace(os.sep, "/"): open(path, "rb").read() for path in written.values()}
