@@ -1,0 +1,125 @@
+"""Build class folders for the ``gradcheck grade`` tests and grade files independently.
+
+``build_class(root, ...)`` lays out, at test time, a class made of the bug zoo,
+the hostile/broken submissions of ``tests/submissions``, notebooks, sub-folders
+(with a helper module beside the target), a zip, duplicates and odd entries.
+``expected_row(path, ...)`` runs ``gradcheck check --json`` on one file (the CLI,
+in its own process) and derives, with code of its own, what its gradebook row must say.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from gradcheck.contract import CONTRACT_FUNCTIONS
+
+TESTS = Path(__file__).resolve().parent
+ZOO = TESTS / "zoo"
+SUBMISSIONS = TESTS / "submissions"
+WORST_FIRST = ("crashed", "memory", "timeout", "error", "fail", "pass")
+
+KILLS_PARENT = '''"""Hostile: conv_forward kills the process that started its worker (the grading task)."""
+import os
+import signal
+
+from reference.naive import *  # noqa: F403
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    os.kill(os.getppid(), signal.SIGKILL)
+'''
+
+ONLY_ZERO_PAD = '''import numpy as np
+
+
+def zero_pad(X, pad):
+    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+'''
+
+
+def zoo_files() -> list[Path]:
+    return sorted(p for p in ZOO.glob("*.py") if p.name not in ("__init__.py", "manifest.py"))
+
+
+def submission_files(skip: tuple[str, ...] = ()) -> list[Path]:
+    return sorted(p for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb") and p.stem not in skip)
+
+
+def build_class(root: Path, *, full: bool = True) -> tuple[Path, dict[str, Path]]:
+    """A class folder under ``root``; returns (folder, {submission id: file to check it by}).
+
+    ``full``: every zoo member and every submission file (>= 60 entries); otherwise a
+    small class with a correct file, three bugs and the hostile kinds that matter.
+    """
+    folder = root / "class"
+    folder.mkdir(parents=True)
+    targets: dict[str, Path] = {}
+    if full:
+        files = zoo_files() + submission_files()
+    else:
+        names = ["correct_course", "bug_db_wrong", "bug_flipped_kernel", "bug_float_b"]
+        files = [ZOO / f"{n}.py" for n in names] + [
+            SUBMISSIONS / f"{n}.py" for n in ("signal_death", "exit_at_import", "output_flood", "syntax_error")
+        ]
+    for path in files:
+        shutil.copy(path, folder / path.name)
+        targets[path.stem] = folder / path.name
+    (folder / "kills_parent.py").write_text(KILLS_PARENT)
+    targets["kills_parent"] = folder / "kills_parent.py"
+    (folder / "only_zero_pad.py").write_text(ONLY_ZERO_PAD)
+    targets["only_zero_pad"] = folder / "only_zero_pad.py"
+    shutil.copy(ZOO / "correct_course.py", folder / "same_as_course.py")  # identical bytes: graded once
+    targets["same_as_course"] = folder / "same_as_course.py"
+    # a sub-folder: the target is the file defining contract functions, beside a helper and data
+    alice = folder / "alice"
+    alice.mkdir()
+    shutil.copy(ZOO / "bug_stride_ignored_pool.py", alice / "my_cnn.py")
+    (alice / "helpers.py").write_text("SCALE = 1.0\n")
+    (alice / "notes.txt").write_text("my notes\n")
+    targets["alice"] = alice / "my_cnn.py"
+    # a sub-folder holding a notebook
+    carol = folder / "carol"
+    carol.mkdir()
+    shutil.copy(SUBMISSIONS / "notebook_cnn.ipynb", carol / "Convolution_model_Step_by_Step.ipynb")
+    targets["carol"] = carol / "Convolution_model_Step_by_Step.ipynb"
+    # odd entries: a data file and a folder without code
+    (folder / "grades_2023.csv").write_text("a,b\n1,2\n")
+    (folder / "empty_student").mkdir()
+    (folder / "empty_student" / "README.txt").write_text("nothing here\n")
+    # a zip made from a folder (one wrapping folder), holding a file and a sub-folder
+    with zipfile.ZipFile(folder / "late.zip", "w") as archive:
+        archive.write(ZOO / "correct_einsum.py", "late/dave.py")
+        archive.write(ZOO / "bug_mask_min.py", "late/erin/cnn.py")
+        archive.writestr("late/erin/data.npy", b"\x93NUMPY")
+    targets["dave"] = ZOO / "correct_einsum.py"
+    targets["erin"] = ZOO / "bug_mask_min.py"
+    return folder, targets
+
+
+def worst(statuses: list[str]) -> str:
+    present = [s for s in statuses if s != "missing"]
+    return min(present, key=WORST_FIRST.index) if present else "missing"
+
+
+def expected_row(path: Path, workdir: Path, *, examples: int, timeout: float) -> dict[str, str]:
+    """What the gradebook row of ``path`` must say, from ``gradcheck check --json`` on it."""
+    out = workdir / f"{path.stem}-{abs(hash(str(path)))}.json"
+    subprocess.run(
+        [sys.executable, "-m", "gradcheck.cli", "check", str(path), "--examples", str(examples), "--seed", "0",
+         "--timeout", str(timeout), "--json", str(out), "-q"],
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(TESTS.parent)},
+    )
+    report = json.loads(out.read_text())
+    row = {name: worst([c["status"] for c in report["checks"] if c["function"] == name]) for name in CONTRACT_FUNCTIONS}
+    all_present = all(row[name] != "missing" for name in CONTRACT_FUNCTIONS)
+    row["passed"] = "true" if report["passed"] and all_present else "false"
+    row["score"] = str(sum(1 for name in CONTRACT_FUNCTIONS if row[name] == "pass"))
+    row["loads"] = "no" if report["load_error"] else "yes"
+    return row

@@ -1,0 +1,108 @@
+"""``gradcheck grade`` on whole classes: every row agrees with ``gradcheck check`` on its file.
+
+The class is built at test time (tests/grade_helpers.py): zoo bugs, hostile and broken
+files, notebooks, sub-folders, a zip, duplicates and odd entries. Hostile members
+(a worker that kills itself, one that kills the grading task, exits, floods) must
+cost only their own row.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from grade_helpers import TESTS, build_class, expected_row
+
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.grade.store import Store
+
+EXAMPLES = 10
+TIMEOUT = 2.0
+
+
+def run_grade(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gradcheck.cli", "grade", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=900, env={**os.environ, "PYTHONPATH": str(TESTS.parent)},
+    )
+
+
+def read_rows(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="") as handle:
+        return {row["submission"]: row for row in csv.DictReader(handle)}
+
+
+def assert_agrees_with_check(rows: dict[str, dict[str, str]], targets: dict[str, Path], workdir: Path) -> None:
+    checked = {name: path for name, path in targets.items() if name != "kills_parent"}
+    with ThreadPoolExecutor(2) as pool:
+        expected = dict(zip(checked, pool.map(
+            lambda path: expected_row(path, workdir, examples=EXAMPLES, timeout=TIMEOUT), checked.values()
+        ), strict=True))
+    for name, want in expected.items():
+        row = rows[name]
+        got = {fn: row[fn] for fn in CONTRACT_FUNCTIONS}
+        assert got == {fn: want[fn] for fn in CONTRACT_FUNCTIONS}, name
+        assert (row["passed"], row["score"], row["max_score"]) == (want["passed"], want["score"], "8"), name
+        assert (row["load_error"] == "") == (want["loads"] == "yes"), name
+        assert row["outcome"] == "graded", name
+
+
+def assert_hostile_rows(rows: dict[str, dict[str, str]], out: Path) -> None:
+    killer = rows["kills_parent"]
+    assert killer["outcome"] == "crashed" and killer["passed"] == "false" and killer["score"] == "0"
+    assert "died twice" in killer["load_error"]
+    assert rows["signal_death"]["pool_backward"] == "crashed"  # its worker died: that function only
+    assert rows["signal_death"]["conv_backward"] == "pass"
+    assert rows["exit_at_import"]["load_error"] != ""
+    assert rows["correct_course"]["passed"] == "true"
+    assert rows["same_as_course"]["same_as"] == "correct_course"
+    assert rows["only_zero_pad"]["passed"] == "false"  # check passes it; grade requires every function
+    assert rows["only_zero_pad"]["zero_pad"] == "pass" and rows["only_zero_pad"]["score"] == "1"
+    assert rows["grades_2023"]["outcome"] == "odd" and "not a submission" in rows["grades_2023"]["load_error"]
+    assert rows["empty_student"]["outcome"] == "odd"
+    counts = Store(out / "grades.sqlite").graded_counts()
+    assert set(counts.values()) == {1}
+
+
+def test_small_class_agrees_with_check_and_rerun_grades_nothing(tmp_path: Path) -> None:
+    folder, targets = build_class(tmp_path, full=False)
+    out = tmp_path / "out"
+    result = run_grade(str(folder), "--out", str(out), "--examples", str(EXAMPLES), "--timeout", str(TIMEOUT),
+                       "--workers", "2", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # kills_parent could not be graded
+    assert "1 could not be graded: kills_parent" in result.stderr
+    assert "graded, " in result.stderr and "ETA" in result.stderr  # progress
+    rows = read_rows(out / "grades.csv")
+    assert set(rows) == set(targets) | {"grades_2023", "empty_student"}
+    assert_hostile_rows(rows, out)
+    assert_agrees_with_check(rows, targets, tmp_path)
+    for name in ("correct_course", "bug_db_wrong", "alice", "carol", "dave", "erin"):
+        for produced in ("report.json", "report.md", "report.html", "results.json"):
+            assert (out / "submissions" / name / produced).is_file(), (name, produced)
+    before = (out / "grades.csv").read_text()
+    again = run_grade(str(folder), "--out", str(out), "--examples", str(EXAMPLES), "--timeout", str(TIMEOUT),
+                      cwd=tmp_path)
+    assert "0 graded now" in again.stdout
+    assert (out / "grades.csv").read_text() == before
+    assert set(Store(out / "grades.sqlite").graded_counts().values()) == {1}
+
+
+@pytest.mark.slow
+def test_full_class_of_sixty_agrees_with_check(tmp_path: Path) -> None:
+    folder, targets = build_class(tmp_path, full=True)
+    assert len(targets) >= 60
+    out = tmp_path / "out"
+    result = run_grade(str(folder), "--out", str(out), "--examples", str(EXAMPLES), "--timeout", str(TIMEOUT),
+                       "--workers", "2", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    rows = read_rows(out / "grades.csv")
+    assert len(rows) >= 62
+    assert_hostile_rows(rows, out)
+    assert_agrees_with_check(rows, targets, tmp_path)
+    page = (out / "class.md").read_text()
+    assert "## Likely causes, most common first" in page and "correct_course, same_as_course" in page
