@@ -31,8 +31,12 @@ Task = tuple[str, dict[str, Any]]
 DEFAULT_TASK_TIMEOUT = 1800.0  # seconds for one whole submission (the check's own limits come first)
 
 
-def _crashed(message: str, duration_s: float) -> dict[str, Any]:
-    return {"outcome": "crashed", "error": message, "duration_s": duration_s}
+CRASHED = "the grading process died twice (it was retried once)"
+
+
+def _crashed(detail: str, duration_s: float) -> dict[str, Any]:
+    """The result of a task whose process died on both attempts (same text for every executor)."""
+    return {"outcome": "crashed", "error": CRASHED, "detail": detail, "duration_s": duration_s}
 
 
 # --------------------------------------------------------------------------- local process pool
@@ -132,7 +136,7 @@ class LocalExecutor:
             if slot.attempt < 2:
                 queue.appendleft((slot.task, slot.attempt + 1))  # retried once, next
             else:
-                on_done(key, _crashed(f"the grading process died twice (last exit code {code})", elapsed), 2)
+                on_done(key, _crashed(f"local pool process, last exit code {code}", elapsed), 2)
             slot.task = None
         elif elapsed >= self.task_timeout:
             self._stop(slot)
@@ -193,7 +197,7 @@ class DaskExecutor:
                     attempts = 1
                 except Exception as exc:  # KilledWorker, a lost connection, ...
                     elapsed = time.monotonic() - submitted[key]
-                    result = _crashed(f"the Dask task failed twice: {type(exc).__name__}: {exc}"[:2000], elapsed)
+                    result = _crashed(f"Dask: {type(exc).__name__}: {exc}"[:2000], elapsed)
                     attempts = 2
                 on_done(key, result, attempts)
                 future.release()
