@@ -69,6 +69,7 @@ def assert_hostile_rows(rows: dict[str, dict[str, str]], out: Path) -> None:
     assert set(counts.values()) == {1}
 
 
+@pytest.mark.slow
 def test_small_class_agrees_with_check_and_rerun_grades_nothing(tmp_path: Path) -> None:
     folder, targets = build_class(tmp_path, full=False)
     out = tmp_path / "out"

@@ -142,7 +142,8 @@ class LocalExecutor:
             self._stop(slot)
             self._start(slot)
             slot.task = None
-            result = {"outcome": "timeout", "error": f"grading took over {self.task_timeout:g} s", "duration_s": elapsed}
+            message = f"grading took over {self.task_timeout:g} s"
+            result = {"outcome": "timeout", "error": message, "duration_s": elapsed}
             on_done(key, result, slot.attempt)
 
 

@@ -117,7 +117,8 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
             "duration_s": time.perf_counter() - started,
         }
     except Exception:  # an internal error: recorded, never raised into the executor
-        return {"outcome": "error", "error": traceback.format_exc()[-5000:], "duration_s": time.perf_counter() - started}
+        elapsed = time.perf_counter() - started
+        return {"outcome": "error", "error": traceback.format_exc()[-5000:], "duration_s": elapsed}
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -1,0 +1,143 @@
+"""The pieces of ``gradcheck grade``: scoring, the store, Gradescope results, options, executors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from grade_helpers import KILLS_PARENT, ONLY_ZERO_PAD, SUBMISSIONS, ZOO
+
+from gradcheck.cli import main
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.errors import UsageError
+from gradcheck.grade import grade, parse_require
+from gradcheck.grade.executors import LocalExecutor
+from gradcheck.grade.gradebook import gradescope_for_grade
+from gradcheck.grade.store import Store, result_key
+from gradcheck.grade.task import function_statuses, score
+
+
+def check(function: str, status: str, quantity: str = "q") -> dict:
+    return {"function": function, "quantity": quantity, "status": status}
+
+
+def test_worst_status_per_function_and_missing() -> None:
+    report = {"checks": [check("conv_backward", "pass", "dW"), check("conv_backward", "timeout", "db"),
+                         check("conv_backward", "fail", "dA_prev"), check("zero_pad", "missing"),
+                         check("pool_backward", "crashed"), check("pool_backward", "memory")]}
+    statuses = function_statuses(report)
+    assert statuses["conv_backward"] == "timeout"
+    assert statuses["pool_backward"] == "crashed"
+    assert statuses["zero_pad"] == "missing" and statuses["conv_forward"] == "missing"
+    assert function_statuses(None) == {name: "crashed" for name in CONTRACT_FUNCTIONS}
+
+
+def test_score_one_point_per_required_passing_function() -> None:
+    statuses = {name: "pass" for name in CONTRACT_FUNCTIONS}
+    assert score(statuses, CONTRACT_FUNCTIONS, True) == (True, 8, 8)
+    statuses["distribute_value"] = "missing"
+    assert score(statuses, CONTRACT_FUNCTIONS, True) == (False, 7, 8)  # missing required: not passed
+    assert score(statuses, ("zero_pad", "conv_forward"), True) == (True, 2, 2)  # --require narrows
+    statuses["zero_pad"] = "fail"
+    assert score(statuses, ("zero_pad", "conv_forward"), False) == (False, 1, 2)
+
+
+def test_parse_require() -> None:
+    assert parse_require("all") == CONTRACT_FUNCTIONS
+    assert parse_require("pool_backward, zero_pad") == ("zero_pad", "pool_backward")  # contract order
+    with pytest.raises(UsageError, match=r"--require 'conv,zero_pad': unknown function\(s\) \['conv'\]"):
+        parse_require("conv,zero_pad")
+
+
+def test_store_commits_and_counts_gradings(tmp_path: Path) -> None:
+    settings = {"examples": 10, "seed": 0, "timeout": 2.0}
+    key = result_key("abc", settings)
+    assert key != result_key("abc", {**settings, "seed": 1}) and key != result_key("abd", settings)
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.get(key) is None
+        store.put(key, "abc", settings, {"outcome": "graded", "report": {}, "files": {"x": b"png"}}, 1)
+    with Store(tmp_path / "s.sqlite") as store:  # a new connection sees it: committed
+        stored = store.get(key)
+        assert stored["result"] == {"outcome": "graded", "report": {}}  # rendered files are not stored
+        assert store.graded_counts() == {key: 1}
+        store.put(key, "abc", settings, {"outcome": "graded", "report": {}}, 1)
+        assert store.graded_counts() == {key: 2}
+        assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_gradescope_lists_every_required_function() -> None:
+    report = {"target": "t.py", "seed": 0, "load_error": None,
+              "checks": [check("zero_pad", "pass", "X_pad"), check("conv_forward", "fail", "Z")]}
+    results = gradescope_for_grade(report, ("zero_pad", "conv_forward", "conv_backward"))
+    tests = {t["name"]: t for t in results["tests"]}
+    assert set(tests) == {"zero_pad", "conv_forward", "conv_backward"}
+    assert (tests["zero_pad"]["score"], tests["zero_pad"]["max_score"]) == (1.0, 1.0)
+    assert (tests["conv_forward"]["status"], tests["conv_forward"]["score"]) == ("failed", 0.0)
+    missing = tests["conv_backward"]
+    assert (missing["status"], missing["score"], missing["max_score"]) == ("failed", 0.0, 1.0)
+    assert "`conv_backward` is required but the submission does not define it" in missing["output"]
+    assert results["score"] == 1.0 and results["extra_data"]["max_score"] == 3
+    unloadable = gradescope_for_grade({**report, "checks": [], "load_error": "boom"}, ("zero_pad",))
+    assert unloadable["tests"][0]["status"] == "failed" and "boom" in unloadable["tests"][0]["output"]
+
+
+def test_grade_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path), "--out", str(tmp_path / "o"), "--require", "nope"]) == 2
+    assert "unknown function(s) ['nope']" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path), "--out", str(tmp_path / "o"), "--scheduler", "tcp://x:1"]) == 2
+    assert "--scheduler needs --executor dask" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["grade", str(tmp_path)])  # --out is required
+    assert exited.value.code == 2
+    with pytest.raises(UsageError, match="workers must be an integer >= 1, got 0"):
+        LocalExecutor(0)
+
+
+def test_tiny_class_end_to_end(tmp_path: Path) -> None:
+    """A correct file, a copy, one defining only zero_pad, one killing its grading task, a data file."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(ZOO / "correct_course.py", folder / "ann.py")
+    shutil.copy(ZOO / "correct_course.py", folder / "ben.py")
+    (folder / "cat.py").write_text(ONLY_ZERO_PAD)
+    (folder / "dan.py").write_text(KILLS_PARENT)
+    (folder / "eve.txt").write_text("hello")
+    err = io.StringIO()
+    run = grade([str(folder)], tmp_path / "out", executor=LocalExecutor(2), examples=5, timeout=2.0,
+                stream=err, require="zero_pad,conv_forward")
+    rows = {row.submission.id: row for row in run.rows}
+    assert run.graded_now == 3 and run.reused == 0  # ann and ben share their bytes: graded once
+    assert (rows["ann"].passed, rows["ann"].score, rows["ann"].max_score) == (True, 2, 2)
+    assert rows["ben"].same_as == "ann" and rows["ben"].passed
+    assert (rows["cat"].passed, rows["cat"].score) == (False, 1)  # conv_forward required, missing
+    assert rows["dan"].outcome == "crashed" and [r.submission.id for r in run.ungraded] == ["dan"]
+    assert rows["eve"].outcome == "odd"
+    assert "3/3 graded" in err.getvalue() and "ETA" in err.getvalue()
+    with open(tmp_path / "out" / "grades.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [r["submission"] for r in table] == ["ann", "ben", "cat", "dan", "eve"]
+    assert table[2]["conv_forward"] == "missing" and table[2]["zero_pad"] == "pass"
+    results = json.loads((tmp_path / "out" / "submissions" / "cat" / "results.json").read_text())
+    assert {t["name"]: t["status"] for t in results["tests"]} == {"zero_pad": "passed", "conv_forward": "failed"}
+    page = (tmp_path / "out" / "class.html").read_text()
+    assert "<a href='submissions/ann/report.html'>ann</a>" in page and "ann, ben" in page
+    again = grade([str(folder)], tmp_path / "out", executor=LocalExecutor(2), examples=5, timeout=2.0,
+                  progress=False, require="zero_pad,conv_forward")
+    assert (again.graded_now, again.reused) == (0, 3)
+
+
+def test_task_timeout_costs_only_that_row(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "infinite_loop.py", folder / "loops.py")
+    run = grade([str(folder)], tmp_path / "out", executor=LocalExecutor(1, task_timeout=1.0), examples=5,
+                timeout=30.0, progress=False)
+    (row,) = run.rows
+    assert row.outcome == "timeout" and row.statuses["conv_forward"] == "timeout"
+    assert row.load_error == "grading took over 1 s"
