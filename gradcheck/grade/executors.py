@@ -14,11 +14,12 @@ would serialize on the GIL.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -52,6 +53,24 @@ def _pool_main(conn: Connection) -> None:
         conn.send(grade_task(payload))
 
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Processes started inside get one BLAS thread each: one task per core, no oversubscription."""
+    saved = {name: os.environ.get(name) for name in BLAS_THREADS}
+    os.environ.update({name: "1" for name in BLAS_THREADS})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @dataclass
 class _Slot:
     process: Any = None
@@ -77,7 +96,8 @@ class LocalExecutor:
     def _start(self, slot: _Slot) -> None:
         parent, child = self._context.Pipe()
         slot.process = self._context.Process(target=_pool_main, args=(child,), daemon=True)
-        slot.process.start()
+        with _single_threaded_blas():
+            slot.process.start()
         child.close()
         slot.conn = parent
 
@@ -175,9 +195,10 @@ class DaskExecutor:
         cluster = None
         with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
             if self.scheduler is None:
-                cluster = LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
-                )
+                with _single_threaded_blas():
+                    cluster = LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    )
             try:
                 client = Client(self.scheduler or cluster, timeout=60)
             except OSError as exc:

@@ -1,0 +1,84 @@
+"""Throughput of ``gradcheck grade``: the same class with 1 and with 2 workers, in one run.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_grade.py [--examples N] [--copies K]
+
+The class: every member of the bug zoo (``tests/zoo``: correct implementations and
+one-bug variants), each ``--copies`` times with a distinct trailing comment so no two
+files share bytes (identical files would be graded once). Each run starts from an
+empty ``--out`` (no store to reuse). Prints wall time per run, the 2-worker speed-up
+(target >= 1.7x), and the cost per submission (task duration) for correct and
+failing ones; the load average before and after (a shared machine skews everything).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ZOO = ROOT / "tests" / "zoo"
+
+
+def build_class(folder: Path, copies: int) -> int:
+    folder.mkdir(parents=True)
+    count = 0
+    for path in sorted(ZOO.glob("*.py")):
+        if path.name in ("__init__.py", "manifest.py"):
+            continue
+        for copy in range(copies):
+            text = path.read_text() + f"\n# copy {copy}\n"
+            (folder / f"{path.stem}_{copy}.py").write_text(text)
+            count += 1
+    return count
+
+
+def grade(folder: Path, out: Path, workers: int, examples: int) -> tuple[float, object]:
+    from gradcheck.grade import grade as run_grade
+    from gradcheck.grade.executors import LocalExecutor
+
+    started = time.perf_counter()
+    result = run_grade([str(folder)], out, executor=LocalExecutor(workers), examples=examples, progress=False)
+    return time.perf_counter() - started, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--examples", type=int, default=100, help="cases per function and quantity (default 100)")
+    parser.add_argument("--copies", type=int, default=1, help="copies of each zoo member (default 1)")
+    args = parser.parse_args(argv)
+    commit = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True,
+                            text=True).stdout.strip()
+    print(f"gradcheck grade benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"python {platform.python_version()}, commit {commit[:72]}")
+    print(f"load average before: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "class"
+        total = build_class(folder, args.copies)
+        print(f"class: {total} distinct submissions, --examples {args.examples}")
+        walls = {}
+        for workers in (1, 2):
+            out = Path(scratch) / f"out{workers}"
+            wall, result = grade(folder, out, workers, args.examples)
+            walls[workers] = wall
+            rows = result.rows
+            correct = [r.duration_s for r in rows if r.passed and r.duration_s is not None]
+            failing = [r.duration_s for r in rows if not r.passed and r.duration_s is not None]
+            print(f"{workers} worker(s): {wall:.1f} s wall, {total / wall * 60:.1f} submissions/min; "
+                  f"per submission (task time): correct median {statistics.median(correct):.2f} s "
+                  f"(n={len(correct)}), failing median {statistics.median(failing):.2f} s (n={len(failing)})")
+            shutil.rmtree(out)
+        print(f"speed-up with 2 workers: {walls[1] / walls[2]:.2f}x (target >= 1.7x)")
+    print(f"load average after: {os.getloadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
