@@ -141,3 +141,33 @@ def test_task_timeout_costs_only_that_row(tmp_path: Path) -> None:
     (row,) = run.rows
     assert row.outcome == "timeout" and row.statuses["conv_forward"] == "timeout"
     assert row.load_error == "grading took over 1 s"
+
+
+def test_class_page_ranks_causes_by_submissions_hit() -> None:
+    from gradcheck.grade.classpage import format_class_md, summarize
+    from gradcheck.grade.gradebook import make_row
+    from gradcheck.grade.sources import Submission
+
+    flipped = {"id": "kernel_flipped", "cause": "the kernel is rotated by 180 degrees", "evidence": "e"}
+
+    def graded(name: str, checks: list[dict]) -> object:
+        report = {"target": name, "passed": False, "load_error": None, "checks": checks}
+        return make_row(Submission(name, name, target=f"{name}.py", sha256=name), {"outcome": "graded",
+                        "report": report, "duration_s": 1.0}, CONTRACT_FUNCTIONS)
+
+    rows = [
+        graded("a", [{**check("conv_backward", "fail", "dW"), "diagnosis": flipped}]),
+        graded("b", [{**check("conv_backward", "fail", "dW"), "diagnosis": flipped},
+                     {**check("conv_backward", "fail", "dA_prev"), "diagnosis": flipped}]),
+        graded("c", [{**check("zero_pad", "error", "X_pad"), "message": "zero_pad: X_pad fails on (m=1):\n"
+                      "zero_pad raised ValueError: bad pad 3"}]),
+        graded("d", [{**check("zero_pad", "error", "X_pad"), "message": "zero_pad: X_pad fails on (m=2):\n"
+                      "zero_pad raised ValueError: bad pad 7"}, check("conv_backward", "pass", "dW")]),
+    ]
+    summary = summarize(rows, CONTRACT_FUNCTIONS)
+    assert [(c.function, len(c.submissions), c.of) for c in summary.causes] == [
+        ("conv_backward", 2, 2), ("zero_pad", 2, 2)]  # counted once per submission, not per check
+    page = format_class_md(summary)
+    assert "- **conv_backward**: the kernel is rotated by 180 degrees: 2 of 2 (a, b)" in page
+    assert "- **zero_pad**: error: zero_pad raised ValueError: bad pad #: 2 of 2 (c, d)" in page
+    assert "| conv_backward | 1 of 3 |" in page and "| zero_pad | 0 of 2 |" in page  # of those defining it

@@ -11,6 +11,7 @@ from the same :class:`ClassSummary`, so they say the same things.
 from __future__ import annotations
 
 import html
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ def summarize(rows: list[Row], required: tuple[str, ...]) -> ClassSummary:
             diagnosis = check.get("diagnosis") or {}
             if check["status"] in ("pass", "missing"):
                 continue
-            cause_text = diagnosis.get("cause") or f"{check['status']} (no likely cause named)"
+            cause_text = diagnosis.get("cause") or _symptom(check)
             ident = (check["function"], cause_text)
             if ident in seen:
                 continue
@@ -71,6 +72,22 @@ def summarize(rows: list[Row], required: tuple[str, ...]) -> ClassSummary:
             groups.setdefault(row.submission.sha256, []).append(row.submission.id)
     summary.duplicates = [ids for ids in groups.values() if len(ids) > 1]
     return summary
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _symptom(check: dict) -> str:
+    """A groupable text for a failure without a named cause: its status and the message's
+    key line, numbers replaced by ``#`` (shapes and values differ between submissions)."""
+    lines = [line.strip() for line in str(check.get("message", "")).splitlines() if line.strip()]
+    line = lines[1] if len(lines) > 1 else (lines[0] if lines else "")
+    prefix = f"{check['function']}: "
+    line = line[len(prefix):] if line.startswith(prefix) else line
+    if line.startswith(("step h", "Mismatched", "Not equal", "max ")):  # a plain value mismatch
+        return f"{check['status']}: {check['quantity']} has wrong values (no likely cause named)"
+    line = _NUMBER.sub("#", line)
+    return f"{check['status']}: {line[:140]}" if line else f"{check['status']} (no likely cause named)"
 
 
 def _rate(counter: Counter) -> tuple[int, int]:
