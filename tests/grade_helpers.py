@@ -3,8 +3,10 @@
 ``build_class(root, ...)`` lays out, at test time, a class made of the bug zoo,
 the hostile/broken submissions of ``tests/submissions``, notebooks, sub-folders
 (with a helper module beside the target), a zip, duplicates and odd entries.
-``expected_row(path, ...)`` runs ``gradcheck check --json`` on one file (the CLI,
-in its own process) and derives, with code of its own, what its gradebook row must say.
+``expected_row(path, ...)`` runs ``gradcheck check --json`` on one file in place (the
+CLI, in its own process) and derives, with code of its own, what its gradebook row must
+say. Top-level files of the class are self-contained (the grader checks each alone);
+a submission made of several files is a sub-folder.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def build_class(root: Path, *, full: bool = True) -> tuple[Path, dict[str, Path]
     folder.mkdir(parents=True)
     targets: dict[str, Path] = {}
     if full:
-        files = zoo_files() + submission_files()
+        files = zoo_files() + submission_files(skip=("cs231n_buggy",))
     else:
         names = ["correct_course", "bug_db_wrong", "bug_flipped_kernel", "bug_float_b"]
         files = [ZOO / f"{n}.py" for n in names] + [
@@ -83,6 +85,12 @@ def build_class(root: Path, *, full: bool = True) -> tuple[Path, dict[str, Path]
     (alice / "helpers.py").write_text("SCALE = 1.0\n")
     (alice / "notes.txt").write_text("my notes\n")
     targets["alice"] = alice / "my_cnn.py"
+    # a CS231n-style submission in two files: the entry file imports the other
+    frank = folder / "frank"
+    frank.mkdir()
+    shutil.copy(SUBMISSIONS / "cs231n_buggy.py", frank / "cs231n_buggy.py")
+    shutil.copy(SUBMISSIONS / "cs231n_layers.py", frank / "cs231n_layers.py")
+    targets["frank"] = frank / "cs231n_buggy.py"
     # a sub-folder holding a notebook
     carol = folder / "carol"
     carol.mkdir()

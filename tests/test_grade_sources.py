@@ -30,13 +30,15 @@ def test_folder_files_subfolders_and_odd_entries(tmp_path: Path) -> None:
     (tmp_path / "carol" / "__pycache__" / "x.pyc").write_bytes(b"\0")
     (tmp_path / "nobody").mkdir()
     (tmp_path / ".hidden.py").write_bytes(CNN)
-    found = by_id(discover([str(tmp_path)]))
+    (tmp_path / "out").mkdir()  # the --out folder inside the class folder is not a submission
+    found = by_id(discover([str(tmp_path)], exclude=[tmp_path / "out"]))
     assert sorted(found) == ["alice", "bob", "carol", "nobody", "scores"]
     assert found["alice"].target == "alice.py" and found["alice"].gradable
     assert found["alice"].sha256 == hashlib.sha256(CNN).hexdigest()  # a lone file: sha256sum of it
     assert found["bob"].target == "bob.ipynb"
     assert found["carol"].target == "layers.py"  # the file defining contract functions, not the first one
-    assert sorted(found["carol"].files) == ["aaa_utils.py", "layers.py"]
+    assert sorted(found["carol"].read_files()) == ["aaa_utils.py", "layers.py"]
+    assert found["carol"].files == {}  # not held in memory: read again when sent
     assert found["scores"].odd == "not a submission: a .csv file (expected .py, .ipynb, a folder or a .zip)"
     assert found["nobody"].odd == "folder without a .py or .ipynb file"
 
@@ -51,7 +53,8 @@ def test_zip_of_a_class_folder_is_read_like_the_folder(tmp_path: Path) -> None:
         z.writestr("class/../evil.py", CNN)  # never read: it points outside
     found = by_id(discover([str(archive)]))
     assert sorted(found) == ["dave", "erin", "readme"]
-    assert found["dave"].files == {"dave.py": CNN}
+    assert found["dave"].read_files() == {"dave.py": CNN}
+    assert found["erin"].read_files() == {"cnn.py": CNN, "util.py": HELPER}
     assert found["erin"].target == "cnn.py" and found["erin"].label == f"{archive}:class/erin"
     assert found["readme"].odd.startswith("not a submission: a .md file")
 
@@ -78,3 +81,14 @@ def test_missing_source_is_a_usage_error(tmp_path: Path) -> None:
         discover([str(tmp_path / "nowhere")])
     with pytest.raises(UsageError, match="give at least one SOURCE"):
         discover([])
+
+
+def test_entry_file_is_the_one_no_sibling_imports(tmp_path: Path) -> None:
+    layers = b"def conv_forward_naive(x, w, b, p):\n    pass\n\ndef conv_backward_naive(d, c):\n    pass\n"
+    entry = b"from cs231n_layers import conv_forward_naive\n\ndef conv_backward_naive(d, c):\n    pass\n"
+    (tmp_path / "frank").mkdir()
+    (tmp_path / "frank" / "cs231n_layers.py").write_bytes(layers)
+    (tmp_path / "frank" / "zz_mine.py").write_bytes(entry)
+    (found,) = discover([str(tmp_path)])
+    assert found.target == "zz_mine.py"  # defines fewer functions, but layers is the imported helper
+    assert contract_names_in(layers) == {"conv_forward_naive", "conv_backward_naive"}

@@ -28,7 +28,7 @@ from gradcheck.errors import UsageError
 from gradcheck.grade.task import grade_task
 
 OnDone = Callable[[str, dict[str, Any], int], None]
-Task = tuple[str, dict[str, Any]]
+Task = tuple[str, Callable[[], dict[str, Any]]]  # (key, payload maker: reads the files when the task is sent)
 DEFAULT_TASK_TIMEOUT = 1800.0  # seconds for one whole submission (the check's own limits come first)
 
 
@@ -123,7 +123,7 @@ class LocalExecutor:
                         slot.task, slot.attempt = queue.popleft()
                         slot.started = time.monotonic()
                         try:
-                            slot.conn.send(slot.task[1])
+                            slot.conn.send(slot.task[1]())
                         except (OSError, ValueError):
                             pass  # a dead process: its sentinel says so below
                 busy = [slot for slot in slots if slot.task is not None]
@@ -206,14 +206,23 @@ class DaskExecutor:
                     cluster.close()
                 raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
         try:
-            futures = {}
-            submitted = {}
-            for key, payload in tasks:
-                future = client.submit(grade_task, payload, key=f"gradcheck-grade-{key}", pure=False)
+            pending = list(reversed(tasks))
+            futures: dict[Any, str] = {}
+            submitted: dict[str, float] = {}
+            in_flight = 2 * max(1, sum(client.nthreads().values()))  # bounded: payloads carry file bytes
+
+            def submit() -> Any:
+                key, payload = pending.pop()
+                future = client.submit(grade_task, payload(), key=f"gradcheck-grade-{key}", pure=False)
                 futures[future] = key
                 submitted[key] = time.monotonic()
-            for future in as_completed(futures):
-                key = futures[future]
+                return future
+
+            running = as_completed([submit() for _ in range(min(in_flight, len(pending)))])
+            for future in running:
+                if pending:
+                    running.add(submit())
+                key = futures.pop(future)
                 try:
                     result = future.result()
                     attempts = 1

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -51,6 +52,7 @@ class Progress:
         self.enabled = enabled
         self.started = time.monotonic()
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.last = float("-inf")
 
     def line(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-9)
@@ -63,9 +65,11 @@ class Progress:
     def step(self, passed: bool) -> None:
         self.done += 1
         self.failures += 0 if passed else 1
-        if self.enabled:
+        now = time.monotonic()
+        if self.enabled and (self.tty or self.done == self.total or now - self.last >= 2.0):
             end = "\r" if self.tty and self.done < self.total else "\n"
-            print(self.line(), end=end, file=self.stream, flush=True)
+            print(self.line(), end=end, file=self.stream, flush=True)  # a log gets a line per 2 s
+            self.last = now
 
 
 def parse_require(text: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -120,8 +124,8 @@ def grade(
         from gradcheck.grade.executors import LocalExecutor
 
         executor = LocalExecutor()
-    submissions = discover(list(sources))
     out = Path(out)
+    submissions = discover(list(sources), exclude=[out])
     out.mkdir(parents=True, exist_ok=True)
     settings = Settings(examples=examples, seed=seed, timeout=timeout).key_fields()
     keys = {s.id: result_key(s.sha256, settings) for s in submissions if s.gradable}
@@ -148,7 +152,7 @@ def grade(
                 _write_outputs(out, row, key, required, result.get("files", {}))
             meter.step(rows[first.id].passed)
 
-        tasks = [(key, _payload(s, settings)) for key, s in todo]
+        tasks = [(key, partial(_payload, s, settings)) for key, s in todo]  # files read when sent
         if tasks:
             executor.run(tasks, on_done)
         for submission in submissions:
@@ -167,5 +171,5 @@ def grade(
 
 
 def _payload(submission: Submission, settings: dict[str, Any]) -> dict[str, Any]:
-    return {"label": submission.label, "target": submission.target, "files": submission.files,
+    return {"label": submission.label, "target": submission.target, "files": submission.read_files(),
             "settings": settings}

@@ -8,10 +8,12 @@ was made from (a single top-level folder wrapping everything is looked through).
 Anything else (data files, folders without code) becomes an *odd* entry: listed,
 never graded, never a crash.
 
-Every submission carries its files as bytes (``files``: relative path -> content),
-so a task can rebuild it anywhere (another process, another machine); ``sha256``
-is the hash of the target file's bytes for a lone file, of the sorted
-(path, content) pairs for a folder.
+``Submission.read_files()`` gives its files as bytes (relative path -> content), so
+a task can rebuild it anywhere (another process, another machine); they are read
+when the submission is hashed and again when it is sent, never all held at once
+(a class of large notebooks does not fill the coordinator's memory). ``sha256`` is
+the hash of the target file's bytes for a lone file, of the sorted (path, content)
+pairs for a folder.
 """
 
 from __future__ import annotations
@@ -20,18 +22,23 @@ import hashlib
 import os
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import UsageError
+from gradcheck.load.cs231n import DISPLAY_NAMES
 
 CODE_SUFFIXES = (".py", ".ipynb")
 MAX_FILE_BYTES = 16 << 20  # a code file larger than this is not read (odd entry)
 MAX_FOLDER_BYTES = 64 << 20  # all files of one sub-folder submission
 MAX_FOLDER_FILES = 200
 SKIPPED_NAMES = ("__pycache__", ".ipynb_checkpoints", "__MACOSX", ".git")
-_DEFINES = re.compile(r"(?:^|[\s\"'])def\s+(" + "|".join(CONTRACT_FUNCTIONS) + r")\s*\(", re.MULTILINE)
+_NAMES = (*CONTRACT_FUNCTIONS, *DISPLAY_NAMES.values())  # the contract's names and CS231n's
+_DEFINES = re.compile(r"(?:^|[\s\"'])def\s+(" + "|".join(_NAMES) + r")\s*\(", re.MULTILINE)
+_IMPORTS = re.compile(r"(?:^|[\s\"'])(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
 @dataclass
@@ -41,18 +48,36 @@ class Submission:
     id: str
     label: str  # where it came from, for people: "class/alice.py", "class.zip:bob/cnn.ipynb"
     target: str = ""  # relative path of the file to check, inside ``files``
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # empty once ``loader`` is set
     sha256: str = ""
     odd: str | None = None
+    loader: Callable[[], dict[str, bytes]] | None = field(default=None, repr=False)
 
     @property
     def gradable(self) -> bool:
         return self.odd is None
 
+    def read_files(self) -> dict[str, bytes]:
+        """The submission's files, {relative path: bytes} (read again from disk or zip if lazy)."""
+        return self.loader() if self.loader is not None else dict(self.files)
+
+    def lazy(self, loader: Callable[[], dict[str, bytes]]) -> Submission:
+        """Drop the bytes kept in memory; ``read_files`` will call ``loader``."""
+        if self.gradable:
+            self.files, self.loader = {}, loader
+        return self
+
 
 def contract_names_in(text: bytes) -> set[str]:
-    """The contract functions a .py or .ipynb text defines with ``def`` (read, not imported)."""
+    """The contract functions (or their CS231n names) a .py or .ipynb text defines with ``def``.
+
+    Read, not imported: no submitted code runs in the coordinator."""
     return set(_DEFINES.findall(text.decode("utf-8", errors="replace")))
+
+
+def imported_names(text: bytes) -> set[str]:
+    """Top-level module names a .py or .ipynb text imports (``import x``, ``from x import y``)."""
+    return set(_IMPORTS.findall(text.decode("utf-8", errors="replace")))
 
 
 def _is_code(name: str) -> bool:
@@ -74,11 +99,17 @@ def _hash_files(files: dict[str, bytes], target: str) -> str:
 
 
 def _pick_target(files: dict[str, bytes]) -> str | None:
-    """The code file defining the most contract functions (ties: shallowest, then by name)."""
+    """The entry file of a folder submission: among code files no other file imports (a
+    helper module is imported, the submission is not), the one defining the most contract
+    functions; ties: the shallowest, then by name."""
     code = [name for name in files if _is_code(name)]
     if not code:
         return None
-    return max(code, key=lambda name: (len(contract_names_in(files[name])), -name.count("/"), _neg(name)))
+    imported: set[str] = set()
+    for name in code:
+        imported |= {module for module in imported_names(files[name]) if module != PurePosixPath(name).stem}
+    entries = [name for name in code if PurePosixPath(name).stem not in imported] or code
+    return max(entries, key=lambda name: (len(contract_names_in(files[name])), -name.count("/"), _neg(name)))
 
 
 def _neg(name: str) -> tuple[int, ...]:
@@ -121,15 +152,28 @@ def _read_tree(root: Path) -> tuple[dict[str, bytes], str | None]:
     return files, None
 
 
-def _from_folder(folder: Path) -> list[Submission]:
+def _tree_files(root: Path) -> dict[str, bytes]:
+    return _read_tree(root)[0]
+
+
+def _named_files(paths: dict[str, Path]) -> dict[str, bytes]:
+    return {rel: path.read_bytes() for rel, path in paths.items()}
+
+
+def _zip_files(archive_path: Path, names: dict[str, str]) -> dict[str, bytes]:
+    with zipfile.ZipFile(archive_path) as archive:
+        return {rel: archive.read(name) for rel, name in names.items()}
+
+
+def _from_folder(folder: Path, exclude: set[Path]) -> list[Submission]:
     found: list[Submission] = []
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if _skipped(entry.name):
+        if _skipped(entry.name) or entry.resolve() in exclude:
             continue
         label = str(entry)
         if entry.is_dir():
             files, problem = _read_tree(entry)
-            found.append(_folder_submission(entry.name, label, files, problem))
+            found.append(_folder_submission(entry.name, label, files, problem).lazy(partial(_tree_files, entry)))
         elif entry.suffix == ".zip":
             found.extend(_from_zip(entry))
         elif _is_code(entry.name) and entry.is_file():
@@ -147,7 +191,8 @@ def _odd_file_reason(name: str) -> str:
 def _from_file(path: Path) -> Submission:
     if path.stat().st_size > MAX_FILE_BYTES:
         return Submission(path.stem, str(path), odd=f"file larger than {MAX_FILE_BYTES >> 20} MiB")
-    return _file_submission(path.stem, str(path), path.name, path.read_bytes())
+    submission = _file_submission(path.stem, str(path), path.name, path.read_bytes())
+    return submission.lazy(partial(_named_files, {path.name: path}))
 
 
 # --------------------------------------------------------------------------- zip files
@@ -191,7 +236,8 @@ def _from_zip(path: Path) -> list[Submission]:
             elif info.file_size > MAX_FILE_BYTES:
                 found.append(Submission(name.stem, label, odd=f"file larger than {MAX_FILE_BYTES >> 20} MiB"))
             else:
-                found.append(_file_submission(name.stem, label, name.name, archive.read(info)))
+                submission = _file_submission(name.stem, label, name.name, archive.read(info))
+                found.append(submission.lazy(partial(_zip_files, path, {name.name: info.filename})))
         for folder in sorted(groups):
             entries = groups[folder]
             label = f"{path}:{'/'.join(PurePosixPath(entries[0][1].filename).parts[:strip + 1])}"
@@ -200,7 +246,8 @@ def _from_zip(path: Path) -> list[Submission]:
                 found.append(_folder_submission(folder, label, {}, "folder too large to grade"))
                 continue
             files = {rel: archive.read(info) for rel, info in entries}
-            found.append(_folder_submission(folder, label, files, None))
+            loader = partial(_zip_files, path, {rel: info.filename for rel, info in entries})
+            found.append(_folder_submission(folder, label, files, None).lazy(loader))
     return sorted(found, key=lambda s: s.id)
 
 
@@ -224,11 +271,13 @@ def _unique_ids(found: list[Submission]) -> list[Submission]:
     return found
 
 
-def discover(sources: list[str]) -> list[Submission]:
+def discover(sources: list[str], exclude: list[str | Path] = ()) -> list[Submission]:
     """Every submission (and odd entry) in ``sources``, in a stable order.
 
+    ``exclude``: folders never taken for submissions (the ``--out`` folder inside a SOURCE).
     Raises :class:`UsageError` when a SOURCE does not exist or no source is given.
     """
+    skip = {Path(path).resolve() for path in exclude}
     if not sources:
         raise UsageError("give at least one SOURCE (a folder, a .zip, or .py/.ipynb files)")
     found: list[Submission] = []
@@ -237,7 +286,7 @@ def discover(sources: list[str]) -> list[Submission]:
         if not path.exists():
             raise UsageError(f"no such file or folder: {source}")
         if path.is_dir():
-            found.extend(_from_folder(path))
+            found.extend(_from_folder(path, skip))
         elif path.suffix == ".zip":
             found.extend(_from_zip(path))
         elif _is_code(path.name):
