@@ -7,7 +7,9 @@ one-bug variants), each ``--copies`` times with a distinct trailing comment so n
 files share bytes (identical files would be graded once). Each run starts from an
 empty ``--out`` (no store to reuse). Prints wall time per run, the 2-worker speed-up
 (target >= 1.7x), and the cost per submission (task duration) for correct and
-failing ones; the load average before and after (a shared machine skews everything).
+failing ones; the CPU time the grading processes got (``cores busy`` = CPU / wall: with
+2 workers on an idle 2-core machine it approaches 2), and the load average before and
+after (a shared machine skews everything).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,13 +43,20 @@ def build_class(folder: Path, copies: int) -> int:
     return count
 
 
-def grade(folder: Path, out: Path, workers: int, examples: int) -> tuple[float, object]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped descendants: pool processes and their workers
+    return usage.ru_utime + usage.ru_stime
+
+
+def grade(folder: Path, out: Path, workers: int, examples: int) -> tuple[float, float, object]:
+    """(wall s, CPU s used by the grading processes, GradeRun)."""
     from gradcheck.grade import grade as run_grade
     from gradcheck.grade.executors import LocalExecutor
 
+    cpu = _children_cpu()
     started = time.perf_counter()
     result = run_grade([str(folder)], out, executor=LocalExecutor(workers), examples=examples, progress=False)
-    return time.perf_counter() - started, result
+    return time.perf_counter() - started, _children_cpu() - cpu, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,12 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         walls = {}
         for workers in (1, 2):
             out = Path(scratch) / f"out{workers}"
-            wall, result = grade(folder, out, workers, args.examples)
+            wall, cpu, result = grade(folder, out, workers, args.examples)
             walls[workers] = wall
             rows = result.rows
             correct = [r.duration_s for r in rows if r.passed and r.duration_s is not None]
             failing = [r.duration_s for r in rows if not r.passed and r.duration_s is not None]
-            print(f"{workers} worker(s): {wall:.1f} s wall, {total / wall * 60:.1f} submissions/min; "
+            print(f"{workers} worker(s): {wall:.1f} s wall, {cpu:.1f} s CPU ({cpu / wall:.2f} cores busy), "
+                  f"{total / wall * 60:.1f} submissions/min; "
                   f"per submission (task time): correct median {statistics.median(correct):.2f} s "
                   f"(n={len(correct)}), failing median {statistics.median(failing):.2f} s (n={len(failing)})")
             shutil.rmtree(out)
