@@ -127,9 +127,12 @@ def test_tiny_class_end_to_end(tmp_path: Path) -> None:
     assert {t["name"]: t["status"] for t in results["tests"]} == {"zero_pad": "passed", "conv_forward": "failed"}
     page = (tmp_path / "out" / "class.html").read_text()
     assert "<a href='submissions/ann/report.html'>ann</a>" in page and "ann, ben" in page
+    shutil.rmtree(tmp_path / "out" / "submissions" / "cat")  # lost (say, killed before it was written)
     again = grade([str(folder)], tmp_path / "out", executor=LocalExecutor(2), examples=5, timeout=2.0,
                   progress=False, require="zero_pad,conv_forward")
     assert (again.graded_now, again.reused) == (0, 3)
+    assert (tmp_path / "out" / "submissions" / "cat" / "report.html").is_file()  # re-rendered from the store
+    assert json.loads((tmp_path / "out" / "submissions" / "cat" / "results.json").read_text()) == results
 
 
 def test_task_timeout_costs_only_that_row(tmp_path: Path) -> None:

@@ -88,6 +88,16 @@ def _marker(key: str, required: tuple[str, ...]) -> str:
     return f"{key} {','.join(required)}\n"
 
 
+def _slim(row: Row) -> Row:
+    """Drop the report's arrays once its folder is written (the class page needs verdicts only):
+    a class of thousands stays small in memory."""
+    if row.report is not None:
+        heavy = ("detail", "step_sweep")
+        checks = [{k: v for k, v in check.items() if k not in heavy} for check in row.report.get("checks", [])]
+        row.report = {**row.report, "checks": checks}
+    return row
+
+
 def _write_outputs(out: Path, row: Row, key: str, required: tuple[str, ...],
                    files: dict[str, bytes] | None = None) -> None:
     """The submission's report folder, unless already written for this key and requirement."""
@@ -150,6 +160,7 @@ def grade(
                 row = make_row(submission, result, required)
                 rows[submission.id] = row
                 _write_outputs(out, row, key, required, result.get("files", {}))
+                _slim(row)
             meter.step(rows[first.id].passed)
 
         tasks = [(key, partial(_payload, s, settings)) for key, s in todo]  # files read when sent
@@ -162,7 +173,7 @@ def grade(
             row = make_row(submission, None if stored is None else stored["result"], required)
             if stored is not None:
                 _write_outputs(out, row, keys[submission.id], required)
-            rows[submission.id] = row
+            rows[submission.id] = _slim(row)
     ordered = [rows[s.id] for s in submissions]
     mark_duplicates(ordered)
     write_atomic(out / "grades.csv", grades_csv(ordered))
