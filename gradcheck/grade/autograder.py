@@ -144,6 +144,7 @@ def grade_one(submission_dir: str | Path, settings: Settings, require: tuple[str
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m gradcheck.grade.autograder run SUBMISSION_DIR RESULTS_JSON [options]``."""
+    from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
     from gradcheck.cli import _positive_int, _seconds, _seed
     from gradcheck.grade.run import parse_require
 
@@ -151,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=("run",))
     parser.add_argument("submission_dir")
     parser.add_argument("results_json")
-    parser.add_argument("--examples", type=_positive_int, default=500)
+    parser.add_argument("--examples", type=_positive_int, default=DEFAULT_EXAMPLES)
     parser.add_argument("--seed", type=_seed, default=0)
-    parser.add_argument("--timeout", type=_seconds, default=10.0)
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT)
     parser.add_argument("--require", default="all")
     args = parser.parse_args(argv)
     settings = Settings(examples=args.examples, seed=args.seed, timeout=args.timeout)
