@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import UsageError
 from gradcheck.grade.gradebook import Row, grades_csv, make_row, mark_duplicates, write_atomic, write_submission_outputs
@@ -115,9 +116,9 @@ def grade(
     out: str | Path,
     *,
     executor: Any = None,
-    examples: int = 20,
+    examples: int = DEFAULT_EXAMPLES,
     seed: int = 0,
-    timeout: float = 10.0,
+    timeout: float = DEFAULT_TIMEOUT,
     require: str | Sequence[str] | None = None,
     progress: bool = True,
     stream: TextIO | None = None,
