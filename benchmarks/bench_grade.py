@@ -61,7 +61,10 @@ def grade(folder: Path, out: Path, workers: int, examples: int) -> tuple[float, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=100, help="cases per function and quantity (default 100)")
+    from gradcheck.api import DEFAULT_EXAMPLES
+
+    parser.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES,
+                        help=f"cases per function and quantity (default {DEFAULT_EXAMPLES}, as gradcheck check)")
     parser.add_argument("--copies", type=int, default=1, help="copies of each zoo member (default 1)")
     args = parser.parse_args(argv)
     commit = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True,
