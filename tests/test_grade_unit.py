@@ -174,3 +174,22 @@ def test_class_page_ranks_causes_by_submissions_hit() -> None:
     assert "- **conv_backward**: the kernel is rotated by 180 degrees: 2 of 2 (a, b)" in page
     assert "- **zero_pad**: error: zero_pad raised ValueError: bad pad #: 2 of 2 (c, d)" in page
     assert "| conv_backward | 1 of 3 |" in page and "| zero_pad | 0 of 2 |" in page  # of those defining it
+
+
+def test_unreadable_submission_is_recorded_not_raised(tmp_path: Path) -> None:
+    def vanished() -> dict:
+        raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "gone.py"))
+
+    seen = []
+    LocalExecutor(1).run([("k1", vanished)], lambda key, result, attempts: seen.append((key, result)))
+    assert seen == [("k1", {"outcome": "error", "duration_s": 0.0, "error": "could not read the submission: "
+                            f"[Errno 2] No such file or directory: '{tmp_path / 'gone.py'}'"})]
+
+
+def test_grade_validates_settings(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="examples must be an integer >= 1, got 0"):
+        grade([str(tmp_path)], tmp_path / "out", examples=0)
+    with pytest.raises(UsageError, match="timeout must be a positive number of seconds, got -1"):
+        grade([str(tmp_path)], tmp_path / "out", timeout=-1)
+    with pytest.raises(UsageError, match="seed must be an integer >= 0, got 1.5"):
+        grade([str(tmp_path)], tmp_path / "out", seed=1.5)

@@ -40,6 +40,11 @@ def _crashed(detail: str, duration_s: float) -> dict[str, Any]:
     return {"outcome": "crashed", "error": CRASHED, "detail": detail, "duration_s": duration_s}
 
 
+def _unreadable(exc: OSError) -> dict[str, Any]:
+    """The result of a submission whose files vanished or became unreadable after discovery."""
+    return {"outcome": "error", "error": f"could not read the submission: {exc}", "duration_s": 0.0}
+
+
 # --------------------------------------------------------------------------- local process pool
 
 
@@ -119,14 +124,21 @@ class LocalExecutor:
                 self._start(slot)
             while queue or any(slot.task is not None for slot in slots):
                 for slot in slots:
-                    if slot.task is None and queue:
-                        slot.task, slot.attempt = queue.popleft()
-                        slot.started = time.monotonic()
+                    while slot.task is None and queue:
+                        (key, payload), attempt = queue.popleft()
                         try:
-                            slot.conn.send(slot.task[1]())
+                            message = payload()
+                        except OSError as exc:
+                            on_done(key, _unreadable(exc), attempt)
+                            continue
+                        slot.task, slot.attempt, slot.started = (key, payload), attempt, time.monotonic()
+                        try:
+                            slot.conn.send(message)
                         except (OSError, ValueError):
                             pass  # a dead process: its sentinel says so below
                 busy = [slot for slot in slots if slot.task is not None]
+                if not busy:
+                    continue  # every remaining task was unreadable
                 now = time.monotonic()
                 wait_for = max(0.0, min(slot.started + self.task_timeout - now for slot in busy))
                 ready = set(wait([s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=wait_for))
@@ -212,16 +224,25 @@ class DaskExecutor:
             in_flight = 2 * max(1, sum(client.nthreads().values()))  # bounded: payloads carry file bytes
 
             def submit() -> Any:
-                key, payload = pending.pop()
-                future = client.submit(grade_task, payload(), key=f"gradcheck-grade-{key}", pure=False)
-                futures[future] = key
-                submitted[key] = time.monotonic()
-                return future
+                while pending:
+                    key, payload = pending.pop()
+                    try:
+                        message = payload()
+                    except OSError as exc:
+                        on_done(key, _unreadable(exc), 1)
+                        continue
+                    future = client.submit(grade_task, message, key=f"gradcheck-grade-{key}", pure=False)
+                    futures[future] = key
+                    submitted[key] = time.monotonic()
+                    return future
+                return None
 
-            running = as_completed([submit() for _ in range(min(in_flight, len(pending)))])
+            first = [submit() for _ in range(min(in_flight, len(pending)))]
+            running = as_completed([future for future in first if future is not None])
             for future in running:
-                if pending:
-                    running.add(submit())
+                following = submit()
+                if following is not None:
+                    running.add(following)
                 key = futures.pop(future)
                 try:
                     result = future.result()

@@ -131,6 +131,12 @@ def grade(
     from gradcheck.grade.classpage import write_class_pages
 
     required = parse_require(require)
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise UsageError(f"examples must be an integer >= 1, got {examples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
+        raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if executor is None:
         from gradcheck.grade.executors import LocalExecutor
 
