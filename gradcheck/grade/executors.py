@@ -185,9 +185,11 @@ class LocalExecutor:
 class DaskExecutor:
     """Tasks on a Dask distributed cluster: ``scheduler`` address, or a ``LocalCluster`` of ``workers``.
 
-    With a ``LocalCluster`` the scheduler reschedules a task whose worker died once
-    (``distributed.scheduler.allowed-failures = 1``); with a remote scheduler its own
-    setting applies. A task that still fails (``KilledWorker``) is reported ``crashed``.
+    A task whose worker died (``KilledWorker``) is submitted once more, then reported
+    ``crashed``. A ``LocalCluster`` is made with ``allowed-failures = 0`` (no retry by
+    the scheduler: the retry is this one) and ``worker-saturation = 1.0`` (a worker holds
+    only the task it runs, so a submission that kills its worker cannot take a queued
+    neighbour down with it); a remote scheduler keeps its own settings.
     """
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None):
@@ -205,7 +207,11 @@ class DaskExecutor:
         from distributed import Client, LocalCluster, as_completed
 
         cluster = None
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        config = {
+            "distributed.scheduler.allowed-failures": 0,  # a lost worker fails its task: we retry it ourselves
+            "distributed.scheduler.worker-saturation": 1.0,  # a worker holds only the task it runs
+        }
+        with dask.config.set(config):
             if self.scheduler is None:
                 with _single_threaded_blas():
                     cluster = LocalCluster(
@@ -219,9 +225,16 @@ class DaskExecutor:
                 raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
         try:
             pending = list(reversed(tasks))
-            futures: dict[Any, str] = {}
+            futures: dict[Any, tuple[str, dict[str, Any], int]] = {}
             submitted: dict[str, float] = {}
             in_flight = 2 * max(1, sum(client.nthreads().values()))  # bounded: payloads carry file bytes
+
+            def send(key: str, message: dict[str, Any], attempt: int) -> Any:
+                suffix = "" if attempt == 1 else f"-attempt{attempt}"
+                future = client.submit(grade_task, message, key=f"gradcheck-grade-{key}{suffix}", pure=False)
+                futures[future] = (key, message, attempt)
+                submitted.setdefault(key, time.monotonic())
+                return future
 
             def submit() -> Any:
                 while pending:
@@ -231,28 +244,29 @@ class DaskExecutor:
                     except OSError as exc:
                         on_done(key, _unreadable(exc), 1)
                         continue
-                    future = client.submit(grade_task, message, key=f"gradcheck-grade-{key}", pure=False)
-                    futures[future] = key
-                    submitted[key] = time.monotonic()
-                    return future
+                    return send(key, message, 1)
                 return None
 
             first = [submit() for _ in range(min(in_flight, len(pending)))]
             running = as_completed([future for future in first if future is not None])
             for future in running:
+                key, message, attempt = futures.pop(future)
+                error: Exception | None = None
+                try:
+                    result = future.result()
+                except Exception as exc:  # KilledWorker (its worker died), a lost connection, ...
+                    error = exc
+                future.release()
+                if error is not None:
+                    if attempt == 1:
+                        running.add(send(key, message, 2))  # retried once
+                        continue
+                    elapsed = time.monotonic() - submitted[key]
+                    result = _crashed(f"Dask: {type(error).__name__}: {error}"[:2000], elapsed)
                 following = submit()
                 if following is not None:
                     running.add(following)
-                key = futures.pop(future)
-                try:
-                    result = future.result()
-                    attempts = 1
-                except Exception as exc:  # KilledWorker, a lost connection, ...
-                    elapsed = time.monotonic() - submitted[key]
-                    result = _crashed(f"Dask: {type(exc).__name__}: {exc}"[:2000], elapsed)
-                    attempts = 2
-                on_done(key, result, attempts)
-                future.release()
+                on_done(key, result, attempt)
         finally:
             client.close()
             if cluster is not None:
