@@ -12,7 +12,8 @@ import pytest
 
 import reference
 from gradcheck.boundary.backend import OUTPUT_LIMIT, InProcessBackend
-from gradcheck.boundary.isolated import ProtocolError, WorkerBackend, decode, encode, pack, read_message
+from gradcheck.boundary.isolated import WorkerBackend
+from gradcheck.boundary.protocol import ProtocolError, decode, encode, pack, read_message
 from gradcheck.boundary.values import CacheRef, Opaque, wire_equal
 from gradcheck.errors import LoadError
 from gradcheck.load.loaders import TargetNotFound

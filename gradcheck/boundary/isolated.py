@@ -6,13 +6,10 @@ submission is imported, and ``OPENBLAS_NUM_THREADS=1``. It talks to the parent
 over two dedicated pipes (not stdin/stdout, which go to /dev/null and a capped
 log file, so prints at import time cannot corrupt the protocol).
 
-Message format, both directions: 8-byte big-endian header length, a JSON header,
-then the raw bytes of the arrays the header refers to (``{"a": [index, dtype,
-shape]}``, dtype a numeric numpy type string such as ``"<f8"``), rebuilt with
-``np.frombuffer`` after checking dtype, shape and size. Nothing the worker
+The wire format lives in ``gradcheck.boundary.protocol``: nothing the worker
 sends is unpickled; the parent decodes every reply into wire values
-(``gradcheck.boundary.values``), validating its structure and sizes, and treats anything
-malformed as a crash.
+(``gradcheck.boundary.values``), validating its structure and sizes, and treats
+anything malformed as a crash.
 
 A call that outlives its deadline gets the worker's process group killed
 (``timeout``); a worker that dies (``sys.exit``, ``os._exit``, a signal, the
@@ -23,11 +20,7 @@ fresh worker; caches (``CacheRef``) held by the dead one are reported lost.
 from __future__ import annotations
 
 import atexit
-import json
-import math
 import os
-import re
-import select
 import signal
 import subprocess
 import sys
@@ -37,205 +30,25 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from gradcheck.boundary.backend import Backend, Outcome
-from gradcheck.boundary.values import CacheRef, Opaque
+from gradcheck.boundary.protocol import (
+    Closed,
+    Deadline,
+    ProtocolError,
+    decode,
+    encode,
+    pack,
+    read_message,
+    write_all,
+)
+from gradcheck.boundary.values import CacheRef
 from gradcheck.contract import CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
-MAX_HEADER = 64 << 20  # bytes of JSON header accepted from the worker
-MAX_MESSAGE = 1 << 30  # bytes of arrays accepted from the worker per reply
-MAX_DEPTH = 12
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total
 GRACE = 2.0  # seconds on top of the worker-side timeout (encoding, transfer)
 LOG_LIMIT = 16 << 20  # RLIMIT_FSIZE: the worker's stdout/stderr log and any file it writes
 _KEY_BITS = 32
-
-
-class ProtocolError(Exception):
-    """A message that does not follow the protocol (from a misbehaving worker)."""
-
-
-class _Deadline(Exception):
-    pass
-
-
-class _Closed(Exception):
-    pass
-
-
-# --- encoding -----------------------------------------------------------------
-
-
-def encode(value: Any, arrays: list[bytes]) -> Any:
-    """A wire value as JSON data; array bytes appended to ``arrays``."""
-    if isinstance(value, np.ndarray):
-        arrays.append(np.ascontiguousarray(value).tobytes())
-        return {"a": [len(arrays) - 1, value.dtype.str, list(value.shape)]}
-    if value is None or type(value) in (bool, int, str):
-        return value
-    if type(value) is float:
-        if value != value or value in (float("inf"), float("-inf")):
-            return {"f": repr(value)}
-        return value
-    if type(value) is tuple:
-        return {"t": [encode(item, arrays) for item in value]}
-    if type(value) is list:
-        return {"l": [encode(item, arrays) for item in value]}
-    if type(value) is dict:
-        return {"d": [[key, encode(item, arrays)] for key, item in value.items()]}
-    if type(value) is CacheRef:
-        return {"r": value.key}
-    if type(value) is Opaque:
-        return {"o": value.type_name}
-    raise TypeError(f"not a wire value: {type(value).__name__}")
-
-
-def decode(data: Any, arrays: list[bytes], depth: int = 0) -> Any:
-    """Inverse of :func:`encode`, validating everything (raises ProtocolError)."""
-    if depth > MAX_DEPTH:
-        raise ProtocolError("value nested too deeply")
-    if data is None or type(data) in (bool, int, str):
-        return data
-    if type(data) is float:
-        return data
-    if type(data) is not dict or len(data) != 1:
-        raise ProtocolError(f"unexpected value {type(data).__name__}")
-    ((tag, body),) = data.items()
-    if tag == "a":
-        return _load_array(body, arrays)
-    if tag == "f":
-        if body not in ("nan", "inf", "-inf"):
-            raise ProtocolError("bad float")
-        return float(body)
-    if tag in ("t", "l"):
-        if type(body) is not list:
-            raise ProtocolError("bad sequence")
-        items = [decode(item, arrays, depth + 1) for item in body]
-        return tuple(items) if tag == "t" else items
-    if tag == "d":
-        if type(body) is not list:
-            raise ProtocolError("bad dict")
-        result = {}
-        for pair in body:
-            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
-                raise ProtocolError("bad dict item")
-            result[pair[0]] = decode(pair[1], arrays, depth + 1)
-        return result
-    if tag == "r":
-        if type(body) is not int or body < 0:
-            raise ProtocolError("bad cache reference")
-        return CacheRef(body)
-    if tag == "o":
-        if type(body) is not str:
-            raise ProtocolError("bad opaque value")
-        return Opaque(body[:200])
-    raise ProtocolError(f"unknown tag {tag!r}")
-
-
-_DTYPE = re.compile(r"[<>|=][biufc][0-9]{1,2}")
-MAX_NDIM = 32
-
-
-def _load_array(body: Any, arrays: list[bytes]) -> np.ndarray:
-    """Rebuild an array from ``[index, dtype, shape]``; only numeric dtypes, sizes checked."""
-    if type(body) is not list or len(body) != 3:
-        raise ProtocolError("bad array reference")
-    index, dtype_text, shape = body
-    if type(index) is not int or not 0 <= index < len(arrays):
-        raise ProtocolError("bad array reference")
-    if type(dtype_text) is not str or not _DTYPE.fullmatch(dtype_text):
-        raise ProtocolError(f"bad array dtype {str(dtype_text)[:40]!r}")
-    try:
-        dtype = np.dtype(dtype_text)
-    except TypeError:
-        raise ProtocolError(f"bad array dtype {dtype_text!r}") from None
-    if (
-        type(shape) is not list
-        or len(shape) > MAX_NDIM
-        or not all(type(n) is int and n >= 0 for n in shape)
-    ):
-        raise ProtocolError("bad array shape")
-    blob = arrays[index]
-    if math.prod(shape) * dtype.itemsize != len(blob):
-        raise ProtocolError("array size does not match its shape")
-    array = np.frombuffer(blob, dtype=dtype).reshape(shape)
-    return array.astype(dtype.newbyteorder("="), copy=True)
-
-
-def pack(header: dict[str, Any], arrays: Sequence[bytes]) -> bytes:
-    """One message: length-prefixed JSON header (with array sizes), then the arrays."""
-    header = dict(header, sizes=[len(blob) for blob in arrays])
-    text = json.dumps(header, allow_nan=False).encode()
-    return len(text).to_bytes(8, "big") + text + b"".join(arrays)
-
-
-# --- pipe I/O with deadlines ------------------------------------------------------
-
-
-def write_all(fd: int, data: bytes, deadline: float | None) -> None:
-    view = memoryview(data)
-    while view:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Deadline()
-            _, ready, _ = select.select([], [fd], [], remaining)
-            if not ready:
-                raise _Deadline()
-        try:
-            written = os.write(fd, view[: 1 << 20])
-        except BlockingIOError:
-            continue
-        except (BrokenPipeError, OSError):
-            raise _Closed() from None
-        view = view[written:]
-
-
-def read_exact(fd: int, size: int, deadline: float | None) -> bytes:
-    chunks = []
-    while size > 0:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Deadline()
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                raise _Deadline()
-        try:
-            chunk = os.read(fd, min(size, 1 << 20))
-        except BlockingIOError:
-            continue
-        except OSError:
-            raise _Closed() from None
-        if not chunk:
-            raise _Closed()
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def read_message(
-    fd: int, deadline: float | None, *, trusted: bool = False
-) -> tuple[dict, list[bytes]]:
-    """Read one message; from an untrusted sender, sizes are checked before reading."""
-    length = int.from_bytes(read_exact(fd, 8, deadline), "big")
-    if not trusted and length > MAX_HEADER:
-        raise ProtocolError(f"header of {length} bytes")
-    data = read_exact(fd, length, deadline)
-    try:
-        header = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise ProtocolError(f"bad header: {exc}") from None
-    if type(header) is not dict:
-        raise ProtocolError("header is not an object")
-    sizes = header.get("sizes", [])
-    if type(sizes) is not list or not all(type(size) is int and size >= 0 for size in sizes):
-        raise ProtocolError("bad array sizes")
-    if not trusted and sum(sizes) > MAX_MESSAGE:
-        raise ProtocolError(f"reply of {sum(sizes)} bytes of arrays")
-    return header, [read_exact(fd, size, deadline) for size in sizes]
 
 
 # --- the parent side ----------------------------------------------------------------
@@ -369,13 +182,13 @@ class WorkerBackend(Backend):
         try:
             write_all(self._to_worker, pack(config, []), deadline)
             header, arrays = read_message(self._from_worker, deadline)
-        except _Deadline:
+        except Deadline:
             self._kill()
             self._reap()
             raise LoadError(
                 f"{self.label}: importing it did not finish within {self.load_timeout:g} s"
             ) from None
-        except (_Closed, ProtocolError) as exc:
+        except (Closed, ProtocolError) as exc:
             status, why = self._reap()
             detail = f" ({exc})" if isinstance(exc, ProtocolError) else ""
             raise LoadError(
@@ -470,7 +283,7 @@ class WorkerBackend(Backend):
             try:
                 write_all(self._to_worker, pack({"op": "exit"}, []), time.monotonic() + 0.5)
                 process.wait(timeout=1.0)
-            except (_Deadline, _Closed, subprocess.TimeoutExpired, OSError):
+            except (Deadline, Closed, subprocess.TimeoutExpired, OSError):
                 pass
         if process is not None:
             self._kill_group_if_alive(process)
@@ -532,7 +345,7 @@ class WorkerBackend(Backend):
         try:
             write_all(self._to_worker, pack(header, arrays), deadline)
             reply = read_message(self._from_worker, deadline)
-        except _Deadline:
+        except Deadline:
             self._kill()
             self._reap()
             return Outcome(
@@ -540,7 +353,7 @@ class WorkerBackend(Backend):
                 message=f"{header.get('name')} did not return within {budget:g} s "
                 "(the worker process was killed)",
             )
-        except _Closed:
+        except Closed:
             status, why = self._reap()
             return Outcome(
                 status,

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from gradcheck.boundary.backend import Backend, CallRunner, CappedText, Outcome, _run_batch
-from gradcheck.boundary.isolated import _Closed, decode, encode, pack, read_message, write_all
+from gradcheck.boundary.protocol import Closed, decode, encode, pack, read_message, write_all
 
 
 def _die_with_parent() -> None:
@@ -120,7 +120,7 @@ def main(argv: list[str]) -> int:
     while True:
         try:
             request, blobs = read_message(read_fd, None, trusted=True)
-        except _Closed:
+        except Closed:
             return 0
         op = request.get("op")
         arrays: list[bytes] = []
@@ -152,5 +152,5 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
-    except _Closed:
+    except Closed:
         os._exit(0)
