@@ -30,6 +30,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from gradcheck.boundary import sandbox
 from gradcheck.boundary.backend import Backend, Outcome
 from gradcheck.boundary.protocol import (
     Closed,
@@ -46,6 +47,7 @@ from gradcheck.contract import CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total
+EXIT_WAIT = 1.0  # seconds a worker whose pipe closed gets to exit on its own before it is killed
 GRACE = 2.0  # seconds on top of the worker-side timeout (encoding, transfer)
 LOG_LIMIT = 16 << 20  # RLIMIT_FSIZE: the worker's stdout/stderr log and any file it writes
 _KEY_BITS = 32
@@ -75,7 +77,10 @@ class WorkerBackend(Backend):
     ``BATCH_TIMEOUT_CAP`` in total). ``memory_limit``: address-space limit in
     bytes. ``cpu_limit``: CPU seconds for the worker's whole life.
     ``load_timeout``: seconds to import the target. ``round_trips`` counts
-    requests answered by a worker.
+    requests answered by a worker. ``isolation``: ``"auto"`` (default, or
+    ``$GRADCHECK_ISOLATION``), ``"strict"`` or a level of
+    ``gradcheck.boundary.sandbox.LEVELS``; the level used is ``self.isolation``.
+    ``visible``: more paths the sandbox shows read-only (a submission's folder).
     """
 
     def __init__(
@@ -86,11 +91,19 @@ class WorkerBackend(Backend):
         memory_limit: int = 4 * GiB,
         cpu_limit: int = 1800,
         load_timeout: float = 30.0,
+        isolation: str | None = None,
+        visible: Sequence[str] = (),
     ):
         from gradcheck.errors import LoadError
         from gradcheck.load.loaders import TargetNotFound, is_path_like
 
-        self.target = os.path.abspath(target) if is_path_like(target) else target
+        self.isolation = sandbox.resolve(isolation)
+        self._is_path = is_path_like(target)
+        self.target = os.path.abspath(target) if self._is_path else target
+        self._visible = [*sandbox.visible_paths(self.target, self._is_path), *map(os.path.abspath, visible)]
+        self._scratch: str | None = None
+        self._copy: str | None = None
+        self._uid: int | None = None
         self.label = target
         self.timeout = float(timeout)
         self.memory_limit = int(memory_limit)
@@ -125,6 +138,8 @@ class WorkerBackend(Backend):
             else {}
         )
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
+        if self.isolation == "unprivileged-user" and sandbox.stdlib_warning():
+            self.warnings.append(sandbox.stdlib_warning())
         self.import_output = str(ready.get("output", ""))[:5000]
 
     # process management ---------------------------------------------------------
@@ -137,24 +152,11 @@ class WorkerBackend(Backend):
         if self._log is not None:
             self._log.close()
         self._log = tempfile.TemporaryFile()
-        env = dict(os.environ)
-        env.update(
-            OPENBLAS_NUM_THREADS="1",
-            OMP_NUM_THREADS="1",
-            MKL_NUM_THREADS="1",
-            MPLBACKEND="Agg",
-            PYTHONDONTWRITEBYTECODE="1",
-        )
+        worker = [sys.executable, "-I", "-m", "gradcheck.boundary.worker", str(child_read), str(child_write)]
+        command, env = sandbox.worker_command(self.isolation, worker, self._visible)
         try:
             self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-m",
-                    "gradcheck.boundary.worker",
-                    str(child_read),
-                    str(child_write),
-                ],
+                command,
                 pass_fds=(child_read, child_write),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
@@ -177,7 +179,18 @@ class WorkerBackend(Backend):
             "fsize_limit": LOG_LIMIT,
             "sys_path": [p for p in sys.path if isinstance(p, str)] + [os.getcwd()],
             "cwd": os.getcwd(),
+            "drop": None,
         }
+        self._remove_scratch()
+        if self.isolation == "sandbox":
+            config.update(sys_path=sandbox.sandbox_sys_path(self._visible), cwd="/tmp")
+        elif self.isolation == "unprivileged-user":
+            self._uid = sandbox.UID_BASE + self._process.pid
+            self._scratch, self._copy = sandbox.private_scratch(self._uid, self.target if self._is_path else None)
+            config.update(cwd=self._scratch, drop=[self._uid, self._uid], target=self._copy or self.target)
+            config["sys_path"] = [p for p in sys.path if isinstance(p, str) and p] + (
+                [] if self._is_path else [os.getcwd()]
+            )
         deadline = time.monotonic() + self.load_timeout
         try:
             write_all(self._to_worker, pack(config, []), deadline)
@@ -195,7 +208,23 @@ class WorkerBackend(Backend):
                 f"{self.label}: the worker process {why} while importing it{detail}"
                 + self._log_tail()
             ) from None
-        return header
+        return self._unmask(header)
+
+    def _unmask(self, data: Any) -> Any:
+        """Texts from the worker with the private copy's path replaced by the submission's."""
+        if self._copy is None:
+            return data
+        if type(data) is str:
+            return data.replace(self._copy, self.target)
+        if type(data) is list:
+            return [self._unmask(item) for item in data]
+        if type(data) is dict:
+            return {key: self._unmask(item) for key, item in data.items()}
+        return data
+
+    def _remove_scratch(self) -> None:
+        sandbox.remove_scratch(self._scratch)
+        self._scratch = self._copy = None
 
     def _alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -204,6 +233,7 @@ class WorkerBackend(Backend):
         process = self._process
         if process is None:
             return
+        sandbox.kill_strays(process.pid, self._uid)
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -219,15 +249,24 @@ class WorkerBackend(Backend):
         self._close_pipes()
         if process is None:
             return "crashed", "was not running"
-        self._kill_group_if_alive(process)
         try:
-            _, raw_status, usage = os.wait4(process.pid, 0)
+            pid, raw_status, usage = os.wait4(process.pid, os.WNOHANG)
+            deadline = time.monotonic() + EXIT_WAIT  # a dying worker (or its sandbox) exits on its own
+            while pid == 0 and time.monotonic() < deadline:
+                time.sleep(0.005)
+                pid, raw_status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid == 0:
+                self._kill_group_if_alive(process)
+                _, raw_status, usage = os.wait4(process.pid, 0)
             process.returncode = os.waitstatus_to_exitcode(raw_status)
         except ChildProcessError:
             usage = None
             process.wait()
         self._process = None
+        sandbox.kill_strays(process.pid, self._uid)
         code = process.returncode
+        if self.isolation == "sandbox" and code is not None and 128 < code <= 128 + 64:
+            code = -(code - 128)  # bwrap exits with 128 + the signal that killed the worker
         log = self._log_tail()
         peak = usage.ru_maxrss * 1024 if usage is not None else 0
         memory = "MemoryError" in log or "Cannot allocate memory" in log or "bad_alloc" in log
@@ -279,6 +318,8 @@ class WorkerBackend(Backend):
 
     def close(self) -> None:
         process = self._process
+        if process is not None:
+            sandbox.kill_strays(process.pid, self._uid)
         if process is not None and process.poll() is None:
             try:
                 write_all(self._to_worker, pack({"op": "exit"}, []), time.monotonic() + 0.5)
@@ -293,7 +334,10 @@ class WorkerBackend(Backend):
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         self._process = None
+        if process is not None:
+            sandbox.kill_strays(process.pid, self._uid)
         self._close_pipes()
+        self._remove_scratch()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -408,10 +452,10 @@ class WorkerBackend(Backend):
         return Outcome(
             status,
             value=self._globalize(decode(data.get("value"), arrays)),
-            message=str(data.get("message", ""))[:20000],
+            message=self._unmask(str(data.get("message", ""))[:20000]),
             args_after=args_after,
             kept=kept,
-            output=str(data.get("output", ""))[:20000],
+            output=self._unmask(str(data.get("output", ""))[:20000]),
         )
 
     def _lost_cache(self, name: str) -> Outcome:

@@ -1,0 +1,323 @@
+"""Isolation levels of the worker process: which one this machine offers, and how to start it.
+
+Three levels, strongest first (``LEVELS``):
+
+- ``"sandbox"``: the worker runs under bubblewrap (``bwrap``) in new user, PID,
+  network, IPC, UTS (and cgroup) namespaces with no capabilities; the file
+  system it sees holds only the Python installation, the ``gradcheck`` and
+  ``reference`` packages and the one submission, all read-only, plus a private
+  tmpfs ``/tmp`` as scratch; a scrubbed environment; ``--die-with-parent``.
+- ``"unprivileged-user"`` (the checker runs as root, no usable bwrap): the
+  worker drops to a uid/gid of its own (no supplementary groups) after its
+  trusted imports and before the submission is imported, in a private scratch
+  directory holding a copy of the submission, with a scrubbed environment.
+- ``"limits-only"``: the worker runs as the checker's user, with the resource
+  limits only.
+
+``resolve`` turns a request (``"auto"``, ``"strict"`` or a level name; the
+``GRADCHECK_ISOLATION`` environment variable when none is given) into a level.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from gradcheck.errors import UsageError
+
+LEVELS = ("sandbox", "unprivileged-user", "limits-only")
+CHOICES = ("auto", "strict", *LEVELS)
+ENV_VAR = "GRADCHECK_ISOLATION"
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`, Fedora: `dnf install bubblewrap`, "
+    "Arch: `pacman -S bubblewrap`) and make sure it can create namespaces (see docs/sandbox.md)"
+)
+UID_BASE = 1 << 30  # unprivileged-user level: worker uid = gid = UID_BASE + worker pid (one per worker)
+SCRATCH_SIZE = 256 << 20  # bytes of the sandbox's tmpfs /tmp
+BWRAP_NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try")
+SCRUBBED_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
+# --- which level ------------------------------------------------------------------------
+
+
+def resolve(isolation: str | None = None) -> str:
+    """The level to run at for ``isolation`` (None: ``$GRADCHECK_ISOLATION``, else ``"auto"``).
+
+    ``"auto"``: the strongest available level. ``"strict"``: ``"sandbox"`` or a
+    :class:`UsageError` saying how to install bubblewrap. A level name: that
+    level (a weaker one than available is allowed: tests and comparisons use it).
+    """
+    where = "isolation"
+    if isolation is None:
+        isolation, where = os.environ.get(ENV_VAR) or "auto", f"${ENV_VAR}"
+    if isolation not in CHOICES:
+        raise UsageError(f"{where}={isolation!r} is not an isolation level; choose from {', '.join(CHOICES)}")
+    reasons = unavailable()
+    if isolation == "auto":
+        return next(level for level in LEVELS if level not in reasons)
+    wanted = "sandbox" if isolation == "strict" else isolation
+    if wanted in reasons:
+        hint = f"; {INSTALL_HINT}" if wanted == "sandbox" else ""
+        raise UsageError(
+            f"{where}={isolation!r}: the {wanted} isolation level is not available here "
+            f"({reasons[wanted]}){hint}"
+        )
+    return wanted
+
+
+@functools.cache
+def unavailable() -> dict[str, str]:
+    """Levels this machine cannot offer, with the reason (probed once per process)."""
+    reasons = {}
+    if bwrap_flags() is None:
+        reasons["sandbox"] = _bwrap_problem()
+    if os.geteuid() != 0:
+        reasons["unprivileged-user"] = "the checker does not run as root, so it cannot switch users"
+    return reasons
+
+
+@functools.cache
+def bwrap_flags() -> tuple[str, ...] | None:
+    """The namespace flags bwrap accepts here (with a user namespace if it can), None if it cannot run."""
+    if shutil.which("bwrap") is None:
+        return None
+    for flags in (("--unshare-user", "--uid", "65534", "--gid", "65534"), ()):
+        command = bwrap_command([sys.executable, "-I", "-S", "-c", "pass"], flags=flags)
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=20, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return flags
+    return None
+
+
+def _bwrap_problem() -> str:
+    if shutil.which("bwrap") is None:
+        return "bwrap is not installed"
+    command = bwrap_command([sys.executable, "-I", "-S", "-c", "pass"], flags=())
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=20, check=False, text=True)
+        detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        detail = [str(exc)]
+    return f"bwrap cannot create its namespaces here: {detail[0][:300]}"
+
+
+# --- the sandbox command line ---------------------------------------------------------------
+
+
+def _python_roots() -> list[str]:
+    """Folders the Python installation and its packages live in (read-only in the sandbox)."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    roots.update(p for p in sys.path if p and os.path.basename(p) in ("site-packages", "dist-packages"))
+    import gradcheck
+    import reference
+
+    roots.update(os.path.dirname(os.path.abspath(module.__file__)) for module in (gradcheck, reference))
+    return sorted(os.path.realpath(root) for root in roots if os.path.isdir(root))
+
+
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/localtime")
+
+
+def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Sequence[str] = ()) -> list[str]:
+    """The ``bwrap`` command line that runs ``worker`` in the sandbox.
+
+    Read-only: the system libraries, the Python installation, ``gradcheck``,
+    ``reference`` and each path in ``visible`` (at its own path). Writable: a
+    fresh tmpfs ``/tmp`` (also the working directory). Nothing else exists.
+    """
+    command = ["bwrap", *flags, *BWRAP_NAMESPACES, "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):
+            command += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            command += ["--ro-bind", path, path]
+    for path in _python_roots():
+        command += ["--ro-bind", path, path]
+    for path in visible:
+        real = os.path.realpath(path)
+        command += ["--ro-bind", real, real]
+        if real != os.path.abspath(path):
+            command += ["--symlink", real, os.path.abspath(path)]
+    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(SCRATCH_SIZE), "--tmpfs", "/tmp"]
+    command += ["--remount-ro", "/", "--clearenv"]
+    for key, value in {**SCRUBBED_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
+        command += ["--setenv", key, value]
+    return [*command, "--chdir", "/tmp", *worker]
+
+
+def visible_paths(target: str, is_path: bool) -> list[str]:
+    """What of the submission the sandbox must show: the file itself, or a module's file/package."""
+    if is_path:
+        return [target]
+    top = target.split(".")[0]
+    old_path = sys.path[:]
+    sys.path.append(os.getcwd())
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    finally:
+        sys.path[:] = old_path
+    if spec is None or not spec.origin or not os.path.isabs(spec.origin):
+        return []  # built in, or not found (the worker then reports it as not found)
+    if spec.submodule_search_locations:
+        return [p for p in spec.submodule_search_locations if os.path.isdir(p)]
+    return [spec.origin]
+
+
+def sandbox_sys_path(extra: Sequence[str]) -> list[str]:
+    """The checker's ``sys.path`` entries that exist in the sandbox, plus the folders of ``extra``."""
+    roots = _python_roots()
+    kept = [
+        p for p in sys.path
+        if isinstance(p, str) and p and any(p == r or p.startswith(r + os.sep) for r in roots)
+    ]
+    parents = [os.path.dirname(os.path.abspath(p)) for p in extra]
+    return kept + [p for p in dict.fromkeys(parents) if p not in kept]
+
+
+# --- the unprivileged-user level -----------------------------------------------------------
+
+
+def private_scratch(uid: int, target: str | None) -> tuple[str, str | None]:
+    """A 0700 scratch folder owned by ``uid`` (as root), with a copy of ``target`` if it is a file.
+
+    Returns (folder, path of the copy or None).
+    """
+    folder = tempfile.mkdtemp(prefix="gradcheck-scratch-")
+    copy = None
+    if target is not None:
+        copy = os.path.join(folder, os.path.basename(target))
+        shutil.copyfile(target, copy)
+        os.chown(copy, uid, uid)
+        os.chmod(copy, 0o400)
+    os.chown(folder, uid, uid)
+    os.chmod(folder, 0o700)
+    return folder, copy
+
+
+def readable_by_others(path: str) -> bool:
+    """Whether a user that is neither owner nor in the group can reach and read ``path``."""
+    path = os.path.realpath(path)
+    parts = path.split(os.sep)
+    for end in range(1, len(parts)):
+        folder = os.sep.join(parts[:end]) or os.sep
+        if not os.stat(folder).st_mode & 0o001:
+            return False
+    return bool(os.stat(path).st_mode & 0o004)
+
+
+def stdlib_warning() -> str | None:
+    """A note when the worker's uid cannot read the standard library (unprivileged-user level)."""
+    stdlib = os.path.dirname(os.__file__)
+    if readable_by_others(stdlib):
+        return None
+    return (
+        f"isolation unprivileged-user: the Python installation ({stdlib}) is not readable by other users, "
+        "so the submission can import only the modules gradcheck loaded before switching users "
+        "(numpy and the common standard modules); install bubblewrap or a Python other users can read"
+    )
+
+
+def remove_scratch(folder: str | None) -> None:
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- starting the worker at a level --------------------------------------------------------
+
+
+def worker_command(level: str, worker: Sequence[str], visible: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """(command, environment) that start ``worker`` (``python -I -m ...``) at ``level``."""
+    if level == "sandbox":
+        flags = bwrap_flags()
+        if flags is None:
+            raise UsageError(f"the sandbox isolation level is not available here; {INSTALL_HINT}")
+        return bwrap_command(worker, flags=flags, visible=visible), dict(os.environ)
+    if level == "unprivileged-user":
+        return list(worker), dict(SCRUBBED_ENV)  # HOME/TMPDIR: the scratch folder, set by the worker
+    env = dict(os.environ)
+    env.update({key: value for key, value in SCRUBBED_ENV.items() if key not in ("PATH", "LANG")})
+    return list(worker), env
+
+
+# --- processes the submission started ------------------------------------------------------
+
+
+def _process_table() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent pid, process group, session) of every process this one can see."""
+    table = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return table
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            table[int(entry)] = (int(fields[1]), int(fields[2]), int(fields[3]))
+    return table
+
+
+def _real_uid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def strays(worker_pid: int, uid: int | None = None) -> list[int]:
+    """Processes the worker ``worker_pid`` started: its descendants, the members of its
+    process group and session, and (``uid``: a uid of its own) every process of that uid."""
+    table = _process_table()
+    found = {pid for pid, (_, group, session) in table.items() if worker_pid in (group, session)}
+    if uid is not None:
+        found.update(pid for pid in table if _real_uid(pid) == uid)
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    stack = [worker_pid]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    found.discard(worker_pid)
+    found.discard(os.getpid())
+    return sorted(found)
+
+
+def kill_strays(worker_pid: int, uid: int | None = None) -> None:
+    import signal
+
+    for pid in strays(worker_pid, uid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
