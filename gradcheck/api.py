@@ -41,6 +41,7 @@ def check(
     timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
     sweep: bool = False,
+    isolation: str | None = None,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -50,6 +51,9 @@ def check(
     reproducible. With ``isolate=True`` the submission runs in a limited worker
     process and nothing it returns is unpickled. ``sweep`` also records, for one case
     per gradient, the error against the finite-difference step (shown in reports).
+    ``isolation`` (with ``isolate=True``): ``"auto"`` (default: ``$GRADCHECK_ISOLATION`` or the
+    strongest level available), ``"strict"`` (the bubblewrap sandbox or a UsageError), or a level
+    name; the level used is ``Report.isolation`` (docs/sandbox.md).
     """
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
         raise UsageError(f"examples must be an integer >= 1, got {examples!r}")
@@ -66,14 +70,19 @@ def check(
         label = getattr(target, "__name__", type(target).__name__)
     started = time.perf_counter()
     report = Report(target=str(label), seed=seed, examples=examples)
+    if isolate and isinstance(target, str):
+        from gradcheck.boundary.sandbox import resolve
+
+        isolation = report.isolation = resolve(isolation)  # "strict" below the sandbox: UsageError
     try:
-        backend = _open_backend(target, isolate=isolate, timeout=timeout)
+        backend = _open_backend(target, isolate=isolate, timeout=timeout, isolation=isolation)
     except LoadError as exc:
         report.load_error = str(exc)
         report.duration_s = time.perf_counter() - started
         return report
     from gradcheck.engine.runner import run_checks
 
+    report.isolation = getattr(backend, "isolation", None) or "in-process"
     with backend:
         report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress,
                                    sweep=sweep)
@@ -81,7 +90,7 @@ def check(
     return report
 
 
-def _open_backend(target: Any, *, isolate: bool, timeout: float) -> Backend:
+def _open_backend(target: Any, *, isolate: bool, timeout: float, isolation: str | None = None) -> Backend:
     if isinstance(target, Backend):
         return target
     if isolate:
@@ -92,7 +101,7 @@ def _open_backend(target: Any, *, isolate: bool, timeout: float) -> Backend:
             )
         from gradcheck.boundary.isolated import WorkerBackend
 
-        return WorkerBackend(target, timeout=timeout)
+        return WorkerBackend(target, timeout=timeout, isolation=isolation)
     from gradcheck.load.loaders import as_contract, load_submission
 
     if isinstance(target, str):

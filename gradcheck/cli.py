@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the code in this process, without isolation (trusted code only)",
     )
+    run.add_argument(
+        "--isolation",
+        choices=("auto", "strict", "sandbox", "unprivileged-user", "limits-only"),
+        default=None,
+        help="how the worker is isolated (default: $GRADCHECK_ISOLATION or auto, the strongest available); "
+        "strict refuses to run without the bubblewrap sandbox (docs/sandbox.md)",
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     render = commands.add_parser(
@@ -178,6 +185,11 @@ def _check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     progress = Progress(enabled=not args.quiet)
     backend: Backend | None = None
+    level = None
+    if not args.in_process:
+        from gradcheck.boundary.sandbox import resolve
+
+        level = resolve(args.isolation, where="--isolation")  # UsageError (exit 2) for strict without the sandbox
     try:
         if args.in_process:
             backend = InProcessBackend(
@@ -186,11 +198,11 @@ def _check(args: argparse.Namespace) -> int:
         else:
             from gradcheck.boundary.isolated import WorkerBackend
 
-            backend = WorkerBackend(args.target, timeout=args.timeout)
+            backend = WorkerBackend(args.target, timeout=args.timeout, isolation=level)
         backend.label = args.target
     except LoadError as exc:
         report = Report(
-            target=args.target, seed=args.seed, examples=args.examples, load_error=str(exc)
+            target=args.target, seed=args.seed, examples=args.examples, load_error=str(exc), isolation=level
         )
     else:
         progress(f"loaded {args.target} ({'in process' if args.in_process else 'isolated worker'})")
@@ -221,11 +233,15 @@ def _closing_note(report: Report, backend: Backend | None) -> str:
     trips = getattr(backend, "round_trips", None)
     if trips is not None:
         per_check = f", {trips / len(checked):.0f} per check" if checked else ""
-        note += f" (isolated worker: {trips} round trips{per_check}"
+        note += f" (isolated worker, {getattr(backend, 'isolation', '?')}: {trips} round trips{per_check}"
         restarts = getattr(backend, "restarts", 0)
         note += f", {restarts} restarts)" if restarts else ")"
     elif backend is not None:
         note += " (in process, not isolated)"
+    from gradcheck.boundary.sandbox import level_note
+
+    if level_note(report.isolation):
+        note += f"\nnote: {level_note(report.isolation)}"
     warnings = getattr(backend, "warnings", None)
     if warnings:
         note += "\n" + "\n".join(f"note: {warning}" for warning in warnings)

@@ -55,18 +55,17 @@ SCRUBBED_ENV = {
 # --- which level ------------------------------------------------------------------------
 
 
-def resolve(isolation: str | None = None) -> str:
+def resolve(isolation: str | None = None, *, where: str = "isolation") -> str:
     """The level to run at for ``isolation`` (None: ``$GRADCHECK_ISOLATION``, else ``"auto"``).
 
-    ``"auto"``: the strongest available level. ``"strict"``: ``"sandbox"`` or a
+    ``where`` names the setting in messages. ``"auto"``: the strongest available level. ``"strict"``: ``"sandbox"`` or a
     :class:`UsageError` saying how to install bubblewrap. A level name: that
     level (a weaker one than available is allowed: tests and comparisons use it).
     """
-    where = "isolation"
     if isolation is None:
         isolation, where = os.environ.get(ENV_VAR) or "auto", f"${ENV_VAR}"
     if isolation not in CHOICES:
-        raise UsageError(f"{where}={isolation!r} is not an isolation level; choose from {', '.join(CHOICES)}")
+        raise UsageError(f"{where}={isolation} is not an isolation level; choose from {', '.join(CHOICES)}")
     reasons = unavailable()
     if isolation == "auto":
         return next(level for level in LEVELS if level not in reasons)
@@ -74,7 +73,7 @@ def resolve(isolation: str | None = None) -> str:
     if wanted in reasons:
         hint = f"; {INSTALL_HINT}" if wanted == "sandbox" else ""
         raise UsageError(
-            f"{where}={isolation!r}: the {wanted} isolation level is not available here "
+            f"{where}={isolation}: the {wanted} isolation level is not available here "
             f"({reasons[wanted]}){hint}"
         )
     return wanted
@@ -117,6 +116,21 @@ def _bwrap_problem() -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         detail = [str(exc)]
     return f"bwrap cannot create its namespaces here: {detail[0][:300]}"
+
+
+NOTES = {
+    "unprivileged-user": "the submission ran as a user of its own, without namespaces: it could see the "
+    "processes and network of this machine and read world-readable files",
+    "limits-only": "the submission ran as your user with resource limits only: it could read and write your "
+    "files and signal your processes",
+}
+
+
+def level_note(level: str | None) -> str | None:
+    """What a level below the sandbox did not protect, with the remedy (None for the sandbox)."""
+    if level not in NOTES:
+        return None
+    return f"isolation {level}: {NOTES[level]}; install bubblewrap for the sandbox level (docs/sandbox.md)"
 
 
 # --- the sandbox command line ---------------------------------------------------------------

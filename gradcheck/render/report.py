@@ -91,6 +91,8 @@ def _run_line(report: Report) -> str:
         parts.append(f"{report.examples} generated cases per check")
     if report.duration_s is not None:
         parts.append(f"{report.duration_s:.1f} s")
+    if report.isolation is not None:
+        parts.append(f"isolation: {report.isolation}")
     return ", ".join(parts)
 
 
@@ -660,6 +662,7 @@ def gradescope_results(
             "seed": int(report.seed),
             "passed": bool(report.passed),
             "summary": report.summary(),
+            "isolation": report.isolation,
         },
         "tests": tests,
     }

@@ -139,6 +139,7 @@ class Report:
     load_error: str | None = None
     examples: int | None = None
     duration_s: float | None = None
+    isolation: str | None = None  # the worker's isolation level (gradcheck.boundary.sandbox.LEVELS) or "in-process"
 
     @property
     def passed(self) -> bool:
@@ -166,6 +167,7 @@ class Report:
             "examples": self.examples,
             "duration_s": self.duration_s,
             "summary": self.summary(),
+            "isolation": self.isolation,
         }
 
     @classmethod
@@ -177,4 +179,5 @@ class Report:
             load_error=data.get("load_error"),
             examples=data.get("examples"),
             duration_s=data.get("duration_s"),
+            isolation=data.get("isolation"),
         )
