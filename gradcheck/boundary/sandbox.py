@@ -159,6 +159,8 @@ def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Seque
     fresh tmpfs ``/tmp`` (also the working directory). Nothing else exists.
     """
     command = ["bwrap", *flags, *BWRAP_NAMESPACES, "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    # the scratch first: binds below /tmp (a venv or a submission there) then sit on top of it
+    command += ["--size", str(SCRATCH_SIZE), "--tmpfs", "/tmp"]
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
@@ -171,7 +173,7 @@ def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Seque
         command += ["--ro-bind", real, real]
         if real != os.path.abspath(path):
             command += ["--symlink", real, os.path.abspath(path)]
-    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(SCRATCH_SIZE), "--tmpfs", "/tmp"]
+    command += ["--proc", "/proc", "--dev", "/dev"]
     command += ["--remount-ro", "/", "--clearenv"]
     for key, value in {**SCRUBBED_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
         command += ["--setenv", key, value]
