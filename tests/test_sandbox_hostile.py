@@ -185,6 +185,7 @@ def test_killing_the_parent_does_not_kill_the_checker(tmp_path, level, name):
     assert wait_until_gone(str(path)) == []
 
 
+@pytest.mark.slow  # a gradcheck process per level
 @pytest.mark.parametrize("level", GUARDED_LEVELS)
 def test_killing_every_process_it_may_signal_reaches_nothing_outside(tmp_path, level):
     out = tmp_path / "out"
@@ -201,6 +202,7 @@ def test_killing_every_process_it_may_signal_reaches_nothing_outside(tmp_path, l
     assert wait_until_gone(str(path)) == []
 
 
+@pytest.mark.slow  # a gradcheck process per level
 @pytest.mark.parametrize("level", ALL_LEVELS)
 def test_the_graders_command_line(tmp_path, level):
     token = f"--grader-marker-{uuid.uuid4().hex}"
@@ -214,6 +216,7 @@ def test_the_graders_command_line(tmp_path, level):
         assert verdict["status"] == "fail" and "LookupError" not in verdict["message"]
 
 
+@pytest.mark.slow  # a gradcheck process per level
 @pytest.mark.parametrize("level", GUARDED_LEVELS)
 def test_a_hostile_run_leaves_a_classmates_report_intact(tmp_path, level):
     out = tmp_path / "out"

@@ -66,28 +66,29 @@ def resolve(isolation: str | None = None, *, where: str = "isolation") -> str:
         isolation, where = os.environ.get(ENV_VAR) or "auto", f"${ENV_VAR}"
     if isolation not in CHOICES:
         raise UsageError(f"{where}={isolation} is not an isolation level; choose from {', '.join(CHOICES)}")
-    reasons = unavailable()
     if isolation == "auto":
-        return next(level for level in LEVELS if level not in reasons)
+        return next(level for level in LEVELS if why_unavailable(level) is None)
     wanted = "sandbox" if isolation == "strict" else isolation
-    if wanted in reasons:
+    reason = why_unavailable(wanted)
+    if reason is not None:
         hint = f"; {INSTALL_HINT}" if wanted == "sandbox" else ""
-        raise UsageError(
-            f"{where}={isolation}: the {wanted} isolation level is not available here "
-            f"({reasons[wanted]}){hint}"
-        )
+        raise UsageError(f"{where}={isolation}: the {wanted} isolation level is not available here ({reason}){hint}")
     return wanted
 
 
 @functools.cache
+def why_unavailable(level: str) -> str | None:
+    """Why this machine cannot offer ``level``; None when it can (probed once per process)."""
+    if level == "sandbox" and bwrap_flags() is None:
+        return _bwrap_problem()
+    if level == "unprivileged-user" and os.geteuid() != 0:
+        return "the checker does not run as root, so it cannot switch users"
+    return None
+
+
 def unavailable() -> dict[str, str]:
-    """Levels this machine cannot offer, with the reason (probed once per process)."""
-    reasons = {}
-    if bwrap_flags() is None:
-        reasons["sandbox"] = _bwrap_problem()
-    if os.geteuid() != 0:
-        reasons["unprivileged-user"] = "the checker does not run as root, so it cannot switch users"
-    return reasons
+    """Every level this machine cannot offer, with the reason."""
+    return {level: reason for level in LEVELS if (reason := why_unavailable(level)) is not None}
 
 
 @functools.cache

@@ -43,7 +43,8 @@ def _subreaper() -> None:
 PRELOAD = (
     "math", "copy", "random", "itertools", "functools", "collections", "time", "typing", "warnings",
     "json", "socket", "subprocess", "pathlib", "shutil", "tempfile", "signal", "logging",
-    "encodings.unicode_escape", "encodings.raw_unicode_escape", "encodings.latin_1", "encodings.ascii", "encodings.idna",
+    "encodings.unicode_escape", "encodings.raw_unicode_escape", "encodings.latin_1", "encodings.ascii",
+    "encodings.idna",
     "secrets", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.lib.stride_tricks", "gradcheck.load.cs231n",
 )
 
