@@ -143,14 +143,14 @@ def test_what_the_worker_sees(tmp_path, level, monkeypatch):
     seen, backend = look_around(tmp_path, level, probes)
     visible = seen["visible"]
     with backend:
-        scratch = backend._scratch
+        scratch = backend._worker._scratch
         if level == "sandbox":
             assert visible[str(PROJECT / "gradcheck")] and visible[str(Path(np.__file__).parent)]
             assert not any(visible[p] for p in probes[:2] + probes[4:])
             assert seen["cwd"] == seen["home"] == "/tmp" and seen["cwd_writable"] and not seen["root_writable"]
             assert seen["pid"] == 2  # its own PID namespace, below the sandbox's init
         elif level == "unprivileged-user":
-            assert seen["uid"] == sandbox.UID_BASE + backend._process.pid and seen["groups"] == []
+            assert seen["uid"] == sandbox.UID_BASE + backend._worker.process.pid and seen["groups"] == []
             assert seen["cwd"] == seen["home"] == scratch and seen["cwd_writable"] and not seen["root_writable"]
             assert stat.S_IMODE(os.stat(scratch).st_mode) == 0o700 and os.stat(scratch).st_uid == seen["uid"]
             assert os.listdir(scratch) == ["looks_around.py"]  # the private copy, read-only

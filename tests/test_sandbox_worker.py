@@ -387,7 +387,7 @@ def test_modified_inputs_show_in_args_after():
 
 def test_close_ends_the_worker_and_its_process_group():
     backend = worker("missing_functions.py")
-    pid = backend._process.pid
+    pid = backend._worker.process.pid
     backend.close()
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)

@@ -1,10 +1,13 @@
 """Run submitted code in a limited worker process: :class:`WorkerBackend`.
 
-The worker (``python -I -m gradcheck.boundary.worker``) runs in its own session with
-limits on CPU time, address space, file size and processes set before the
-submission is imported, and ``OPENBLAS_NUM_THREADS=1``. It talks to the parent
-over two dedicated pipes (not stdin/stdout, which go to /dev/null and a capped
-log file, so prints at import time cannot corrupt the protocol).
+The worker (``python -I -m gradcheck.boundary.worker``) runs at an isolation
+level (``gradcheck.boundary.sandbox``: a bubblewrap sandbox, an unprivileged
+uid, or limits only), with limits on CPU time, address space, file size and
+processes set before the submission is imported, and ``OPENBLAS_NUM_THREADS=1``.
+The level used is ``WorkerBackend.isolation``. It talks to the parent over two
+dedicated pipes (not stdin/stdout, which go to /dev/null and a capped log file,
+so prints at import time cannot corrupt the protocol). Starting, killing and
+reaping it is ``gradcheck.boundary.process``.
 
 The wire format lives in ``gradcheck.boundary.protocol``: nothing the worker
 sends is unpickled; the parent decodes every reply into wire values
@@ -21,10 +24,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import weakref
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from typing import Any
 
 from gradcheck.boundary import sandbox
 from gradcheck.boundary.backend import Backend, Outcome
+from gradcheck.boundary.process import WorkerProcess
 from gradcheck.boundary.protocol import (
     Closed,
     Deadline,
@@ -47,9 +47,7 @@ from gradcheck.contract import CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total
-EXIT_WAIT = 1.0  # seconds a worker whose pipe closed gets to exit on its own before it is killed
 GRACE = 2.0  # seconds on top of the worker-side timeout (encoding, transfer)
-LOG_LIMIT = 16 << 20  # RLIMIT_FSIZE: the worker's stdout/stderr log and any file it writes
 _KEY_BITS = 32
 
 
@@ -101,9 +99,6 @@ class WorkerBackend(Backend):
         self._is_path = is_path_like(target)
         self.target = os.path.abspath(target) if self._is_path else target
         self._visible = [*sandbox.visible_paths(self.target, self._is_path), *map(os.path.abspath, visible)]
-        self._scratch: str | None = None
-        self._copy: str | None = None
-        self._uid: int | None = None
         self.label = target
         self.timeout = float(timeout)
         self.memory_limit = int(memory_limit)
@@ -112,10 +107,12 @@ class WorkerBackend(Backend):
         self.round_trips = 0
         self.restarts = 0
         self.warnings: list[str] = []
-        self._process: subprocess.Popen | None = None
         self._generation = 0
-        self._log: Any = None
-        self._to_worker = self._from_worker = -1
+        self._worker = WorkerProcess(
+            isolation=self.isolation, target=self.target, is_path=self._is_path, visible=self._visible,
+            label=self.label, timeout=self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
+            load_timeout=self.load_timeout,
+        )
         _LIVE.add(self)
         try:
             ready = self._start()
@@ -142,205 +139,37 @@ class WorkerBackend(Backend):
             self.warnings.append(sandbox.stdlib_warning())
         self.import_output = str(ready.get("output", ""))[:5000]
 
-    # process management ---------------------------------------------------------
+    # process management (gradcheck.boundary.process) -----------------------------
 
     def _start(self) -> dict:
-        from gradcheck.errors import LoadError
-
-        parent_read, child_write = os.pipe()
-        child_read, parent_write = os.pipe()
-        if self._log is not None:
-            self._log.close()
-        self._log = tempfile.TemporaryFile()
-        worker = [sys.executable, "-I", "-m", "gradcheck.boundary.worker", str(child_read), str(child_write)]
-        command, env = sandbox.worker_command(self.isolation, worker, self._visible)
-        try:
-            self._process = subprocess.Popen(
-                command,
-                pass_fds=(child_read, child_write),
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=self._log,
-                start_new_session=True,
-                env=env,
-                close_fds=True,
-            )
-        finally:
-            os.close(child_read)
-            os.close(child_write)
-        self._to_worker, self._from_worker = parent_write, parent_read
+        ready = self._worker.start()
         self._generation += 1
-        config = {
-            "op": "load",
-            "target": self.target,
-            "timeout": self.timeout,
-            "memory_limit": self.memory_limit,
-            "cpu_limit": self.cpu_limit,
-            "fsize_limit": LOG_LIMIT,
-            "sys_path": [p for p in sys.path if isinstance(p, str)] + [os.getcwd()],
-            "cwd": os.getcwd(),
-            "drop": None,
-        }
-        self._remove_scratch()
-        if self.isolation == "sandbox":
-            config.update(sys_path=sandbox.sandbox_sys_path(self._visible), cwd="/tmp")
-        elif self.isolation == "unprivileged-user":
-            self._uid = sandbox.UID_BASE + self._process.pid
-            self._scratch, self._copy = sandbox.private_scratch(self._uid, self.target if self._is_path else None)
-            config.update(cwd=self._scratch, drop=[self._uid, self._uid], target=self._copy or self.target)
-            config["sys_path"] = [p for p in sys.path if isinstance(p, str) and p] + (
-                [] if self._is_path else [os.getcwd()]
-            )
-        deadline = time.monotonic() + self.load_timeout
-        try:
-            write_all(self._to_worker, pack(config, []), deadline)
-            header, arrays = read_message(self._from_worker, deadline)
-        except Deadline:
-            self._kill()
-            self._reap()
-            raise LoadError(
-                f"{self.label}: importing it did not finish within {self.load_timeout:g} s"
-            ) from None
-        except (Closed, ProtocolError) as exc:
-            status, why = self._reap()
-            detail = f" ({exc})" if isinstance(exc, ProtocolError) else ""
-            raise LoadError(
-                f"{self.label}: the worker process {why} while importing it{detail}"
-                + self._log_tail()
-            ) from None
-        return self._unmask(header)
+        return ready
 
-    def _unmask(self, data: Any) -> Any:
-        """Texts from the worker with the private copy's path replaced by the submission's."""
-        if self._copy is None:
-            return data
-        if type(data) is str:
-            return data.replace(self._copy, self.target)
-        if type(data) is list:
-            return [self._unmask(item) for item in data]
-        if type(data) is dict:
-            return {key: self._unmask(item) for key, item in data.items()}
-        return data
+    @property
+    def _to_worker(self) -> int:
+        return self._worker.to_worker
 
-    def _remove_scratch(self) -> None:
-        sandbox.remove_scratch(self._scratch)
-        self._scratch = self._copy = None
+    @property
+    def _from_worker(self) -> int:
+        return self._worker.from_worker
 
     def _alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._worker.alive()
 
     def _kill(self) -> None:
-        process = self._process
-        if process is None:
-            return
-        sandbox.kill_strays(process.pid, self._uid)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            process.kill()
-        except ProcessLookupError:
-            pass
+        self._worker.kill()
 
     def _reap(self) -> tuple[str, str]:
-        """Wait for a dead worker; (status, what happened) for messages."""
-        process = self._process
-        self._close_pipes()
-        if process is None:
-            return "crashed", "was not running"
-        try:
-            pid, raw_status, usage = os.wait4(process.pid, os.WNOHANG)
-            deadline = time.monotonic() + EXIT_WAIT  # a dying worker (or its sandbox) exits on its own
-            while pid == 0 and time.monotonic() < deadline:
-                time.sleep(0.005)
-                pid, raw_status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid == 0:
-                self._kill_group_if_alive(process)
-                _, raw_status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(raw_status)
-        except ChildProcessError:
-            usage = None
-            process.wait()
-        self._process = None
-        sandbox.kill_strays(process.pid, self._uid)
-        code = process.returncode
-        if self.isolation == "sandbox" and code is not None and 128 < code <= 128 + 64:
-            code = -(code - 128)  # bwrap exits with 128 + the signal that killed the worker
-        log = self._log_tail()
-        peak = usage.ru_maxrss * 1024 if usage is not None else 0
-        memory = "MemoryError" in log or "Cannot allocate memory" in log or "bad_alloc" in log
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-            if -code == signal.SIGXFSZ:
-                return (
-                    "crashed",
-                    f"wrote more than {LOG_LIMIT >> 20} MiB of output or files (SIGXFSZ)",
-                )
-            if -code == signal.SIGXCPU:
-                return "timeout", f"exceeded its CPU time limit ({self.cpu_limit} s)"
-            if memory or peak >= 0.8 * self.memory_limit:
-                return (
-                    "memory",
-                    f"was killed by {name} near its memory limit ({self.memory_limit >> 20} MiB)",
-                )
-            return "crashed", f"was killed by signal {name}"
-        if memory:
-            return "memory", f"ran out of memory (limit {self.memory_limit >> 20} MiB) and exited"
-        return "crashed", f"exited with status {code}"
-
-    def _kill_group_if_alive(self, process: subprocess.Popen) -> None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # also strays the submission may have started
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def _close_pipes(self) -> None:
-        for fd in (self._to_worker, self._from_worker):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._to_worker = self._from_worker = -1
+        return self._worker.reap()
 
     def _log_tail(self, size: int = 1500) -> str:
-        if self._log is None:
-            return ""
-        try:
-            self._log.seek(0, os.SEEK_END)
-            end = self._log.tell()
-            self._log.seek(max(0, end - size))
-            text = self._log.read().decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
-            return ""
-        return f"\nworker output (last {size} bytes):\n{text}" if text else ""
+        return self._worker.log_tail(size)
 
     def close(self) -> None:
-        process = self._process
-        if process is not None:
-            sandbox.kill_strays(process.pid, self._uid)
-        if process is not None and process.poll() is None:
-            try:
-                write_all(self._to_worker, pack({"op": "exit"}, []), time.monotonic() + 0.5)
-                process.wait(timeout=1.0)
-            except (Deadline, Closed, subprocess.TimeoutExpired, OSError):
-                pass
-        if process is not None:
-            self._kill_group_if_alive(process)
-            try:
-                process.kill()
-                process.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        self._process = None
-        if process is not None:
-            sandbox.kill_strays(process.pid, self._uid)
-        self._close_pipes()
-        self._remove_scratch()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        worker = getattr(self, "_worker", None)
+        if worker is not None:
+            worker.close()
 
     def __del__(self) -> None:
         try:
@@ -452,10 +281,10 @@ class WorkerBackend(Backend):
         return Outcome(
             status,
             value=self._globalize(decode(data.get("value"), arrays)),
-            message=self._unmask(str(data.get("message", ""))[:20000]),
+            message=self._worker.unmask(str(data.get("message", ""))[:20000]),
             args_after=args_after,
             kept=kept,
-            output=self._unmask(str(data.get("output", ""))[:20000]),
+            output=self._worker.unmask(str(data.get("output", ""))[:20000]),
         )
 
     def _lost_cache(self, name: str) -> Outcome:

@@ -113,6 +113,7 @@ def main(argv: list[str]) -> int:
     _set_limits(header)
     if header.get("drop"):
         _drop_privileges(*header["drop"], header["target"])
+        _die_with_parent()  # a change of uid clears the parent-death signal
 
     captured = CappedText()
     try:
