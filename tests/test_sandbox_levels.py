@@ -218,3 +218,34 @@ def test_the_command_line_records_and_shows_the_level(tmp_path, capsys, level):
     broken = tmp_path / "broken.json"
     assert main(["check", str(SUBMISSIONS / "syntax_error.py"), "--isolation", level, "--json", str(broken)]) == 1
     assert json.loads(broken.read_text())["isolation"] == level  # recorded even when loading fails
+
+
+# --- a submission split over several files ------------------------------------------------------
+
+
+def test_the_modules_a_submission_imports_beside_it_are_visible_and_nothing_else(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "pkg").mkdir(parents=True)
+    (folder / "pkg" / "__init__.py").write_text("")
+    (folder / "helpers.py").write_text("import im2col\n")
+    (folder / "im2col.py").write_text("X = 1\n")
+    (folder / "classmate.py").write_text("SECRET = 1\n")
+    mine = folder / "mine.py"
+    mine.write_text("import numpy\nfrom helpers import *\nimport pkg.sub\n")
+    expected = [str(folder / "helpers.py"), str(folder / "pkg"), str(folder / "im2col.py")]
+    assert sandbox.imported_siblings(str(mine)) == expected
+    assert sandbox.visible_paths(str(mine), True) == [str(mine), *expected]
+    assert sandbox.visible_paths(str(mine), True, siblings=False) == [str(mine)]  # grade, shared folder
+    assert sandbox.imported_siblings(str(folder / "classmate.py")) == []
+
+
+@pytest.mark.parametrize("level", ALL_LEVELS)
+def test_a_submission_importing_its_sibling_module_keeps_its_verdicts(level):
+    from gradcheck.api import check
+
+    report = check(str(SUBMISSIONS / "cs231n_buggy.py"), examples=5, isolation=level,
+                   only=["conv_forward", "conv_backward"])
+    assert report.load_error is None and report.isolation == level
+    statuses = {(c.function, c.quantity): c.status for c in report.checks}
+    assert statuses.pop(("conv_backward_naive", "dA_prev")) == "fail"  # its own names, CS231n style
+    assert set(statuses.values()) == {"pass"}

@@ -78,7 +78,9 @@ class WorkerBackend(Backend):
     requests answered by a worker. ``isolation``: ``"auto"`` (default, or
     ``$GRADCHECK_ISOLATION``), ``"strict"`` or a level of
     ``gradcheck.boundary.sandbox.LEVELS``; the level used is ``self.isolation``.
-    ``visible``: more paths the sandbox shows read-only (a submission's folder).
+    ``visible``: more paths the sandbox shows read-only (a submission's folder). ``siblings``:
+    also show the modules beside a file target that it imports (``grade`` turns it off for
+    files in a shared class folder).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class WorkerBackend(Backend):
         load_timeout: float = 30.0,
         isolation: str | None = None,
         visible: Sequence[str] = (),
+        siblings: bool = True,
     ):
         from gradcheck.errors import LoadError
         from gradcheck.load.loaders import TargetNotFound, is_path_like
@@ -98,7 +101,9 @@ class WorkerBackend(Backend):
         self.isolation = sandbox.resolve(isolation)
         self._is_path = is_path_like(target)
         self.target = os.path.abspath(target) if self._is_path else target
-        self._visible = [*sandbox.visible_paths(self.target, self._is_path), *map(os.path.abspath, visible)]
+        self._visible = [
+            *sandbox.visible_paths(self.target, self._is_path, siblings), *map(os.path.abspath, visible)
+        ]
         self.label = target
         self.timeout = float(timeout)
         self.memory_limit = int(memory_limit)

@@ -93,7 +93,8 @@ class WorkerProcess:
             config.update(sys_path=sandbox.sandbox_sys_path(self.visible), cwd="/tmp")
         elif self.isolation == "unprivileged-user":
             self._uid = sandbox.UID_BASE + self.process.pid
-            self._scratch, self._copy = sandbox.private_scratch(self._uid, self.target if self.is_path else None)
+            files = self.visible if self.is_path else []  # the submission first, then what it needs beside it
+            self._scratch, self._copy = sandbox.private_scratch(self._uid, files)
             config.update(cwd=self._scratch, drop=[self._uid, self._uid], target=self._copy or self.target)
             config["sys_path"] = [p for p in sys.path if isinstance(p, str) and p] + (
                 [] if self.is_path else [os.getcwd()]

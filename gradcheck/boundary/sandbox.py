@@ -181,10 +181,56 @@ def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Seque
     return [*command, "--chdir", "/tmp", *worker]
 
 
-def visible_paths(target: str, is_path: bool) -> list[str]:
-    """What of the submission the sandbox must show: the file itself, or a module's file/package."""
+MAX_SIBLINGS = 50
+
+
+def _imported_names(path: str) -> set[str]:
+    """Top-level names of the modules a ``.py`` file or notebook imports (absolute imports)."""
+    import ast
+
+    try:
+        if path.endswith(".ipynb"):
+            from gradcheck.load.loaders import notebook_source
+
+            trees = [tree for _, tree in notebook_source(path)]
+        else:
+            with open(path, "rb") as handle:
+                trees = [ast.parse(handle.read(), path)]
+    except Exception:  # noqa: BLE001 - unreadable or invalid: the worker reports it
+        return set()
+    names = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def imported_siblings(path: str) -> list[str]:
+    """Modules next to ``path`` that it imports, directly or through each other (files or packages).
+
+    A submission split over several files (``layers.py`` importing ``im2col.py``) needs them; any
+    other file of its folder (a classmate's) stays hidden.
+    """
+    folder, found, queue = os.path.dirname(path), [], [path]
+    while queue and len(found) < MAX_SIBLINGS:
+        for name in sorted(_imported_names(queue.pop())):
+            module, package = os.path.join(folder, name + ".py"), os.path.join(folder, name)
+            if os.path.isfile(module) and module not in found and module != path:
+                found.append(module)
+                queue.append(module)
+            elif os.path.isfile(os.path.join(package, "__init__.py")) and package not in found:
+                found.append(package)
+    return found
+
+
+def visible_paths(target: str, is_path: bool, siblings: bool = True) -> list[str]:
+    """What of the submission the sandbox must show: the file (and, with ``siblings``, the modules
+    next to it that it imports), or a module's file/package."""
     if is_path:
-        return [target]
+        return [target, *(imported_siblings(target) if siblings else [])]
     top = target.split(".")[0]
     old_path = sys.path[:]
     sys.path.append(os.getcwd())
@@ -215,21 +261,28 @@ def sandbox_sys_path(extra: Sequence[str]) -> list[str]:
 # --- the unprivileged-user level -----------------------------------------------------------
 
 
-def private_scratch(uid: int, target: str | None) -> tuple[str, str | None]:
-    """A 0700 scratch folder owned by ``uid`` (as root), with a copy of ``target`` if it is a file.
+def private_scratch(uid: int, files: Sequence[str]) -> tuple[str, str | None]:
+    """A 0700 scratch folder owned by ``uid`` (as root), with read-only copies of ``files``
+    (the submission first, then the modules beside it that it imports: files or packages).
 
-    Returns (folder, path of the copy or None).
+    Returns (folder, path of the submission's copy or None).
     """
     folder = tempfile.mkdtemp(prefix="gradcheck-scratch-")
-    copy = None
-    if target is not None:
-        copy = os.path.join(folder, os.path.basename(target))
-        shutil.copyfile(target, copy)
-        os.chown(copy, uid, uid)
-        os.chmod(copy, 0o400)
+    copies = []
+    for path in files:
+        copy = os.path.join(folder, os.path.basename(path))
+        if os.path.isdir(path):
+            shutil.copytree(path, copy)
+        else:
+            shutil.copyfile(path, copy)
+        copies.append(copy)
+    for root, dirs, names in os.walk(folder):
+        for name in dirs + names:
+            os.chown(os.path.join(root, name), uid, uid)
+            os.chmod(os.path.join(root, name), 0o500 if name in dirs else 0o400)
     os.chown(folder, uid, uid)
     os.chmod(folder, 0o700)
-    return folder, copy
+    return folder, (copies[0] if copies else None)
 
 
 def readable_by_others(path: str) -> bool:
