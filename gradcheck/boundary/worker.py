@@ -45,7 +45,8 @@ PRELOAD = (
     "json", "socket", "subprocess", "pathlib", "shutil", "tempfile", "signal", "logging",
     "encodings.unicode_escape", "encodings.raw_unicode_escape", "encodings.latin_1", "encodings.ascii",
     "encodings.idna",
-    "secrets", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.lib.stride_tricks", "gradcheck.load.cs231n",
+    "secrets", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.lib.stride_tricks", "numpy.testing", "unittest",
+    "gradcheck.load.cs231n",
 )
 
 
