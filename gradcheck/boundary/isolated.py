@@ -43,7 +43,7 @@ from gradcheck.boundary.protocol import (
     write_all,
 )
 from gradcheck.boundary.values import CacheRef
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.contract import CALL_STATUSES, CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total
@@ -269,7 +269,7 @@ class WorkerBackend(Backend):
         if type(data) is not dict:
             raise ProtocolError("outcome is not an object")
         status = data.get("status")
-        if status not in ("ok", "error", "timeout", "memory", "crashed", "missing"):
+        if status not in CALL_STATUSES:
             raise ProtocolError(f"bad status {status!r}")
         kept_raw = data.get("kept", [])
         if type(kept_raw) is not list:
