@@ -249,3 +249,12 @@ def test_a_submission_importing_its_sibling_module_keeps_its_verdicts(level):
     statuses = {(c.function, c.quantity): c.status for c in report.checks}
     assert statuses.pop(("conv_backward_naive", "dA_prev")) == "fail"  # its own names, CS231n style
     assert set(statuses.values()) == {"pass"}
+
+
+@pytest.mark.skipif(sandbox.why_unavailable("sandbox") is not None, reason="needs a user namespace from bwrap")
+def test_uids_missing_from_the_user_namespace_are_detected():
+    code = "from gradcheck.boundary import sandbox as s; print(s._uids_mapped(s.UID_BASE, s.UID_BASE + s.PID_MAX))"
+    command = sandbox.bwrap_command([sys.executable, "-I", "-c", code], flags=sandbox.bwrap_flags())
+    inside = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    assert inside == ("False" if "--unshare-user" in sandbox.bwrap_flags() else "True")
+    assert sandbox._uids_mapped(0, 0)  # this process: uid 0 exists

@@ -83,7 +83,22 @@ def why_unavailable(level: str) -> str | None:
         return _bwrap_problem()
     if level == "unprivileged-user" and os.geteuid() != 0:
         return "the checker does not run as root, so it cannot switch users"
+    if level == "unprivileged-user" and not _uids_mapped(UID_BASE, UID_BASE + PID_MAX):
+        return f"uids {UID_BASE}.. are not mapped in this user namespace (/proc/self/uid_map)"
     return None
+
+
+PID_MAX = 1 << 22  # the kernel's largest pid_max
+
+
+def _uids_mapped(first: int, last: int) -> bool:
+    """Whether every uid in [first, last] exists in this process's user namespace."""
+    try:
+        with open("/proc/self/uid_map") as handle:
+            ranges = [tuple(int(n) for n in line.split()) for line in handle if line.strip()]
+    except (OSError, ValueError):
+        return True  # not Linux, or no user namespaces: nothing restricts the uids
+    return any(start <= first and last < start + count for start, _, count in ranges)
 
 
 def unavailable() -> dict[str, str]:
