@@ -135,6 +135,17 @@ def test_a_process_started_by_the_submission_does_not_outlive_the_check(tmp_path
     assert wait_until_gone(f"sleep {seconds}") == []
 
 
+@pytest.mark.parametrize("level", GUARDED_LEVELS)  # limits-only: the orphan escapes (docs/sandbox.md)
+def test_a_process_orphaned_by_a_dying_worker_does_not_outlive_it(tmp_path, level):
+    seconds = f"300.{uuid.uuid4().int % 10**9:09d}"
+    outcome = attack(armed(tmp_path, "hostile_spawn_and_exit.py", SECONDS=seconds), level)
+    if level == "sandbox":  # it starts, the worker exits: the PID namespace ends with everything in it
+        assert outcome.status == "crashed" and "exited with status 3" in outcome.message
+    else:
+        assert outcome.status == "error" and "BlockingIOError" in outcome.message
+    assert wait_until_gone(f"sleep {seconds}") == []
+
+
 @pytest.mark.parametrize("level", ALL_LEVELS)
 def test_the_honest_functions_keep_their_verdicts_next_to_an_attack(tmp_path, level):
     path = armed(tmp_path, "hostile_read_sibling.py", SIBLING=str(tmp_path / "class" / "classmate.py"))
