@@ -93,6 +93,12 @@ def format_failure(check: CheckResult, color: bool = False) -> str:
     return "\n".join(parts)
 
 
+def failure_text(check: CheckResult) -> str:
+    """One failing check as plain text: its message, smallest case and likely cause
+    (what ``assert_check``, ``GradcheckError`` and ``pytest --impl`` show)."""
+    return format_failure(check, color=False)
+
+
 def _body(check: CheckResult) -> str:
     """The failure's message without its first line (which names the quantity)."""
     body = "\n".join(check.message.splitlines()[1:])
@@ -131,8 +137,14 @@ def format_report(report: Report, color: bool = False) -> str:
         out.extend(
             f"  {check.function}: {check.quantity}: {warning}" for check, warning in warnings
         )
+    if report.warnings:
+        out.extend(["", "notes:"])
+        out.extend(textwrap.indent(note, "  ") for note in report.warnings)
     counts = report.summary()
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    required = len(report.required_missing())
+    if required:
+        summary += f"; {required} required function(s) missing"
     verdict = "PASSED" if report.passed else "FAILED"
     out.append("")
     out.append(_paint(f"{verdict} ({summary})", "pass" if report.passed else "fail", color))
