@@ -24,7 +24,7 @@ from gradcheck.render.report import (
     write_gradescope,
     write_report_dir,
 )
-from gradcheck.render.common import cause_title
+from gradcheck.render.common import bare_warning, case_title, cause_title
 from gradcheck.verdict.results import CheckResult, Detail, Report
 
 EXAMPLES = 6
@@ -245,14 +245,16 @@ def test_markdown_carries_the_facts_of_the_json(name, tmp_path):
         assert f"### {check['function']}: {check['quantity']} ({check['status']})" in markdown
         if check["counterexample"]:
             text = ", ".join(f"{k}={v}" for k, v in check["counterexample"].items())
-            assert f"**Smallest failing case:** `{text}`" in markdown
+            assert f"**{case_title(CheckResult.from_dict(check))}:** `{text}`" in markdown
         if check["diagnosis"]:
-            assert f"(`{check['diagnosis']['id']}`)" in markdown
+            assert f"**Likely cause: {cause_title(check['diagnosis'])}.**" in markdown
             assert check["diagnosis"]["evidence"] in markdown
         for line in check["message"].splitlines():
             assert line in markdown
         for warning in check["warnings"]:
-            assert warning in markdown
+            shown = bare_warning(CheckResult.from_dict(check), warning)
+            assert shown in markdown
+            assert f"{check['function']}: {check['function']}: " not in markdown  # no repeated prefix
 
 
 def test_worst_elements_table_is_ordered_and_exact():
