@@ -48,7 +48,7 @@ def _validate_only(only: Iterable[str] | str | None) -> tuple[str, ...] | None:
 
 def validate_require(require: Iterable[str] | str | None) -> tuple[str, ...]:
     """``None`` -> (); ``"all"`` -> every contract function; else the named functions."""
-    if require is None:
+    if require is None or (isinstance(require, tuple | list) and not require):
         return ()
     if isinstance(require, str) and require.strip() == "all":
         return CONTRACT_FUNCTIONS

@@ -66,11 +66,13 @@ def test_check_vjp_reports_a_gradient_of_the_wrong_shape():
         (lambda: check(reference, isolate=False, seed=-1), r"seed must be an integer >= 0, got -1"),
         (lambda: check(reference, isolate=False, timeout=0), r"timeout must be a positive number"),
         (lambda: check(reference, isolate=False, only="conv_fwd"), r"unknown function\(s\) \['conv_fwd'\]"),
-        (lambda: check(reference, isolate=True), r"isolate=True needs a path or a module name"),
+        (lambda: check(reference, isolate=False, examples=10**9),
+         r"examples=1000000000 is more than the limit of 100000 cases per check"),
+        (lambda: check(reference, isolate=False, require="conv_fwd"), r"require=\['conv_fwd'\] names unknown"),
         (lambda: check_vjp(_dense, _dense_backward, (np.ones((2, 2), dtype=np.float32),)),
          r"inputs\[0\] must be a float64 ndarray, got float32"),
     ],
-    ids=["examples", "seed", "timeout", "only", "isolate-object", "vjp-float32"],
+    ids=["examples", "seed", "timeout", "only", "examples-bound", "require", "vjp-float32"],
 )
 def test_bad_arguments_raise_usage_errors_that_say_what_and_how(call, message):
     with pytest.raises(UsageError, match=message):
