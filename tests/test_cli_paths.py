@@ -16,7 +16,9 @@ from gradcheck.contract import CONTRACT_FUNCTIONS
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 FAST = ["--examples", "2", "--timeout", "5", "-q"]
-ONLY_ZERO_PAD = "import numpy as np\n\ndef zero_pad(X, pad):\n    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))\n"
+ONLY_ZERO_PAD = (
+    "import numpy as np\n\ndef zero_pad(X, pad):\n    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))\n"
+)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -15,6 +15,7 @@ from zoo.manifest import load
 
 import gradcheck
 import reference
+from gradcheck.render.common import bare_warning, case_title, cause_title
 from gradcheck.render.report import (
     format_markdown,
     gradescope_results,
@@ -24,7 +25,6 @@ from gradcheck.render.report import (
     write_gradescope,
     write_report_dir,
 )
-from gradcheck.render.common import bare_warning, case_title, cause_title
 from gradcheck.verdict.results import CheckResult, Detail, Report
 
 EXAMPLES = 6
