@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from gradcheck.render.common import case_title, geometry_text, warning_text
 from gradcheck.render.html import cause_html, h, img, summary_table, verdict_html, worst_table
-from gradcheck.verdict.results import Report
+from gradcheck.render.images import example_detail
+from gradcheck.verdict.results import CheckResult, Report
 
 HEATMAP_WIDTH = "min(100%, 560px)"
 STYLE = (
@@ -49,13 +50,20 @@ def format_notebook_html(report: Report) -> str:
     return "\n".join(out)
 
 
-def _heatmap(check) -> bytes | None:  # noqa: ANN001 - a CheckResult
-    if check.detail is None:
-        return None
+def _heatmap(check: CheckResult) -> bytes | None:
+    """The failing case's heatmap, or the diagnosis' larger example when the case is too small."""
     try:
         from gradcheck.render import plots
 
-        return plots.heatmaps_png(check.detail, check.quantity, title=f"{check.function}: {check.quantity}",
-                                  worst_index=check.worst_index)
+        if check.detail is not None:
+            png = plots.heatmaps_png(check.detail, check.quantity, title=f"{check.function}: {check.quantity}",
+                                     worst_index=check.worst_index)
+            if png is not None:
+                return png
+        example = example_detail(check)
+        if example is not None:
+            return plots.heatmaps_png(example, check.quantity,
+                                      title=f"{check.function}: {check.quantity} on a larger input")
     except Exception:  # noqa: BLE001 - a picture never hides the verdict
         return None
+    return None

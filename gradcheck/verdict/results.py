@@ -174,6 +174,11 @@ class Report:
             counts[check.status] += 1
         return counts
 
+    def __repr__(self) -> str:  # short: a notebook's text/plain, a debugger, a log line
+        counts = ", ".join(f"{n} {status}" for status, n in self.summary().items() if n)
+        state = "load error" if self.load_error is not None else counts or "no checks"
+        return f"<Report {self.target!r}: {'PASSED' if self.passed else 'FAILED'} ({state})>"
+
     def __str__(self) -> str:
         from gradcheck.render.terminal import format_report
 
