@@ -75,10 +75,9 @@ def _shorten(message: str, limit: int = MESSAGE_LINES) -> str:
     return "\n".join([*lines[:limit], f"... ({len(lines) - limit} more lines in the JSON report)"])
 
 
-def format_failure(check: CheckResult, color: bool = False) -> str:
-    """The failure's message, counterexample, likely cause and warnings, indented."""
-    title = _paint(f"{check.function}: {check.quantity} [{check.status}]", check.status, color)
-    parts = [title]
+def failure_details(check: CheckResult) -> str:
+    """A failing check's message, counterexample, worst element and likely cause (unindented):
+    the body under its title on the terminal, the text of a ``pytest --impl`` failure."""
     body = [_shorten(check.message)]
     if check.counterexample and _geometry(check.counterexample) not in check.message:
         body.append(f"counterexample: {_geometry(check.counterexample)}")
@@ -89,13 +88,18 @@ def format_failure(check: CheckResult, color: bool = False) -> str:
         body.append(f"likely cause: {cause}")
         if check.diagnosis.get("evidence"):
             body.append(f"  evidence: {check.diagnosis['evidence']}")
-    parts.append(textwrap.indent("\n".join(body), "    "))
-    return "\n".join(parts)
+    return "\n".join(body)
+
+
+def format_failure(check: CheckResult, color: bool = False) -> str:
+    """The failure's title, then its details (message, counterexample, likely cause) indented."""
+    title = _paint(f"{check.function}: {check.quantity} [{check.status}]", check.status, color)
+    return "\n".join([title, textwrap.indent(failure_details(check), "    ")])
 
 
 def failure_text(check: CheckResult) -> str:
-    """One failing check as plain text: its message, smallest case and likely cause
-    (what ``assert_check``, ``GradcheckError`` and ``pytest --impl`` show)."""
+    """One failing check as plain text: title, message, smallest case and likely cause
+    (what ``assert_check`` and its ``GradcheckError`` show)."""
     return format_failure(check, color=False)
 
 
