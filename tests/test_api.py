@@ -86,3 +86,28 @@ def test_reports_serialise_to_strict_json_with_null_for_non_finite_values():
     report = gradcheck.Report(target="t", checks=[gradcheck.CheckResult("f", "q", "fail", max_error=float("inf"))])
     json.dumps(json_safe(report.to_dict()), allow_nan=False)  # raises ValueError on NaN/inf
     assert report.to_dict()["checks"][0]["max_error"] is None
+
+
+def test_assert_check_raises_with_the_likely_cause_and_the_report():
+    from zoo.manifest import load
+
+    with pytest.raises(GradcheckError) as raised:
+        assert_check(load("bug_border_windows"), isolate=False, examples=6, seed=2, only="conv_backward")
+    text = str(raised.value)
+    assert "1 check(s) did not pass" in text
+    assert "conv_backward: dA_prev [fail]" in text
+    assert "likely cause: dA_prev is wrong only in a border band" in text
+    assert raised.value.report.failures()[0].diagnosis["id"] == "border_only"
+
+
+def test_require_in_the_api_fails_a_partial_target():
+    import reference.naive as naive
+
+    partial = {"zero_pad": naive.zero_pad}
+    assert check(partial, isolate=False, examples=2).passed
+    report = check(partial, isolate=False, examples=2, require="all")
+    assert not report.passed
+    missing = report.required_missing()
+    assert [c.function for c in missing] == [n for n in gradcheck.contract.CONTRACT_FUNCTIONS if n != "zero_pad"]
+    assert missing[0].message == "conv_single_step is not defined, and it is required"
+    assert check(partial, isolate=False, examples=2, require=["zero_pad"]).passed
