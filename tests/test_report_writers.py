@@ -383,3 +383,26 @@ def test_gradescope_without_any_function():
     data = gradescope_results(Report(target="empty.py"))
     jsonschema.validate(data, GRADESCOPE_SCHEMA)
     assert [t["status"] for t in data["tests"]] == ["failed"]
+
+
+def test_one_ranking_of_worst_elements_for_message_terminal_markdown_and_html():
+    from gradcheck.render.html import format_html
+    from gradcheck.verdict.compare import Comparison
+
+    # element 0: diff 1.0 over tol 1.0 (ratio 1); element 1: diff 0.5 over tol 1e-3 (ratio 500):
+    # by |diff| - tol element 0 would come first; by |diff| / tol, element 1 is the worst
+    analytic = np.array([[3.0, 0.5], [0.0, 0.0]])
+    numeric = np.zeros((2, 2))
+    tolerance = np.array([[0.5, 1e-3], [1.0, 1.0]])
+    comparison = Comparison(analytic, numeric, tolerance)
+    table_rows = [line.split(":")[0].strip() for line in comparison.table().splitlines() if line.startswith("  [")]
+    assert table_rows == ["[0, 1]", "[0, 0]"]
+    check = CheckResult("zero_pad", "X_pad", "fail", message=comparison.table(),
+                        worst_index=[int(i) for i in comparison.worst],
+                        detail=Detail(analytic, numeric, tolerance))
+    assert [row.index for row in worst_rows(check)] == [[0, 1], [0, 0]]
+    assert check.worst_index == [0, 1]
+    report = Report(target="t", checks=[check])
+    markdown, page = format_markdown(report), format_html(report)
+    assert markdown.index("| [0, 1] |") < markdown.index("| [0, 0] |")
+    assert page.index("<code>[0, 1]</code>") < page.index("<code>[0, 0]</code>")
