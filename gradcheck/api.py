@@ -14,7 +14,7 @@ from gradcheck.verdict.results import CheckResult, Report
 
 DEFAULT_EXAMPLES = 200  # reference.naive: ~2.5 s isolated on 2 cores (benchmarks/bench_engine.py)
 DEFAULT_TIMEOUT = 10.0
-MAX_EXAMPLES = 100_000  # a bound on the work one run may ask for (about 200x the default)
+MAX_EXAMPLES = 100_000  # a bound on the work one run may ask for (hundreds of times the default)
 
 Progress = Callable[[str], None]
 
