@@ -80,6 +80,7 @@ def check(
     timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
     sweep: bool = False,
+    max_time: float | None = None,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -94,13 +95,17 @@ def check(
     as their recovered source (``inspect.getsource``), and when that source cannot
     be recovered they run in this process, with a warning in ``report.warnings``.
     ``sweep`` also records, for one case per gradient, the error against the
-    finite-difference step (shown in reports).
+    finite-difference step (shown in reports). ``max_time``: a budget in seconds for
+    the whole run, looked at between functions (a forward and its backward count as
+    one); functions not reached get status ``timeout`` and a message that says so.
     """
     examples = validate_examples(examples)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
     if not (isinstance(timeout, int | float) and timeout > 0):
         raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if max_time is not None and not (isinstance(max_time, int | float) and 0 < max_time < float("inf")):
+        raise UsageError(f"max_time must be a positive number of seconds, got {max_time!r}")
     names = _validate_only(only)
     required = validate_require(require)
     if names is not None and required:  # a required function is always looked at
@@ -128,13 +133,62 @@ def check(
     try:
         with backend:
             report.warnings = [*opened.warnings, *getattr(backend, "warnings", [])]
-            report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress,
-                                       sweep=sweep)
+            if max_time is None:
+                report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress,
+                                           sweep=sweep)
+            else:
+                report.checks = _run_within(backend, max_time, started, examples=examples, seed=seed, only=names,
+                                            progress=progress, sweep=sweep, warnings=report.warnings)
     finally:
         opened.cleanup()
     _mark_required(report)
     report.duration_s = time.perf_counter() - started
     return report
+
+
+# a forward and its backward are checked together: the backward uses the forward's own cache
+_BUDGET_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("zero_pad",),
+    ("conv_single_step",),
+    ("conv_forward", "conv_backward"),
+    ("pool_forward", "pool_backward"),
+    ("create_mask_from_window",),
+    ("distribute_value",),
+)
+
+
+def _run_within(backend: Backend, max_time: float, started: float, *, only: tuple[str, ...] | None,
+                warnings: list[str], progress: Progress | None, **options: Any) -> list[CheckResult]:
+    """``run_checks`` group by group while the budget lasts; the rest become ``timeout``."""
+    from gradcheck.engine.runner import run_checks
+
+    present = backend.functions()
+    display = dict(getattr(backend, "display_names", {}) or {})
+    results: list[CheckResult] = []
+    skipped: list[str] = []
+    for group in _BUDGET_GROUPS:
+        wanted = tuple(name for name in group if only is None or name in only)
+        if not wanted:
+            continue
+        elapsed = time.perf_counter() - started
+        if elapsed < max_time:
+            results += run_checks(backend, only=wanted, progress=progress, **options)
+            continue
+        absent = tuple(name for name in wanted if name not in present)
+        if absent:  # a missing function is still reported as missing (no work)
+            results += run_checks(backend, only=absent, progress=progress, **options)
+        for name in wanted:
+            if name in present:
+                shown = display.get(name, name)
+                skipped.append(shown)
+                results.append(CheckResult(
+                    shown, "*", "timeout",
+                    message=f"{shown} was not checked: the time budget (max_time / --max-time) ran out "
+                    "before it; give a larger budget or fewer examples",
+                ))
+    if skipped:
+        warnings.append(f"the time budget ran out: {', '.join(skipped)} not checked")
+    return results
 
 
 def _mark_required(report: Report) -> None:

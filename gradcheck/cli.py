@@ -1,7 +1,7 @@
 """The ``gradcheck`` command: a thin layer over :func:`gradcheck.check`.
 
     gradcheck check TARGET [--examples N] [--seed S] [--only NAME[,NAME...]]
-                           [--require NAME[,NAME...]|all]
+                           [--require NAME[,NAME...]|all] [--max-time SECONDS]
                            [--timeout SECONDS] [--json FILE] [--report DIR]
                            [--gradescope FILE] [--in-process]
     gradcheck render REPORT_JSON --report DIR
@@ -125,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"per-call time limit (default {DEFAULT_TIMEOUT:g} s)",
     )
+    run.add_argument(
+        "--max-time",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time budget for the whole run, looked at between functions: those not reached are "
+        "reported as timeout (default: no budget)",
+    )
     run.add_argument("--json", metavar="FILE", help="write the report as JSON")
     run.add_argument("--report", metavar="DIR", help="write report.json, report.md and report.html into DIR")
     run.add_argument("--gradescope", metavar="FILE", help="write a Gradescope results.json")
@@ -239,6 +247,7 @@ def _check(args: argparse.Namespace) -> int:
                 only=only,
                 require=require,
                 timeout=args.timeout,
+                max_time=_remaining(args.max_time, started),  # the budget counts the worker's start too
                 progress=progress,
                 sweep=bool(args.report),  # the error-against-step figure of the report
             )
@@ -251,6 +260,12 @@ def _check(args: argparse.Namespace) -> int:
         print(_closing_note(report, backend))
     _write_outputs(report, args)
     return EXIT_PASS if report.passed else EXIT_FAIL
+
+
+def _remaining(max_time: float | None, started: float) -> float | None:
+    if max_time is None:
+        return None
+    return max(max_time - (time.perf_counter() - started), 1e-9)
 
 
 def _closing_note(report: Report, backend: Backend | None) -> str:

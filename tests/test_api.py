@@ -111,3 +111,11 @@ def test_require_in_the_api_fails_a_partial_target():
     assert [c.function for c in missing] == [n for n in gradcheck.contract.CONTRACT_FUNCTIONS if n != "zero_pad"]
     assert missing[0].message == "conv_single_step is not defined, and it is required"
     assert check(partial, isolate=False, examples=2, require=["zero_pad"]).passed
+
+
+def test_max_time_in_the_api():
+    report = check(reference, isolate=False, examples=2, max_time=1e-9)
+    assert not report.passed and {c.status for c in report.checks} == {"timeout"}
+    assert report.warnings[-1].startswith("the time budget ran out: zero_pad, conv_single_step")
+    with pytest.raises(UsageError, match=r"max_time must be a positive number of seconds, got 0"):
+        check(reference, isolate=False, max_time=0)

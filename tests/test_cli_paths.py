@@ -181,3 +181,32 @@ def test_report_says_where_it_was_written(capsys, tmp_path):
     assert code == 0
     assert f"gradcheck: report written to {folder} (open {folder / 'report.html'})" in out
     assert (folder / "report.html").is_file()
+
+
+def test_max_time_cuts_the_run_with_a_clear_verdict(capsys, tmp_path):
+    report_json = tmp_path / "r.json"
+    code, out, _ = run(capsys, "check", "reference", *FAST, "--max-time", "0.001", "--json", str(report_json))
+    assert code == 1
+    data = json.loads(report_json.read_text())
+    assert {c["status"] for c in data["checks"]} == {"timeout"}
+    assert [c["function"] for c in data["checks"]] == list(CONTRACT_FUNCTIONS)
+    assert data["checks"][0]["message"] == (
+        "zero_pad was not checked: the time budget (max_time / --max-time) ran out before it; "
+        "give a larger budget or fewer examples"
+    )
+    assert "the time budget ran out: zero_pad, conv_single_step" in out
+    assert "FAILED (8 timeout)" in out
+
+
+def test_max_time_keeps_missing_functions_missing(capsys, tmp_path):
+    path = tmp_path / "partial.py"
+    path.write_text(ONLY_ZERO_PAD)
+    code, out, _ = run(capsys, "check", str(path), *FAST, "--max-time", "0.001")
+    assert code == 1 and "FAILED (1 timeout, 7 missing)" in out
+
+
+def test_a_generous_max_time_changes_nothing(capsys):
+    code, out, _ = run(capsys, "check", "reference", *FAST, "--max-time", "600", "--only", "conv_forward,conv_backward")
+    assert code == 0 and "PASSED (4 pass)" in out
+    code, _, err = run(capsys, "check", "reference", "--max-time", "0")
+    assert code == 2 and "--max-time: expected a positive number of seconds, got '0'" in err
