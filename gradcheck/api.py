@@ -249,6 +249,14 @@ def _open_backend(target: Any, *, isolate: bool, timeout: float, opened: _Opened
                 )
                 return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
             opened.folder, path = session.write_recovered(text, label)
+            try:
+                return _labelled(WorkerBackend(path, timeout=timeout), label)
+            except LoadError as exc:  # the recovered source is not the session: run what the session has
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                opened.warnings.append(
+                    f"ran in this process, not isolated: the recovered source did not load in the worker ({first})"
+                )
+                return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
         return _labelled(WorkerBackend(path, timeout=timeout), label)
     return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
 

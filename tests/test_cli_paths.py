@@ -210,3 +210,24 @@ def test_a_generous_max_time_changes_nothing(capsys):
     assert code == 0 and "PASSED (4 pass)" in out
     code, _, err = run(capsys, "check", "reference", "--max-time", "0")
     assert code == 2 and "--max-time: expected a positive number of seconds, got '0'" in err
+
+
+def test_render_validates_its_output_folder_first(capsys, tmp_path):
+    saved = tmp_path / "r.json"
+    code, _, _ = run(capsys, "check", "reference", *FAST, "--only", "zero_pad", "--json", str(saved))
+    assert code == 0
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    code, _, err = run(capsys, "render", str(saved), "--report", str(taken))
+    assert code == 2 and f"--report {taken} is an existing file; give a folder" in err
+    code, out, _ = run(capsys, "render", str(saved), "--report", str(tmp_path / "out"))
+    assert code == 0 and f"gradcheck: report written to {tmp_path / 'out'} (from {saved})" in out
+
+
+def test_python_m_render_refuses_a_gradescope_file(capsys, tmp_path):
+    from gradcheck.render.report import main as render_main
+
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"score": 0.0, "tests": []}))
+    assert render_main([str(results)]) == 2
+    assert "is a Gradescope results.json, not a saved report" in capsys.readouterr().err

@@ -184,3 +184,29 @@ def test_an_nbconvert_script_loads_like_the_notebook(capsys, tmp_path):
     assert "skipped failing import (ModuleNotFoundError: No module named 'h5py')" in out
     assert "No module named 'public_tests'" in out
     assert "Traceback" not in out + err
+
+
+def test_a_decorated_function_runs_in_process_with_a_warning(shell):
+    cell = (
+        "import functools\nimport numpy as np\n"
+        "@functools.lru_cache(maxsize=None)\n"
+        "def _width(pad):\n    return ((0, 0), (pad, pad), (pad, pad), (0, 0))\n"
+        "def zero_pad(X, pad):\n    return np.pad(X, _width(pad))\n"
+    )
+    run_cell(shell, cell)
+    run_cell(shell, "import gradcheck\nreport = gradcheck.check(globals(), examples=3, only='zero_pad')")
+    report = shell.user_ns["report"]
+    assert report.passed
+    assert len(report.warnings) == 1 and report.warnings[0].startswith("ran in this process, not isolated: ")
+
+
+def test_annotations_naming_unused_modules_still_load_isolated(shell):
+    cell = (
+        "import typing\nimport numpy as np\n"
+        "def zero_pad(X: typing.Any, pad: int) -> typing.Any:\n"
+        "    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))\n"
+    )
+    run_cell(shell, cell)
+    run_cell(shell, "import gradcheck\nreport = gradcheck.check(globals(), examples=3, only='zero_pad')")
+    report = shell.user_ns["report"]
+    assert report.passed and report.warnings == []  # isolated: no note

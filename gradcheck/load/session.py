@@ -70,7 +70,10 @@ class _Source:
     done: set[str] = field(default_factory=set)
 
     def text(self) -> str:
-        header = "# recovered by gradcheck from a live session (inspect.getsource)\n"
+        header = (
+            "# recovered by gradcheck from a live session (inspect.getsource)\n"
+            "from __future__ import annotations  # annotations may name what the code itself does not use\n"
+        )
         return header + "\n".join([*self.imports, *self.constants, "", *self.definitions]) + "\n"
 
 
@@ -116,6 +119,8 @@ def _definition_source(value: Any, name: str) -> str:
     defined = tree.body[0].name if tree.body and hasattr(tree.body[0], "name") else None
     if len(tree.body) != 1 or defined != value.__name__:
         raise Unrecoverable(f"the source of {name} is not a plain def or class statement")
+    if tree.body[0].decorator_list:
+        raise Unrecoverable(f"{name} is decorated (the decorator's result is not its source)")
     return source if value.__name__ == name else f"{source}\n{name} = {value.__name__}\n"
 
 
