@@ -217,3 +217,10 @@ def test_a_users_profile_of_the_same_name_is_kept(pytester):
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_notebook_id_on_the_command_line_selects_its_check(pytester):
+    shutil.copy(SUBMISSIONS / "notebook_cnn.ipynb", pytester.path / "notebook_cnn.ipynb")
+    result = pytester.runpytest("--impl", "notebook_cnn.ipynb", "notebook_cnn.ipynb::zero_pad", *FAST, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["notebook_cnn.ipynb::zero_pad[[]X_pad[]] PASSED*"])
