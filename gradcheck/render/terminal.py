@@ -8,6 +8,7 @@ import textwrap
 import time
 from typing import IO, Any
 
+from gradcheck.render.common import warning_text
 from gradcheck.verdict.results import CheckResult, Report
 
 _COLORS = {
@@ -139,7 +140,7 @@ def format_report(report: Report, color: bool = False) -> str:
     if warnings:
         out.extend(["", "warnings:"] if not failures else ["warnings:"])
         out.extend(
-            f"  {check.function}: {check.quantity}: {warning}" for check, warning in warnings
+            f"  {warning_text(check, warning)}" for check, warning in warnings
         )
     if report.warnings:
         out.extend(["", "notes:"])
