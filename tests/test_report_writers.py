@@ -406,3 +406,17 @@ def test_one_ranking_of_worst_elements_for_message_terminal_markdown_and_html():
     markdown, page = format_markdown(report), format_html(report)
     assert markdown.index("| [0, 1] |") < markdown.index("| [0, 0] |")
     assert page.index("<code>[0, 1]</code>") < page.index("<code>[0, 0]</code>")
+
+
+def test_a_timeout_is_not_titled_smallest_failing_case():
+    from gradcheck.render.html import format_html
+
+    check = CheckResult("conv_backward", "dW", "timeout", cases=3, message="conv_backward: dW timed out after 2 s",
+                        counterexample={"m": 1, "f": 2, "stride": 1, "pad": 0})
+    report = Report(target="t", checks=[check])
+    markdown, page = format_markdown(report), format_html(report)
+    assert "**Case that ran out of time:** `m=1, f=2, stride=1, pad=0`" in markdown
+    assert "<b>Case that ran out of time:</b>" in page
+    assert "Smallest failing case" not in markdown + page
+    results = gradescope_results(report)
+    assert "Case that ran out of time: `m=1, f=2, stride=1, pad=0`" in results["tests"][0]["output"]
