@@ -7,12 +7,11 @@ fields are only ever added (``examples``, ``diagnosis``, ``detail``, ``summary``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-Status = Literal["pass", "fail", "error", "timeout", "memory", "crashed", "missing"]
-STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "memory", "crashed", "missing")
+from gradcheck.contract import STATUSES, Status  # noqa: F401 - re-exported
 
 
 @dataclass
