@@ -135,8 +135,11 @@ def test_require_all_fails_a_partial_file_and_lists_every_function(capsys, tmp_p
                        "--json", str(report_json))
     assert code == 1
     assert "7 required function(s) missing" in out
-    assert "conv_backward is not defined, and it is required" in out
+    assert ("required but not defined: conv_single_step, conv_forward, conv_backward, pool_forward, "
+            "pool_backward, create_mask_from_window, distribute_value") in out
     data = json.loads(report_json.read_text())
+    backward = next(c for c in data["checks"] if c["function"] == "conv_backward")
+    assert backward["status"] == "missing" and backward["message"] == "conv_backward is not defined, and it is required"
     assert data["passed"] is False and data["required"] == list(CONTRACT_FUNCTIONS)
     tests = json.loads(gradescope.read_text())["tests"]
     named = {test["name"].split(":")[0] for test in tests}

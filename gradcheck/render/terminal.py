@@ -120,7 +120,10 @@ def format_report(report: Report, color: bool = False) -> str:
         return "\n".join(out)
     out.append("")
     out.append(format_table(report.checks, color))
-    failures = report.failures()
+    required = [check.function for check in report.required_missing()]
+    if required:
+        out.extend(["", _paint(f"required but not defined: {', '.join(required)}", "fail", color)])
+    failures = [check for check in report.failures() if check.status != "missing"]
     if failures:
         out.append("")
         shown: dict[tuple[str, str, str], str] = {}
