@@ -420,3 +420,20 @@ def test_a_timeout_is_not_titled_smallest_failing_case():
     assert "Smallest failing case" not in markdown + page
     results = gradescope_results(report)
     assert "Case that ran out of time: `m=1, f=2, stride=1, pad=0`" in results["tests"][0]["output"]
+
+
+def test_plot_text_is_readable_when_the_page_shrinks_the_figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from gradcheck.render import plots
+
+    rng = np.random.default_rng(0)
+    analytic = rng.standard_normal((1, 4, 4, 2))
+    detail = Detail(analytic, analytic + 0.1, np.full(analytic.shape, 1e-9))
+    heatmap = plots.heatmaps_figure(detail, "dA_prev", title="conv_backward: dA_prev")
+    sweep = plots.step_sweep_figure([plots.Sweep("conv_backward: dW", [1e-3, 1e-2], [1e-15, 1e-14])], title="sweep")
+    for figure in (heatmap, sweep):
+        FigureCanvasAgg(figure).draw()  # tick labels exist once drawn
+        sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+        assert sizes and min(sizes) >= 9, sorted(set(sizes))

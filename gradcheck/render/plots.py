@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -121,6 +122,19 @@ def heatmaps_png(
     max_rows: int = MAX_ROWS,
 ) -> bytes | None:
     """Analytic | numeric | |difference| heatmaps of ``detail`` as PNG, or None if nothing to draw."""
+    figure = heatmaps_figure(detail, quantity, title=title, worst_index=worst_index, max_rows=max_rows)
+    return None if figure is None else _png(figure)
+
+
+def heatmaps_figure(
+    detail: Detail,
+    quantity: str,
+    *,
+    title: str,
+    worst_index: Sequence[int] | None = None,
+    max_rows: int = MAX_ROWS,
+) -> Any:
+    """The matplotlib Figure of :func:`heatmaps_png` (None if nothing to draw)."""
     panels, note = heatmap_panels(detail, quantity, worst_index, max_rows)
     if not panels:
         return None
@@ -158,7 +172,7 @@ def heatmaps_png(
     figure.subplots_adjust(
         left=0.55 / inches_w, right=1.0 - 0.55 / inches_w, bottom=0.25 / inches_h, top=top, wspace=0.55, hspace=0.3
     )
-    return _png(figure)
+    return figure
 
 
 def _colorbar(figure, image, ax) -> None:
@@ -195,7 +209,13 @@ class Sweep:
 
 
 def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | None = None) -> bytes | None:
-    """Error against finite-difference step on log-log axes, one line per gradient, as PNG.
+    """:func:`step_sweep_figure` as PNG, or None if nothing to draw."""
+    figure = step_sweep_figure(sweeps, title=title, tolerance=tolerance)
+    return None if figure is None else _png(figure)
+
+
+def step_sweep_figure(sweeps: Sequence[Sweep], *, title: str, tolerance: float | None = None) -> Any:
+    """Error against finite-difference step on log-log axes, one line per gradient (a Figure).
 
     For these piecewise-linear layers correct code sits at rounding level for moderate
     steps (no truncation error) and rises like 1/h for tiny ones (rounding divided by
@@ -228,7 +248,7 @@ def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | No
     ax.set_title(title, fontsize=FONT_HEADING)
     ax.legend(fontsize=FONT_SMALL, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     figure.subplots_adjust(left=0.1, right=0.62, bottom=0.14, top=0.9)
-    return _png(figure)
+    return figure
 
 
 def _png(figure) -> bytes:
