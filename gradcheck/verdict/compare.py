@@ -19,6 +19,19 @@ from gradcheck.boundary.values import Opaque, describe
 MAX_ROWS = 5
 
 
+def mismatch_order(error: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """Flat indices of the elements beyond tolerance, worst first: the ONE ranking of
+    "worst elements" (largest |diff| / tolerance, NaN first, ties in index order) used by
+    the mismatch message, the terminal, Markdown and HTML reports."""
+    tolerance = np.broadcast_to(tolerance, error.shape)
+    bad = ~(error <= tolerance)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ratio = error / np.maximum(tolerance, np.finfo(np.float64).tiny)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
+    order = np.argsort(-ratio, axis=None, kind="stable")
+    return order[bad.reshape(-1)[order]]
+
+
 @dataclass
 class Comparison:
     """``|analytic - expected| <= tolerance`` element-wise."""
@@ -53,8 +66,7 @@ class Comparison:
         total = self.analytic.size
         count = int(self.mismatched.sum())
         lines = [f"Mismatched elements: {count} / {total} ({100.0 * count / max(total, 1):.3g}%)"]
-        order = np.argsort(-(self.error - self.tolerance), axis=None, kind="stable")
-        for flat in order[: min(MAX_ROWS, count)]:
+        for flat in mismatch_order(self.error, self.tolerance)[:MAX_ROWS]:
             index = np.unravel_index(int(flat), self.analytic.shape)
             lines.append(
                 f"  {list(map(int, index))}: analytic={self.analytic[index]:.17g}, "
