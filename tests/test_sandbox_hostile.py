@@ -31,6 +31,15 @@ SUBMISSIONS = Path(__file__).parent / "submissions"
 ZERO_PAD_ARGS = (np.arange(4.0).reshape(1, 2, 2, 1), 1)
 
 
+@pytest.fixture(autouse=True)
+def grader_folder(tmp_path, monkeypatch):
+    """The checker runs from a folder of its own (limits-only workers write into it)."""
+    folder = tmp_path / "grader"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
 def level_param(level: str):
     reason = sandbox.unavailable().get(level)
     return pytest.param(
@@ -104,7 +113,8 @@ def test_writing_into_the_graders_output_folder(tmp_path, level):
         assert outcome.status == "error"
         assert ("FileNotFoundError" if level == "sandbox" else "PermissionError") in outcome.message
         assert target.read_text() == '{"passed": true}\n'
-    assert not (path.parent / "scratch_note.txt").exists()  # its working directory is a private scratch
+    assert not (path.parent / "scratch_note.txt").exists()  # its working directory is never its own folder
+    assert (Path.cwd() / "scratch_note.txt").exists() is (level == "limits-only")  # nor, isolated, the checker's
     assert sorted(p.name for p in path.parent.iterdir()) == ["classmate.py", path.name]
 
 
