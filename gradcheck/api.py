@@ -130,7 +130,7 @@ def check(
 
         isolation = report.isolation = resolve(isolation)  # "strict" below the sandbox: UsageError
     try:
-        backend = _open_backend(target, isolate=isolate, timeout=timeout, opened=opened, isolation=isolation)
+        backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened)
     except LoadError as exc:
         report.load_error = str(exc)
         report.duration_s = time.perf_counter() - started
@@ -139,6 +139,8 @@ def check(
     from gradcheck.engine.runner import run_checks
 
     report.isolation = getattr(backend, "isolation", None) or "in-process"
+    if progress is not None and not isinstance(target, Backend):
+        progress(f"loaded {label} ({'isolated worker' if isolate else 'in process'})")
     try:
         with backend:
             report.warnings = [*opened.warnings, *getattr(backend, "warnings", [])]
@@ -148,6 +150,8 @@ def check(
             else:
                 report.checks = _run_within(backend, max_time, started, examples=examples, seed=seed, only=names,
                                             progress=progress, sweep=sweep, warnings=report.warnings)
+            if getattr(backend, "round_trips", None) is not None:
+                report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
     finally:
         opened.cleanup()
     _mark_required(report)
@@ -227,9 +231,17 @@ class _Opened:
             self.folder = None
 
 
-def _open_backend(
-    target: Any, *, isolate: bool, timeout: float, opened: _Opened | None = None, isolation: str | None = None
+def open_target(
+    target: Any,
+    *,
+    isolate: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    isolation: str | None = None,
+    opened: _Opened | None = None,
 ) -> Backend:
+    """The backend that calls ``target``'s functions: the one way a target is opened (used by
+    :func:`check` and the pytest plugin). Raises :class:`~gradcheck.errors.LoadError` when the
+    target cannot be loaded. Close it (``with`` or ``.close()``) to stop its worker."""
     opened = opened if opened is not None else _Opened()
     if isinstance(target, Backend):
         return target

@@ -147,6 +147,8 @@ class Report:
     required: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
     isolation: str | None = None  # the worker's isolation level (gradcheck.boundary.sandbox.LEVELS) or "in-process"
+    # how the isolated worker was used (round trips, restarts): for the closing note, not in the JSON
+    worker: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     def required_missing(self) -> list[CheckResult]:
         """The ``missing`` checks of required functions (they fail the run)."""
