@@ -29,7 +29,7 @@ from gradcheck.engine.numeric import STEP
 from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of
 from gradcheck.engine.screening import Found, Tally, factory, screen, screen_jointly, shrink
 from gradcheck.strategies import PoolGeometry
-from gradcheck.verdict.results import CheckResult, Detail
+from gradcheck.verdict.results import CheckResult, Detail, case_text
 
 Progress = Callable[[str], None]
 
@@ -201,7 +201,7 @@ def _failure_result(
     name: str, spec: Spec, oracle: str, geometry: Any, array_seed: int, verdict: CaseVerdict, tally: Tally
 ) -> CheckResult:
     counterexample = _counterexample(geometry, array_seed)
-    where = ", ".join(f"{key}={value}" for key, value in counterexample.items())
+    where = case_text(counterexample)
     status = "fail" if verdict.status == "pass" else verdict.status
     result = CheckResult(
         name, spec.quantity, status, cases=tally.cases, counterexample=counterexample, warnings=tally.warnings

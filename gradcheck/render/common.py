@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.verdict.compare import mismatch_order
-from gradcheck.verdict.results import CheckResult, Report
+from gradcheck.verdict.results import CheckResult, Report, case_text
 
 MAX_WORST_ROWS = 5
 
@@ -52,10 +52,7 @@ def error_cell(check: CheckResult) -> str:
     return f"{fmt(check.max_error)} / {fmt(check.tolerance)}"
 
 
-def geometry_text(counterexample: dict[str, Any] | None) -> str:
-    if not counterexample:
-        return ""
-    return ", ".join(f"{key}={value}" for key, value in counterexample.items())
+geometry_text = case_text
 
 
 def slug(check: CheckResult) -> str:

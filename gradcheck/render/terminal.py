@@ -6,10 +6,10 @@ import os
 import sys
 import textwrap
 import time
-from typing import IO, Any
+from typing import IO
 
 from gradcheck.render.common import warning_text
-from gradcheck.verdict.results import CheckResult, Report
+from gradcheck.verdict.results import CheckResult, Report, case_text
 
 _COLORS = {
     "pass": "32",
@@ -34,12 +34,6 @@ def _paint(text: str, status: str, color: bool) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2e}"
-
-
-def _geometry(counterexample: dict[str, Any] | None) -> str:
-    if not counterexample:
-        return ""
-    return ", ".join(f"{key}={value}" for key, value in counterexample.items())
 
 
 def format_table(checks: list[CheckResult], color: bool = False) -> str:
@@ -80,8 +74,8 @@ def failure_details(check: CheckResult) -> str:
     """A failing check's message, counterexample, worst element and likely cause (unindented):
     the body under its title on the terminal, the text of a ``pytest --impl`` failure."""
     body = [_shorten(check.message)]
-    if check.counterexample and _geometry(check.counterexample) not in check.message:
-        body.append(f"counterexample: {_geometry(check.counterexample)}")
+    if check.counterexample and case_text(check.counterexample) not in check.message:
+        body.append(f"counterexample: {case_text(check.counterexample)}")
     if check.worst_index is not None:
         body.append(f"worst element: {list(check.worst_index)}")
     if check.diagnosis:

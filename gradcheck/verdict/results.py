@@ -110,6 +110,13 @@ class CheckResult:
         )
 
 
+def case_text(counterexample: dict[str, Any] | None) -> str:
+    """A case as messages and reports show it: ``m=1, n_H_prev=2, ..., seed=0`` ("" for none)."""
+    if not counterexample:
+        return ""
+    return ", ".join(f"{key}={value}" for key, value in counterexample.items())
+
+
 def json_safe(value: Any) -> Any:
     """A strict-JSON copy of ``value``: NaN and infinities become null (JSON has neither)."""
     if isinstance(value, float):
