@@ -371,7 +371,12 @@ def run_checks(
 
 
 def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: str, trusted: set[str]) -> None:
-    """Attach a verified likely cause to a failure (see ``gradcheck.verdict.diagnosis``)."""
+    """Attach a verified likely cause to a failure (see ``gradcheck.verdict.diagnosis``), and
+    say which rounding bound decided a compared verdict (``result.bound``)."""
+    from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE
+
+    if result.status in ("pass", "fail") and result.tolerance is not None:
+        result.bound = NORMWISE if NORMWISE_NOTE in result.warnings else "element-wise"
     if result.status in ("pass", "missing"):
         return
     try:

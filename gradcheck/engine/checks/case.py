@@ -16,7 +16,7 @@ import numpy as np
 from gradcheck.boundary.backend import Backend, Outcome
 from gradcheck.boundary.values import wire_equal
 from gradcheck.engine import numeric as fd
-from gradcheck.verdict.compare import Comparison, unpack, validate_array
+from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE, Comparison, unpack, validate_array
 
 FATAL = ("timeout", "memory", "crashed")
 
@@ -164,6 +164,8 @@ def make_verdict(comparison: Comparison, inputs: dict[str, Any], oracle: str) ->
     verdict = CaseVerdict("pass" if comparison.passed else "fail", comparison=comparison, inputs=inputs)
     if not comparison.passed:
         verdict.message = comparison.table(oracle)
+    elif comparison.bound == NORMWISE:
+        verdict.warnings.append(NORMWISE_NOTE)
     return verdict
 
 
