@@ -16,25 +16,13 @@ from pathlib import Path
 from types import ModuleType
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.verdict.diagnosis.causes import CAUSES
 
 ZOO_DIR = Path(__file__).resolve().parent
 
 FUNCTIONS = frozenset(CONTRACT_FUNCTIONS)  # the eight functions of the contract
 
-DIAGNOSES = frozenset(
-    {
-        "border_only",
-        "stride_only",
-        "overlap_only",
-        "batch_averaged",
-        "kernel_flipped",
-        "hw_swapped",
-        "mask_wrong",
-        "distribute_factor",
-        "pad_zero_crash",
-        "bias_in_window",
-    }
-)
+DIAGNOSES = frozenset(CAUSES)  # every id the diagnosis can name
 
 
 @dataclass(frozen=True)
@@ -72,22 +60,44 @@ ZOO: dict[str, Expectation] = {
     "bug_batch_mean": _bug("conv_backward", diagnosis="batch_averaged"),
     "bug_flipped_kernel": _bug("conv_backward", diagnosis="kernel_flipped"),
     "bug_hw_swapped": _bug("conv_backward", diagnosis="hw_swapped"),
-    "bug_wrong_channel": _bug("conv_backward"),
-    "bug_db_wrong": _bug("conv_backward"),
-    "bug_dw_unpadded_slice": _bug("conv_backward"),
+    "bug_wrong_channel": _bug("conv_backward", diagnosis="channels_only"),
+    "bug_db_wrong": _bug("conv_backward", diagnosis="one_example"),
+    "bug_dw_unpadded_slice": _bug("conv_backward", diagnosis="pad_only"),
     "bug_mask_min": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong"),
     "bug_mask_above_mean": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong"),
     "bug_mask_flat_argmax": _bug("create_mask_from_window", "pool_backward"),
-    "bug_max_pool_grad_everywhere": _bug("pool_backward", diagnosis="mask_wrong"),
-    "bug_distribute_factor": _bug(
-        "distribute_value", "pool_backward", diagnosis="distribute_factor"
-    ),
+    "bug_max_pool_grad_everywhere": _bug("pool_backward", diagnosis="other_mode"),
+    "bug_distribute_factor": _bug("distribute_value", "pool_backward", diagnosis="distribute_factor"),
     "bug_avg_no_divide": _bug("pool_backward", diagnosis="distribute_factor"),
     "bug_bias_in_window": _bug("conv_single_step", "conv_forward", diagnosis="bias_in_window"),
     "bug_float_b": _bug("conv_single_step", "conv_forward"),
-    "bug_zero_pad_all_axes": _bug("zero_pad", "conv_forward", "conv_backward"),
+    "bug_zero_pad_all_axes": _bug("zero_pad", "conv_forward", "conv_backward", diagnosis="pad_only"),
     "bug_modifies_input": _bug("pool_backward"),
     "bug_pool_ceil": _bug("pool_forward"),
+    # one realistic mistake each, in the course's loop style (see each file's docstring)
+    "bug_pool_skip_last_row": _bug("pool_backward", diagnosis="skipped_windows"),
+    "bug_conv_skip_last_col": _bug("conv_backward", diagnosis="skipped_windows"),
+    "bug_conv_skip_first_row": _bug("conv_backward", diagnosis="skipped_windows"),
+    "bug_dw_assign": _bug("conv_backward", diagnosis="overwritten"),
+    "bug_da_prev_not_reset": _bug("conv_backward", diagnosis="not_reset_per_example"),
+    "bug_avg_divide_f": _bug("pool_backward", diagnosis="distribute_factor"),
+    "bug_pool_window_off_by_one": _bug("pool_forward", diagnosis="window_size"),
+    "bug_avg_mode_typo": _bug("pool_backward", diagnosis="all_zero"),
+    "bug_pool_forward_modes_swapped": _bug("pool_forward", diagnosis="other_mode"),
+    "bug_no_bias": _bug("conv_single_step", "conv_forward", diagnosis="bias_missing"),
+    "bug_zero_pad_h_and_m": _bug("zero_pad", "conv_forward", "conv_backward", diagnosis="pad_only"),
+    "bug_crop_offset": _bug("conv_backward", diagnosis="crop_offset"),
+    "bug_dw_uses_w": _bug("conv_backward", diagnosis="equals_other_tensor"),
+    "bug_output_size_pad": _bug("conv_forward", diagnosis="pad_only"),
+    "bug_hw_loop_bounds": _bug("conv_backward", diagnosis="nonsquare_only"),
+    "bug_dw_reset_per_example": _bug("conv_backward", diagnosis="one_example"),
+    "bug_pool_forward_skip_last_col": _bug("pool_forward", diagnosis="unwritten_outputs"),
+    "bug_db_mean": _bug("conv_backward", diagnosis="constant_factor"),
+    "bug_dw_example0": _bug("conv_backward", diagnosis="batch_only"),
+    "bug_avg_forward_divide_f": _bug("pool_forward", diagnosis="constant_factor"),
+    "bug_mask_axis_max": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong"),
+    "bug_distribute_precedence": _bug("distribute_value", "pool_backward", diagnosis="distribute_factor"),
+    "bug_mask_times_value": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong"),
 }
 
 CORRECT: list[str] = [
