@@ -12,7 +12,7 @@ from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import LoadError, UsageError
 from gradcheck.verdict.results import Report
 
-DEFAULT_EXAMPLES = 500  # reference.naive: ~17 s isolated, ~10 s in process on 2 cores
+DEFAULT_EXAMPLES = 200  # reference.naive: ~2.5 s isolated on 2 cores (benchmarks/bench_engine.py)
 DEFAULT_TIMEOUT = 10.0
 
 Progress = Callable[[str], None]

@@ -48,10 +48,27 @@ class Outcome:
     args_after: tuple | None = None
     kept: dict[int, Any] = field(default_factory=dict)  # output index -> wire snapshot of the kept object
     output: str = ""
+    skipped: bool = False  # not run: an earlier call of its batch ended it
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a batch: ``name(*args)``; outputs at ``keep`` stay on the implementation's
+    side as CacheRefs; with ``select`` only that output of a tuple is returned; the
+    arguments after the call are sent back only with ``collect_args``."""
+
+    name: str
+    args: tuple
+    keep: tuple[int, ...] = ()
+    select: int | None = None
+    collect_args: bool = True
+
+
+FATAL_STATUSES = ("timeout", "memory", "crashed")  # a call that ends the batch it is in
 
 
 class Backend(ABC):
@@ -82,13 +99,22 @@ class Backend(ABC):
         return _run_batch(lambda args: self._select(self.call(name, args), select), name, arg_list)
 
     @staticmethod
-    def _select(outcome: Outcome, select: int | None) -> Outcome:
+    def _select(outcome: Outcome, select: int | None, keep_args: bool = False) -> Outcome:
         if outcome.ok and select is not None:
             if isinstance(outcome.value, tuple | list) and len(outcome.value) > select:
                 outcome.value = outcome.value[select]
             # else leave as is: the engine reports the wrong return structure
-        outcome.args_after = None
+        if not keep_args:
+            outcome.args_after = None
         return outcome
+
+    def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
+        """Run ``calls`` in order (one round trip in a worker); after a timeout, memory or
+        crash outcome the rest is not run and gets the same status (see :func:`run_batch`)."""
+        return run_batch(
+            lambda call: self._select(self.call(call.name, call.args, keep=call.keep), call.select, call.collect_args),
+            calls,
+        )
 
     def release(self) -> None:  # noqa: B027 - a default no-op, not abstract
         """Drop kept objects (caches)."""
@@ -103,20 +129,24 @@ class Backend(ABC):
         self.close()
 
 
-_BATCH_STOPPERS = ("timeout", "memory", "crashed")
+def run_batch(run: Callable[[Call], Outcome], calls: Sequence[Call]) -> list[Outcome]:
+    """Run a batch of calls; after a timeout, memory or crash outcome the rest is not run
+    (same status, ``skipped``)."""
+    outcomes: list[Outcome] = []
+    for call in calls:
+        if outcomes and outcomes[-1].status in FATAL_STATUSES:
+            first = outcomes[-1]
+            outcomes.append(Outcome(first.status, message=f"not run: an earlier call of {call.name} in the same "
+                                    f"batch ended with {first.status} ({first.message.splitlines()[0]})",
+                                    skipped=True))
+            continue
+        outcomes.append(run(call))
+    return outcomes
 
 
 def _run_batch(run: Callable[[tuple], Outcome], name: str, arg_list: Sequence[tuple]) -> list[Outcome]:
-    """Run a batch; after a timeout, memory or crash outcome the rest is not run (same status)."""
-    outcomes: list[Outcome] = []
-    for args in arg_list:
-        if outcomes and outcomes[-1].status in _BATCH_STOPPERS:
-            first = outcomes[-1]
-            outcomes.append(Outcome(first.status, message=f"not run: an earlier call of {name} in the same "
-                                    f"batch ended with {first.status} ({first.message.splitlines()[0]})"))
-            continue
-        outcomes.append(run(args))
-    return outcomes
+    """:func:`run_batch` of calls of one function."""
+    return run_batch(lambda call: run(call.args), [Call(name, args) for args in arg_list])
 
 
 def trimmed_traceback(exc: BaseException, keep_file: Callable[[str], bool]) -> str:
@@ -312,6 +342,16 @@ class InProcessBackend(Backend):
     def call_many(self, name: str, arg_list: Sequence[tuple], *, select: int | None = None) -> list[Outcome]:
         return _run_batch(
             lambda args: self._select(self._runner.run(name, args, collect_args=False), select), name, arg_list
+        )
+
+    def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
+        return run_batch(
+            lambda call: self._select(
+                self._runner.run(call.name, call.args, call.keep, collect_args=call.collect_args),
+                call.select,
+                keep_args=True,
+            ),
+            calls,
         )
 
     def release(self) -> None:

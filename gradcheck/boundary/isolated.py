@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.boundary.backend import Backend, Outcome
+from gradcheck.boundary.backend import Backend, Call, Outcome
 from gradcheck.boundary.values import CacheRef, Opaque
 from gradcheck.contract import CONTRACT_FUNCTIONS
 
@@ -599,6 +599,7 @@ class WorkerBackend(Backend):
             args_after=args_after,
             kept=kept,
             output=str(data.get("output", ""))[:20000],
+            skipped=data.get("skipped") is True,
         )
 
     def _lost_cache(self, name: str) -> Outcome:
@@ -664,6 +665,42 @@ class WorkerBackend(Backend):
                 )
                 for _ in arg_list
             ]
+
+    def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
+        """Run ``calls`` in order in one round trip (see ``Backend.call_batch``)."""
+        if not calls:
+            return []
+        arrays: list[bytes] = []
+        encoded = [self._encode_args(call.args, arrays) for call in calls]
+        lost = [index for index, item in enumerate(encoded) if item is None]
+        if lost:
+            return [self._lost_cache(calls[lost[0]].name) for _ in calls]
+        failed = self._ensure_worker()
+        if failed is not None:
+            return [failed for _ in calls]
+        budget = min(self.timeout * len(calls), max(self.timeout, BATCH_TIMEOUT_CAP))
+        header = {
+            "op": "call_batch",
+            "name": calls[0].name,
+            "calls": [
+                {"name": call.name, "args": args, "keep": [int(i) for i in call.keep],
+                 "select": call.select, "collect": bool(call.collect_args)}
+                for call, args in zip(calls, encoded, strict=True)
+            ],
+        }
+        reply = self._request(header, arrays, budget)
+        if isinstance(reply, Outcome):
+            return [reply for _ in calls]
+        try:
+            outcomes = reply[0].get("outcomes")
+            if type(outcomes) is not list or len(outcomes) != len(calls):
+                raise ProtocolError("wrong number of outcomes")
+            return [self._outcome(item, reply[1]) for item in outcomes]
+        except ProtocolError as exc:
+            self._kill()
+            self._reap()
+            message = f"{calls[0].name}: malformed reply from the worker process ({exc})"
+            return [Outcome("crashed", message=message) for _ in calls]
 
     def release(self) -> None:
         if self._alive():

@@ -1,7 +1,7 @@
 """The worker process of ``gradcheck.boundary.isolated``: ``python -I -m gradcheck.boundary.worker READ_FD WRITE_FD``.
 
 Reads a ``load`` message (target, limits), sets the resource limits, imports the
-target, answers ``ready`` and then serves ``call``/``call_many``/``release``
+target, answers ``ready`` and then serves ``call``/``call_many``/``call_batch``/``release``
 requests with ``gradcheck.boundary.backend.CallRunner`` until ``exit`` or end of input.
 """
 
@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import Any
 
-from gradcheck.boundary.backend import Backend, CallRunner, CappedText, Outcome, _run_batch
+from gradcheck.boundary.backend import Backend, Call, CallRunner, CappedText, Outcome, _run_batch, run_batch
 from gradcheck.boundary.isolated import _Closed, decode, encode, pack, read_message, write_all
 
 
@@ -61,6 +61,7 @@ def _outcome_data(outcome: Outcome, arrays: list[bytes]) -> dict[str, Any]:
         "args_after": None if outcome.args_after is None else safe(tuple(outcome.args_after)),
         "kept": [[index, safe(value)] for index, value in outcome.kept.items()],
         "output": outcome.output,
+        "skipped": outcome.skipped,
     }
 
 
@@ -142,6 +143,20 @@ def main(argv: list[str]) -> int:
                 ),
                 name,
                 arg_list,
+            )
+            reply = {"outcomes": [_outcome_data(outcome, arrays) for outcome in outcomes]}
+        elif op == "call_batch":
+            calls = [
+                Call(item["name"], decode(item["args"], blobs), tuple(item["keep"]), item["select"], item["collect"])
+                for item in request["calls"]
+            ]
+            outcomes = run_batch(
+                lambda call: Backend._select(
+                    runner.run(call.name, call.args, call.keep, collect_args=call.collect_args),
+                    call.select,
+                    keep_args=True,
+                ),
+                calls,
             )
             reply = {"outcomes": [_outcome_data(outcome, arrays) for outcome in outcomes]}
         else:

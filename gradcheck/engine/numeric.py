@@ -176,11 +176,7 @@ def central_difference(
             return full_support_sum(output, x.shape)
 
     color_ids = np.unique(colors)
-    perturbed: list[np.ndarray] = []
-    for color in color_ids:
-        selected = colors == color
-        perturbed.append(np.where(selected, x + step, x))
-        perturbed.append(np.where(selected, x - step, x))
+    perturbed = central_points(x, colors, step)
     outputs = evaluate(perturbed)
 
     gradient = np.zeros(x.shape)
@@ -199,6 +195,25 @@ def central_difference(
         sum_error = gamma(support_size) * support_sum(np.abs(contribution))[selected]
         bound[selected] = (support_sum(rounding)[selected] + sum_error) / width
     return Numeric(gradient, bound, forward_calls=len(perturbed))
+
+
+def central_points(x: np.ndarray, colors: np.ndarray | None = None, step: float = STEP) -> list[np.ndarray]:
+    """The inputs :func:`central_difference` evaluates, in its order: for each color (ascending),
+    ``x`` with that color's elements moved by ``+step``, then by ``-step``."""
+    x = np.asarray(x, dtype=np.float64)
+    if colors is None:
+        colors = np.arange(x.size).reshape(x.shape)
+    points: list[np.ndarray] = []
+    for color in np.unique(colors):
+        selected = colors == color
+        points.append(np.where(selected, x + step, x))
+        points.append(np.where(selected, x - step, x))
+    return points
+
+
+def directional_points(x: np.ndarray, direction: np.ndarray, step: float = STEP) -> list[np.ndarray]:
+    """The inputs :func:`directional_difference` evaluates: ``[x + h u, x - h u]``."""
+    return [x + step * direction, x - step * direction]
 
 
 @dataclass
@@ -224,8 +239,7 @@ def directional_difference(
     Computed as ``sum(upstream * (F(x+hu) - F(x-hu))) / 2h`` to avoid cancellation.
     ``magnitude`` must bound ``sum |terms|`` of F at any point of the segment.
     """
-    x_plus, x_minus = x + step * direction, x - step * direction
-    out_plus, out_minus = evaluate([x_plus, x_minus])
+    out_plus, out_minus = evaluate(directional_points(x, direction, step))
     delta = out_plus - out_minus
     width = 2.0 * step
     terms = upstream * delta

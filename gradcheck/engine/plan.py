@@ -8,13 +8,15 @@ function of ``gradcheck.engine.checks`` and the oracle named in messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from hypothesis import strategies as st
 
-from gradcheck.engine.checks.case import CaseVerdict
+from gradcheck.engine import sampling
+from gradcheck.engine.checks.case import CaseVerdict, Steps
 from gradcheck.engine.checks.conv import conv_backward_case, conv_forward_case, conv_single_step_case, zero_pad_case
 from gradcheck.engine.checks.pool import pool_backward_case, pool_forward_case, pool_ties_case
 from gradcheck.engine.checks.window import WindowCase, distribute_case, mask_case, mask_ties_case
@@ -53,8 +55,10 @@ class Spec:
     quantity: str
     strategy: Any
     representative: Any
-    evaluate: Callable[..., CaseVerdict]
+    evaluate: Callable[..., Steps[CaseVerdict]]
     oracle: str  # what the quantity is compared with, for messages
+    cases: Callable[[np.random.Generator], Iterator[Any]]  # the engine's cheap draws (gradcheck.engine.sampling)
+    smallest_window: int = 1  # lower bound of a window side when shrinking (ties need 2)
 
 
 def _spec(function: str, quantity: str) -> Spec:
@@ -62,35 +66,42 @@ def _spec(function: str, quantity: str) -> Spec:
     if function in ("zero_pad", "conv_single_step", "conv_forward"):
         evaluate = {"zero_pad": zero_pad_case, "conv_single_step": conv_single_step_case,
                     "conv_forward": conv_forward_case}[function]
-        return Spec(function, quantity, conv_geometries(), REPRESENTATIVE_CONV, evaluate, "the reference")
+        return Spec(function, quantity, conv_geometries(), REPRESENTATIVE_CONV, evaluate, "the reference",
+                    sampling.conv_cases)
     if function == "conv_backward":
         def evaluate(ctx, geometry, seed, **options):
             return conv_backward_case(ctx, geometry, seed, quantity, **options)
         return Spec(function, quantity, conv_geometries(), REPRESENTATIVE_CONV, evaluate,
-                    "the central finite difference of conv_forward")
+                    "the central finite difference of conv_forward", sampling.conv_cases)
     if function in ("pool_forward", "pool_backward"):
         strategy = pool_geometries(modes=(mode,))
+        pool_cases = lambda rng, mode=mode or "max": sampling.pool_cases(rng, mode)  # noqa: E731
         representative = PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=1, mode=mode)
         if quantity.startswith("ties"):
             representative = PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=2, mode="max")
             strategy = pool_geometries(modes=("max",), max_filter=3)
             return Spec(function, quantity, strategy, representative, pool_ties_case,
-                        "the subgradient rule of max at ties")
+                        "the subgradient rule of max at ties", pool_cases)
         if function == "pool_forward":
-            return Spec(function, quantity, strategy, representative, pool_forward_case, "the reference")
+            return Spec(function, quantity, strategy, representative, pool_forward_case, "the reference", pool_cases)
         return Spec(function, quantity, strategy, representative, pool_backward_case,
-                    f"the central finite difference of pool_forward ({mode})")
+                    f"the central finite difference of pool_forward ({mode})", pool_cases)
     windows = st.builds(WindowCase, st.integers(1, 4), st.integers(1, 4))
     if function == "create_mask_from_window":
         if quantity == "mask_ties":
             return Spec(function, quantity, st.builds(WindowCase, st.integers(1, 4), st.integers(2, 4)),
-                        WindowCase(3, 3), mask_ties_case, "the subgradient rule of max at ties")
+                        WindowCase(3, 3), mask_ties_case, "the subgradient rule of max at ties",
+                        lambda rng: sampling.window_cases(rng, smallest=2), smallest_window=2)
         return Spec(function, quantity, windows, WindowCase(3, 3), mask_case,
-                    "the central finite difference of max(x)")
+                    "the central finite difference of max(x)", sampling.window_cases)
     if function == "distribute_value":
         return Spec(function, quantity, windows, WindowCase(2, 3), distribute_case,
-                    "dz times the central finite difference of mean(a)")
+                    "dz times the central finite difference of mean(a)", sampling.window_cases)
     raise ValueError(f"no check for {function}/{quantity}")
 
 
 SPECS: dict[tuple[str, str], Spec] = {key: _spec(*key) for key in PLAN}
+
+# Functions whose quantities can be screened together: the case function takes a tuple
+# of quantities and checks one random direction over all their inputs at once.
+JOINT_SCREENS: dict[str, Callable[..., Steps[CaseVerdict]]] = {"conv_backward": conv_backward_case}

@@ -1,12 +1,14 @@
-"""The in-process engine: generate cases, screen them, shrink failures, explain the minimal one.
+"""The engine: draw cases, screen them in batches, shrink a failure, explain the minimal one.
 
 For every (function, quantity) of :data:`PLAN` that the implementation defines:
 
-1. hypothesis draws ``examples`` cases (geometry and an array seed; the first is a
-   fixed representative geometry) and screens each with the cheap check
-   (directional for gradients); the first case is also checked per element and
-   for determinism;
-2. on a failure, hypothesis shrinks to the smallest failing geometry, which is
+1. ``examples`` cases: a fixed representative geometry (checked per element and for
+   determinism) and cases drawn by ``gradcheck.engine.sampling`` (geometry and an
+   array seed, from a Generator seeded by ``seed``), each screened with the cheap
+   check (directional for gradients). Cases run in chunks through
+   ``gradcheck.engine.driver``: the calls of a whole chunk cross to the worker in a
+   few round trips;
+2. on a failure, the case is shrunk to a smallest failing geometry, which is
    re-checked per element to build the message (the counterexample);
 3. a timeout, memory exhaustion or crash stops that quantity at once.
 
@@ -20,38 +22,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
-from hypothesis.errors import Flaky
-
 from gradcheck.boundary.backend import Backend
-from gradcheck.engine.checks.case import FATAL, CaseProblem, CaseVerdict, Context
+from gradcheck.engine.checks.case import FATAL, CaseVerdict
+from gradcheck.engine.driver import run_case, run_cases
 from gradcheck.engine.numeric import STEP
-from gradcheck.engine.plan import PLAN, SPECS, Spec, mode_of
+from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of
+from gradcheck.engine.screening import Found, Tally, factory, screen, screen_jointly, shrink
 from gradcheck.strategies import PoolGeometry
 from gradcheck.verdict.results import CheckResult, Detail
 
 Progress = Callable[[str], None]
-
-_SEED_RANGE = st.integers(0, 2**32 - 1)
-
-# The engine's own hypothesis profile: no example database (verdicts depend only on
-# the seed), no deadline (submissions may be slow loops), quiet, one failure per
-# check. ``max_examples`` is the caller's ``examples``.
-settings.register_profile(
-    "gradcheck-engine",
-    database=None,
-    deadline=None,
-    derandomize=False,
-    suppress_health_check=list(HealthCheck),
-    verbosity=Verbosity.quiet,
-    phases=(Phase.explicit, Phase.generate, Phase.shrink),
-    report_multiple_bugs=False,
-    print_blob=False,
-)
-ENGINE_SETTINGS = settings.get_profile("gradcheck-engine")
-
 
 def evaluate_case(
     backend: Backend,
@@ -68,8 +48,7 @@ def evaluate_case(
     spec = SPECS[(function, quantity)]
     if isinstance(geometry, dict):
         geometry = _geometry_from(spec, geometry)
-    ctx = Context(backend, trusted_forwards)
-    return _run_case(spec, ctx, geometry, seed, full=full, first=False)
+    return run_case(backend, factory(spec, geometry, seed, first=False, full=full), trusted_forwards)
 
 
 def _geometry_from(spec: Spec, fields: dict[str, Any]) -> Any:
@@ -79,23 +58,6 @@ def _geometry_from(spec: Spec, fields: dict[str, Any]) -> Any:
     if kind is PoolGeometry:
         fields.setdefault("mode", mode_of(spec.quantity) or "max")
     return kind(**fields)
-
-
-def _run_case(spec: Spec, ctx: Context, geometry: Any, seed: int, *, full: bool, first: bool) -> CaseVerdict:
-    try:
-        verdict = spec.evaluate(ctx, geometry, seed, first=first, full=full)
-    except CaseProblem as problem:
-        verdict = CaseVerdict(problem.status, problem.message)
-    verdict.forward_calls = max(verdict.forward_calls, ctx.forward_calls)
-    return verdict
-
-
-class _Stop(BaseException):
-    """Ends a hypothesis run at once (timeout, memory, crash): no shrinking through those."""
-
-
-class _CaseFailed(Exception):
-    pass
 
 
 def _counterexample(geometry: Any, seed: int) -> dict[str, Any]:
@@ -120,10 +82,7 @@ def step_sweep(
     if function not in SWEPT or quantity.startswith("ties"):
         return None
     spec = SPECS[(function, quantity)]
-    try:
-        verdict = spec.evaluate(Context(backend, trusted_forwards), geometry, seed, sweep=steps)
-    except CaseProblem:
-        return None
+    verdict = run_case(backend, factory(spec, geometry, seed, sweep=steps), trusted_forwards)
     return verdict.sweep
 
 
@@ -138,10 +97,13 @@ def check_quantity(
     display_name: str | None = None,
     sweep: bool = False,
     display_names: dict[str, str] | None = None,
+    screened: tuple[Found | None, Tally] | None = None,
 ) -> CheckResult:
     """Run the generated cases of one (function, quantity) and build its verdict.
 
     With ``sweep``, also record the error against the step on one case (for reports).
+    ``screened``: the outcome of a joint screen (:func:`~gradcheck.engine.screening.screen_jointly`)
+    that already ran this quantity's cases.
     """
     result = _check_quantity(
         backend,
@@ -152,6 +114,7 @@ def check_quantity(
         trusted_forwards=trusted_forwards,
         display_name=display_name,
         display_names=display_names,
+        screened=screened,
     )
     if sweep and result.status in ("pass", "fail"):
         spec = SPECS[(function, quantity)]
@@ -173,117 +136,75 @@ def _check_quantity(
     trusted_forwards: set[str],
     display_name: str | None = None,
     display_names: dict[str, str] | None = None,
+    screened: tuple[Found | None, Tally] | None = None,
 ) -> CheckResult:
     spec = SPECS[(function, quantity)]
-    ctx_factory = lambda: Context(backend, trusted_forwards)  # noqa: E731
-    state: dict[str, Any] = {
-        "cases": 0,
-        "warnings": [],
-        "failure": None,
-        "stop": None,
-        "worst": None,
-        "explicit_failure": None,
-    }
-
-    def record(verdict: CaseVerdict) -> None:
-        for warning in verdict.warnings:
-            if warning not in state["warnings"]:
-                state["warnings"].append(warning)
-        comparison = verdict.comparison
-        if verdict.passed and comparison is not None and comparison.analytic.size:
-            if state["worst"] is None or comparison.max_ratio > state["worst"].max_ratio:
-                state["worst"] = comparison
-
-    @settings(ENGINE_SETTINGS, max_examples=examples)
-    @hypothesis_seed(seed)
-    @given(case=st.tuples(spec.strategy, _SEED_RANGE))
-    @example(case=(spec.representative, seed))
-    def run(case):
-        geometry, array_seed = case
-        first = state["cases"] == 0
-        state["cases"] += 1
-        verdict = _run_case(spec, ctx_factory(), geometry, array_seed, full=first, first=first)
-        if (
-            first
-            and verdict.passed
-            and function in ("conv_backward", "pool_backward")
-            and not quantity.startswith("ties")
-        ):
-            # the first case is also screened, so both modes are exercised on it
-            screened = _run_case(spec, ctx_factory(), geometry, array_seed, full=False, first=False)
-            if not screened.passed:
-                verdict = screened
-        record(verdict)
-        if first and verdict.status not in FATAL and not verdict.passed:
-            # hypothesis never shrinks an explicit example: keep it, and let the
-            # generated cases find (and shrink) a failure of their own
-            state["explicit_failure"] = (geometry, array_seed, verdict)
-            return
-        if verdict.status in FATAL:
-            state["stop"] = (geometry, array_seed, verdict)
-            raise _Stop()
-        if not verdict.passed:
-            state["failure"] = (geometry, array_seed, verdict)
-            raise _CaseFailed()
-
     name = display_name or function
     oracle = spec.oracle
     for contract_name, shown in (display_names or {}).items():
         oracle = oracle.replace(contract_name, shown)  # "of conv_forward" -> "of conv_forward_naive"
-    try:
-        run()
-    except _Stop:
-        geometry, array_seed, verdict = state["stop"]
-        return CheckResult(
-            name,
-            quantity,
-            verdict.status,
-            cases=state["cases"],
-            counterexample=_counterexample(geometry, array_seed),
-            message=f"{name}: {verdict.message}",
-            warnings=state["warnings"],
-        )
-    except _CaseFailed:
-        pass
-    except Flaky as exc:
-        return CheckResult(
-            name,
-            quantity,
-            "fail",
-            cases=state["cases"],
-            message=f"{name}: {quantity} passed and failed on the same inputs: the results are "
-            f"not reproducible (nondeterministic code?) [{type(exc).__name__}]",
-            warnings=state["warnings"],
-        )
-    if state["failure"] is None:
-        state["failure"] = state["explicit_failure"]
-    if state["failure"] is None:
+    if screened is None:
+        tally = Tally()
+        found = screen(backend, spec, examples, seed, trusted_forwards, tally)
+    else:
+        found, tally = screened
+    if found is None:
         result = CheckResult(
             name,
             quantity,
             "pass",
-            cases=state["cases"],
-            warnings=state["warnings"],
-            message=f"{name}: {quantity} matches {oracle} on {state['cases']} generated cases",
+            cases=tally.cases,
+            warnings=tally.warnings,
+            message=f"{name}: {quantity} matches {oracle} on {tally.cases} generated cases",
         )
-        worst = state["worst"]
-        if worst is not None:
-            result.max_error, result.tolerance = worst.max_error, worst.worst_tolerance
+        if tally.worst is not None:
+            result.max_error, result.tolerance = tally.worst.max_error, tally.worst.worst_tolerance
         return result
-    geometry, array_seed, screened = state["failure"]
-    explained = _run_case(spec, ctx_factory(), geometry, array_seed, full=True, first=False)
+    geometry, array_seed, verdict = found
+    if verdict.status in FATAL or not verdict.reproducible:  # nothing to shrink or explain
+        return CheckResult(
+            name,
+            quantity,
+            verdict.status,
+            cases=tally.cases,
+            counterexample=_counterexample(geometry, array_seed),
+            message=f"{name}: {verdict.message}",
+            warnings=tally.warnings,
+        )
+    geometry, array_seed, screened = shrink(backend, spec, geometry, array_seed, verdict, trusted_forwards)
+    # the smallest case again, twice screened and once per element (one batch): a case that
+    # fails only some of the time is nondeterminism, not a wrong formula
+    *again, explained = run_cases(
+        backend,
+        [factory(spec, geometry, array_seed), factory(spec, geometry, array_seed),
+         factory(spec, geometry, array_seed, first=False, full=True)],
+        trusted_forwards,
+        stop_at_fatal=False,
+    )
+    backend.release()
+    if any(verdict.passed for verdict in again):
+        return CheckResult(
+            name,
+            quantity,
+            "fail",
+            cases=tally.cases,
+            counterexample=_counterexample(geometry, array_seed),
+            message=f"{name}: {quantity} passed and failed on the same inputs: the results are "
+            "not reproducible (nondeterministic code?)",
+            warnings=tally.warnings,
+        )
     verdict = explained if not explained.passed else screened
-    return _failure_result(name, spec, oracle, geometry, array_seed, verdict, state)
+    return _failure_result(name, spec, oracle, geometry, array_seed, verdict, tally)
 
 
 def _failure_result(
-    name: str, spec: Spec, oracle: str, geometry: Any, array_seed: int, verdict: CaseVerdict, state: dict[str, Any]
+    name: str, spec: Spec, oracle: str, geometry: Any, array_seed: int, verdict: CaseVerdict, tally: Tally
 ) -> CheckResult:
     counterexample = _counterexample(geometry, array_seed)
     where = ", ".join(f"{key}={value}" for key, value in counterexample.items())
     status = "fail" if verdict.status == "pass" else verdict.status
     result = CheckResult(
-        name, spec.quantity, status, cases=state["cases"], counterexample=counterexample, warnings=state["warnings"]
+        name, spec.quantity, status, cases=tally.cases, counterexample=counterexample, warnings=tally.warnings
     )
     comparison = verdict.comparison
     if comparison is None:
@@ -330,6 +251,7 @@ def run_checks(
     trusted: set[str] = set()
     results: list[CheckResult] = []
     missing_reported: set[str] = set()
+    joint: dict[tuple[str, str], tuple[Found | None, Tally]] = {}
     for index, (function, quantity) in enumerate(plan, start=1):
         name = display.get(function, function)
         if function not in present:
@@ -348,6 +270,12 @@ def run_checks(
             continue
         if progress:
             progress(f"[{index}/{len(plan)}] {name}: {quantity}")
+        together = [q for f, q in plan if f == function]
+        if function in JOINT_SCREENS and len(together) > 1 and (function, quantity) not in joint:
+            tallies = {q: Tally() for q in together}
+            found = screen_jointly(backend, [SPECS[(function, q)] for q in together], JOINT_SCREENS[function],
+                                   examples, seed, set(trusted), tallies)
+            joint.update({(function, q): (found[q], tallies[q]) for q in together})
         result = check_quantity(
             backend,
             function,
@@ -358,6 +286,7 @@ def run_checks(
             display_name=name,
             display_names=display,
             sweep=sweep,
+            screened=joint.get((function, quantity)),
         )
         backend.release()
         _diagnose(result, backend, function, quantity, trusted)

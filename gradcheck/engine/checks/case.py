@@ -7,18 +7,25 @@ submission, a wrong return structure, a modified input...).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from gradcheck.boundary.backend import Backend, Outcome
+from gradcheck.boundary.backend import Backend, Call, Outcome
 from gradcheck.boundary.values import wire_equal
 from gradcheck.engine import numeric as fd
 from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE, Comparison, unpack, validate_array
 
 FATAL = ("timeout", "memory", "crashed")
+
+T = TypeVar("T")
+# A case (and every step of it that calls the implementation) is a generator: it yields a
+# list of calls, receives their outcomes, and returns its result. The engine's driver
+# (gradcheck.engine.driver) runs many cases in lockstep, so that the calls of a whole
+# batch of cases cross to a worker in one round trip.
+Steps = Generator[list[Call], list[Outcome], T]
 
 
 @dataclass
@@ -32,6 +39,7 @@ class CaseVerdict:
     warnings: list[str] = field(default_factory=list)
     forward_calls: int = 0
     sweep: dict[str, list[float]] | None = None  # {"steps": [...], "errors": [...]}
+    reproducible: bool = True  # False: the same call gave two different results
 
     @property
     def passed(self) -> bool:
@@ -54,10 +62,11 @@ class CaseVerdict:
 class CaseProblem(Exception):
     """Raised inside a case to end it with a verdict (status and message)."""
 
-    def __init__(self, status: str, message: str):
+    def __init__(self, status: str, message: str, *, reproducible: bool = True):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reproducible = reproducible  # False: the same call gave two different results
 
 
 NUMPY2_FLOAT_HINT = (
@@ -90,8 +99,9 @@ class Context:
         self.trusted_forwards = trusted_forwards if trusted_forwards is not None else set()
         self.forward_calls = 0
 
-    def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Outcome:
-        outcome = self.backend.call(name, args, keep=keep)
+    def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Steps[Outcome]:
+        """Call ``name(*args)``; end the case when the call does not return normally."""
+        (outcome,) = yield [Call(name, args, tuple(keep))]
         if not outcome.ok:
             raise CaseProblem(
                 "error" if outcome.status in ("error", "missing") else outcome.status, explain_call(name, outcome)
@@ -120,9 +130,9 @@ class Context:
         inputs: Sequence[np.ndarray],
         shape: tuple[int, ...],
         what: str,
-    ) -> list[np.ndarray]:
+    ) -> Steps[list[np.ndarray]]:
         """Evaluate a submitted forward on many perturbed inputs (one batch) and validate outputs."""
-        outcomes = self.backend.call_many(name, [build_args(x) for x in inputs], select=0)
+        outcomes = yield [Call(name, build_args(x), select=0, collect_args=False) for x in inputs]
         self.forward_calls += len(inputs)
         results = []
         for outcome in outcomes:
@@ -142,8 +152,8 @@ class Context:
         return [function(x) for x in inputs]
 
 
-def deterministic(ctx: Context, name: str, args: tuple, first: Outcome, keep: Sequence[int] = ()) -> None:
-    again = ctx.call(name, args, keep=keep)
+def deterministic(ctx: Context, name: str, args: tuple, first: Outcome, keep: Sequence[int] = ()) -> Steps[None]:
+    again = yield from ctx.call(name, args, keep=keep)
     left, right = first.value, again.value
     if keep and isinstance(left, tuple | list) and isinstance(right, tuple | list):
         # kept outputs (caches) come back as handles that differ per call: left out
@@ -151,7 +161,9 @@ def deterministic(ctx: Context, name: str, args: tuple, first: Outcome, keep: Se
         right = tuple(v for i, v in enumerate(right) if i not in keep)
     if not wire_equal(left, right):
         raise CaseProblem(
-            "fail", f"{name} is not deterministic: two calls with the same inputs returned different results"
+            "fail",
+            f"{name} is not deterministic: two calls with the same inputs returned different results",
+            reproducible=False,
         )
 
 
@@ -178,14 +190,14 @@ def call_layer_forward(
     output_shape: tuple[int, ...],
     *,
     first: bool,
-) -> np.ndarray:
+) -> Steps[np.ndarray]:
     """Call a layer forward returning ``(output, cache)``; return the validated output.
 
     Ends the case when the call fails, modifies an argument named in ``arg_names``
     (None: not compared), returns the wrong structure, shape or dtype, or (on the
     ``first`` case) is not deterministic. The cache stays on the submission's side.
     """
-    outcome = ctx.call(name, args, keep=(1,))
+    outcome = yield from ctx.call(name, args, keep=(1,))
     originals = {
         index: (arg_name, arg) for index, (arg_name, arg) in enumerate(zip(arg_names, args, strict=True)) if arg_name
     }
@@ -197,5 +209,5 @@ def call_layer_forward(
     if problem:
         raise CaseProblem("fail", problem)
     if first:
-        deterministic(ctx, name, args, outcome, keep=(1,))
+        yield from deterministic(ctx, name, args, outcome, keep=(1,))
     return output

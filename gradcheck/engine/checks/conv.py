@@ -14,6 +14,7 @@ from gradcheck.engine.checks.case import (
     CaseProblem,
     CaseVerdict,
     Context,
+    Steps,
     call_layer_forward,
     deterministic,
     forward_tolerance,
@@ -30,10 +31,10 @@ def _abs_conv_inputs(A_prev, W, b, slack):
 
 def zero_pad_case(
     ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     A_prev, _, _ = geometry.random_inputs(seed)
     args = (A_prev, geometry.pad)
-    outcome = ctx.call("zero_pad", args)
+    outcome = yield from ctx.call("zero_pad", args)
     ctx.check_unmodified("zero_pad", outcome, {0: ("X", A_prev)})
     expected = reference.zero_pad(A_prev, geometry.pad)
     X_pad, problem = validate_array(outcome.value, "zero_pad's result", expected.shape)
@@ -41,7 +42,7 @@ def zero_pad_case(
         unchanged = geometry.pad == 0 and "shape" in problem
         raise CaseProblem("fail", problem + (" (pad=0 must return X unchanged)" if unchanged else ""))
     if first:
-        deterministic(ctx, "zero_pad", args, outcome)
+        yield from deterministic(ctx, "zero_pad", args, outcome)
     return make_verdict(
         Comparison(X_pad, expected, np.zeros(expected.shape)),
         {"X": A_prev, "pad": geometry.pad},
@@ -51,14 +52,14 @@ def zero_pad_case(
 
 def conv_single_step_case(
     ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     rng = np.random.default_rng(seed)
     shape = (geometry.f, geometry.f, geometry.n_C_prev)
     a_slice = fd.quantize(rng.standard_normal(shape))
     W = fd.quantize(rng.standard_normal(shape))
     b = fd.quantize(rng.standard_normal((1, 1, 1)))
     args = (a_slice, W, b)
-    outcome = ctx.call("conv_single_step", args)
+    outcome = yield from ctx.call("conv_single_step", args)
     ctx.check_unmodified("conv_single_step", outcome, {0: ("a_slice_prev", a_slice), 1: ("W", W), 2: ("b", b)})
     value = outcome.value
     warnings = []
@@ -91,11 +92,11 @@ def conv_single_step_case(
 
 def conv_forward_case(
     ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     A_prev, W, b = geometry.random_inputs(seed)
     hp = geometry.hparameters
     args = (A_prev, W, b, hp)
-    Z = call_layer_forward(
+    Z = yield from call_layer_forward(
         ctx, "conv_forward", args, ("A_prev", "W", "b", "hparameters"), "Z", geometry.output_shape, first=first
     )
     expected, _ = reference.conv_forward(A_prev, W, b, hp)
@@ -202,23 +203,49 @@ def _conv_gradients(geometry: ConvGeometry, A_prev, W, b, upstream) -> dict[str,
 CONV_GRADIENTS = ("dA_prev", "dW", "db")
 
 
+def _joint_gradient(parts: list[Gradient], base_args: tuple) -> Gradient:
+    """One flat input made of several of the layer's inputs, for a joint directional screen:
+    ``<G, J u>`` over all of them at once equals the sum of their ``<J_i^T G, u_i>``."""
+    shapes = [part.x.shape for part in parts]
+    ends = np.cumsum([part.x.size for part in parts])[:-1]
+
+    def with_x(flat: np.ndarray) -> tuple:
+        args = list(base_args)
+        for part, piece, shape in zip(parts, np.split(flat, ends), shapes, strict=True):
+            args[part.index] = piece.reshape(shape)  # the forward's argument i is the backward's output i
+        return tuple(args)
+
+    return Gradient(
+        -1,
+        np.concatenate([part.x.ravel() for part in parts]),
+        with_x,
+        lambda flat: reference.conv_forward(*with_x(flat))[0],
+        np.arange(sum(part.x.size for part in parts)),
+        lambda P: P,  # not used: a joint gradient is only screened
+        parts[0].magnitude,
+        parts[0].n_terms,
+        np.concatenate([part.abs_gradient.ravel() for part in parts]),
+        max(part.n_gradient_terms for part in parts),  # gamma_n grows with n: a bound for every part
+    )
+
+
 def conv_backward_case(
     ctx: Context,
     geometry: ConvGeometry,
     seed: int,
-    quantity: str,
+    quantity: str | tuple[str, ...],
     *,
     first: bool = False,
     full: bool = False,
     sweep: Sequence[float] | None = None,
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     A_prev, W, b = geometry.random_inputs(seed)
     hp = geometry.hparameters
     rng = np.random.default_rng([seed, 1])
     upstream = fd.upstream_gradient(rng, geometry.output_shape)
     expected, _ = reference.conv_forward(A_prev, W, b, hp)
     magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
-    own = own_forward_matches(
+    own = yield from own_forward_matches(
         ctx,
         "conv_forward",
         (A_prev, W, b, hp),
@@ -227,20 +254,29 @@ def conv_backward_case(
     )
     cache_arg, cache_before = own if own else ((A_prev, W, b, hp), to_wire((A_prev, W, b, hp)))
     args = (upstream, cache_arg)
-    outcome = ctx.call("conv_backward", args)
+    outcome = yield from ctx.call("conv_backward", args)
     ctx.check_unmodified("conv_backward", outcome, {0: ("dZ", upstream), 1: ("cache", cache_before)})
     values, problem = unpack(outcome.value, "conv_backward", CONV_GRADIENTS)
     if problem:
         raise CaseProblem("fail", problem)
     gradients = _conv_gradients(geometry, A_prev, W, b, upstream)
-    gradient = gradients[quantity]
-    analytic, problem = validate_array(values[gradient.index], quantity, gradient.x.shape)
-    if problem:
-        raise CaseProblem("fail", problem)
+    names = (quantity,) if isinstance(quantity, str) else tuple(quantity)
+    analytics = []
+    for name in names:
+        array, problem = validate_array(values[gradients[name].index], name, gradients[name].x.shape)
+        if problem:
+            raise CaseProblem("fail", problem)
+        analytics.append(array)
+    if len(names) == 1:
+        gradient, analytic = gradients[names[0]], analytics[0]
+    else:  # several quantities screened together (one direction over all their inputs)
+        gradient = _joint_gradient([gradients[name] for name in names], (A_prev, W, b, hp))
+        analytic = np.concatenate([array.ravel() for array in analytics])
+        full = False
     if first:
-        deterministic(ctx, "conv_backward", args, outcome)
+        yield from deterministic(ctx, "conv_backward", args, outcome)
     inputs = {"A_prev": A_prev, "W": W, "b": b, "hparameters": hp, "dZ": upstream}
-    return backward_verdict(
+    return (yield from backward_verdict(
         ctx,
         gradient,
         analytic,
@@ -248,9 +284,9 @@ def conv_backward_case(
         "conv_forward",
         own is not None,
         geometry.output_shape,
-        quantity,
+        ", ".join(names),
         full,
         rng,
         inputs,
         sweep,
-    )
+    ))

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck.boundary.backend import Call
 from gradcheck.boundary.values import CacheRef
 from gradcheck.engine import numeric as fd
-from gradcheck.engine.checks.case import CaseVerdict, Context, make_verdict
+from gradcheck.engine.checks.case import CaseVerdict, Context, Steps, make_verdict
 from gradcheck.verdict.compare import Comparison, validate_array
 
 
@@ -62,20 +63,23 @@ def backward_verdict(
     rng: np.random.Generator,
     inputs: dict[str, Any],
     sweep: Sequence[float] | None = None,
-) -> CaseVerdict:
-    """The verdict on ``analytic`` against finite differences of the submission's own forward
-    (when trusted) or of the reference. A failure through the own forward is re-judged through
-    the reference forward: a trusted FFT forward rounds norm-wise, beyond the element-wise
-    bound of the differences; the reference forward cannot mask a wrong gradient."""
+) -> Steps[CaseVerdict]:
+    """Compare the ``analytic`` gradient of ``gradient.x`` with central differences of the forward
+    (the submission's own when ``own_forward``, else the reference): per element when ``full``,
+    else on a random direction ``u``: ``<G, J u>`` (numeric) vs ``<J^T G, u>`` (analytic).
+
+    A failure through the own forward is re-judged through the reference forward (same
+    direction): a trusted FFT forward rounds norm-wise, beyond the element-wise bound of the
+    differences, and the reference forward cannot mask a wrong gradient."""
     args = (ctx, gradient, analytic, upstream, forward_name, out_shape, quantity, full, inputs, sweep)
     if not own_forward or sweep is not None:
-        return _backward_verdict(*args, own_forward, rng)
+        return (yield from _backward_verdict(*args, own_forward, rng))
     state = rng.bit_generator.state
-    verdict = _backward_verdict(*args, True, rng)
+    verdict = yield from _backward_verdict(*args, True, rng)
     if verdict.passed:
         return verdict
     rng.bit_generator.state = state  # the same direction
-    again = _backward_verdict(*args, False, rng)
+    again = yield from _backward_verdict(*args, False, rng)
     return again if again.passed else verdict
 
 
@@ -92,20 +96,17 @@ def _backward_verdict(
     sweep: Sequence[float] | None,
     own_forward: bool,
     rng: np.random.Generator,
-) -> CaseVerdict:
-    if own_forward:
-
-        def evaluate(xs):
-            return ctx.batch_forward(forward_name, gradient.with_x, xs, out_shape, quantity)
-    else:
-
-        def evaluate(xs):
-            return ctx.reference_forward(gradient.reference_forward, xs)
+) -> Steps[CaseVerdict]:
+    def evaluate(xs: Sequence[np.ndarray]) -> Steps[list[np.ndarray]]:
+        if own_forward:
+            return (yield from ctx.batch_forward(forward_name, gradient.with_x, xs, out_shape, quantity))
+        return ctx.reference_forward(gradient.reference_forward, xs)
 
     analytic_bound = fd.gamma(gradient.n_gradient_terms) * gradient.abs_gradient
     if full:
+        outputs = yield from evaluate(fd.central_points(gradient.x, gradient.colors))
         result = fd.central_difference(
-            evaluate,
+            lambda xs: outputs,
             gradient.x,
             upstream,
             magnitude=gradient.magnitude,
@@ -122,9 +123,10 @@ def _backward_verdict(
         return verdict
     direction = fd.random_direction(rng, gradient.x.shape)
     if sweep is not None:
-        return _step_sweep(evaluate, gradient, analytic, upstream, direction, sweep, inputs)
+        return (yield from _step_sweep(evaluate, gradient, analytic, upstream, direction, sweep, inputs))
+    outputs = yield from evaluate(fd.directional_points(gradient.x, direction))
     result = fd.directional_difference(
-        evaluate, gradient.x, direction, upstream, magnitude=gradient.magnitude, n_terms=gradient.n_terms
+        lambda xs: outputs, gradient.x, direction, upstream, magnitude=gradient.magnitude, n_terms=gradient.n_terms
     )
     products = analytic * direction
     value = float(np.sum(products))
@@ -148,14 +150,21 @@ def _step_sweep(
     direction: np.ndarray,
     steps: Sequence[float],
     inputs: dict[str, Any],
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     """Relative error of the directional derivative against the step h: correct code falls
     to rounding level as h grows (the layers are linear), a bug stays flat at its own size."""
     exact = float(np.sum(analytic * direction))
     errors = []
     for step in steps:
+        outputs = yield from evaluate(fd.directional_points(gradient.x, direction, step))
         value = fd.directional_difference(
-            evaluate, gradient.x, direction, upstream, magnitude=gradient.magnitude, n_terms=gradient.n_terms, step=step
+            lambda xs, outputs=outputs: outputs,
+            gradient.x,
+            direction,
+            upstream,
+            magnitude=gradient.magnitude,
+            n_terms=gradient.n_terms,
+            step=step,
         ).value
         # floored at the unit roundoff so that exact results still show on log axes
         scale = max(abs(exact), abs(value), np.finfo(np.float64).tiny)  # |exact| may be 0 on a bug
@@ -165,11 +174,13 @@ def _step_sweep(
     return verdict
 
 
-def own_forward_matches(ctx: Context, name: str, args: tuple, expected: np.ndarray, tolerance: np.ndarray):
+def own_forward_matches(
+    ctx: Context, name: str, args: tuple, expected: np.ndarray, tolerance: np.ndarray
+) -> Steps[tuple[CacheRef, Any] | None]:
     """Call the submission's trusted forward; return (cache_ref, cache snapshot) when it matches."""
     if name not in ctx.trusted_forwards:
         return None
-    outcome = ctx.backend.call(name, args, keep=(1,))
+    (outcome,) = yield [Call(name, args, (1,))]
     if not outcome.ok or not isinstance(outcome.value, tuple | list) or len(outcome.value) != 2:
         return None
     output, problem = validate_array(outcome.value[0], name, expected.shape)

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 
 import reference
+from gradcheck.boundary.backend import Call
 from gradcheck.boundary.values import CacheRef, to_wire
 from gradcheck.engine import numeric as fd
 from gradcheck.engine.checks.case import (
     CaseProblem,
     CaseVerdict,
     Context,
+    Steps,
     call_layer_forward,
     deterministic,
     forward_tolerance,
@@ -27,11 +29,11 @@ from gradcheck.verdict.compare import Comparison, validate_array
 
 def pool_forward_case(
     ctx: Context, geometry: PoolGeometry, seed: int, *, first: bool = False, full: bool = False
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     A_prev = geometry.random_inputs(seed)
     hp, mode = geometry.hparameters, geometry.mode
     args = (A_prev, hp, mode)
-    A = call_layer_forward(
+    A = yield from call_layer_forward(
         ctx, "pool_forward", args, ("A_prev", "hparameters", None), "A", geometry.output_shape, first=first
     )
     expected, _ = reference.pool_forward(A_prev, hp, mode)
@@ -69,28 +71,28 @@ def pool_backward_case(
     first: bool = False,
     full: bool = False,
     sweep: Sequence[float] | None = None,
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     A_prev = geometry.random_inputs(seed)
     hp, mode = geometry.hparameters, geometry.mode
     rng = np.random.default_rng([seed, 1])
     upstream = fd.upstream_gradient(rng, geometry.output_shape)
     expected, _ = reference.pool_forward(A_prev, hp, mode)
     magnitude, _ = reference.pool_forward(np.abs(A_prev), hp, "average" if mode == "average" else "max")
-    own = own_forward_matches(
+    own = yield from own_forward_matches(
         ctx, "pool_forward", (A_prev, hp, mode), expected, forward_tolerance(magnitude, geometry.f**2 + 1)
     )
     cache_arg, cache_before = own if own else ((A_prev, hp), to_wire((A_prev, hp)))
     args = (upstream, cache_arg, mode)
-    outcome = ctx.call("pool_backward", args)
+    outcome = yield from ctx.call("pool_backward", args)
     ctx.check_unmodified("pool_backward", outcome, {0: ("dA", upstream), 1: ("cache", cache_before)})
     gradient = _pool_gradient(geometry, A_prev, upstream)
     analytic, problem = validate_array(outcome.value, "dA_prev", A_prev.shape)
     if problem:
         raise CaseProblem("fail", problem)
     if first:
-        deterministic(ctx, "pool_backward", args, outcome)
+        yield from deterministic(ctx, "pool_backward", args, outcome)
     inputs = {"A_prev": A_prev, "hparameters": hp, "dA": upstream, "mode": mode}
-    return backward_verdict(
+    return (yield from backward_verdict(
         ctx,
         gradient,
         analytic,
@@ -103,12 +105,12 @@ def pool_backward_case(
         rng,
         inputs,
         sweep,
-    )
+    ))
 
 
 def pool_ties_case(
     ctx: Context, geometry: PoolGeometry, seed: int, *, first: bool = False, full: bool = False
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     """Max-pool backward at deliberate ties, with non-overlapping windows (stride >= f)."""
     rng = np.random.default_rng([seed, 2])
     stride = max(geometry.stride, geometry.f)
@@ -132,7 +134,7 @@ def pool_ties_case(
     hp = geometry.hparameters
     own = None
     if "pool_forward" in ctx.trusted_forwards:
-        outcome = ctx.backend.call("pool_forward", (A_prev, hp, "max"), keep=(1,))
+        (outcome,) = yield [Call("pool_forward", (A_prev, hp, "max"), (1,))]
         if (
             outcome.ok
             and isinstance(outcome.value, tuple | list)
@@ -141,7 +143,7 @@ def pool_ties_case(
         ):
             own = outcome.value[1]
     args = (upstream, own if own is not None else (A_prev, hp), "max")
-    outcome = ctx.call("pool_backward", args)
+    outcome = yield from ctx.call("pool_backward", args)
     dA_prev, problem = validate_array(outcome.value, "dA_prev", A_prev.shape)
     if problem:
         raise CaseProblem("fail", problem)

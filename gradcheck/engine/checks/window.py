@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.engine import numeric as fd
-from gradcheck.engine.checks.case import CaseProblem, CaseVerdict, Context, make_verdict
+from gradcheck.engine.checks.case import CaseProblem, CaseVerdict, Context, Steps, make_verdict
 from gradcheck.strategies import tie_free_array
 from gradcheck.verdict.compare import Comparison, validate_array
 
@@ -53,11 +53,13 @@ class WindowCase:
         return {"n_H": self.n_H, "n_W": self.n_W}
 
 
-def mask_case(ctx: Context, window: WindowCase, seed: int, *, first: bool = False, full: bool = False) -> CaseVerdict:
+def mask_case(
+    ctx: Context, window: WindowCase, seed: int, *, first: bool = False, full: bool = False
+) -> Steps[CaseVerdict]:
     """mask == d max(x) / dx, by central differences of max on a tie-free window."""
     rng = np.random.default_rng([seed, 3])
     x = tie_free_array(rng, (window.n_H, window.n_W))
-    outcome = ctx.call("create_mask_from_window", (x,))
+    outcome = yield from ctx.call("create_mask_from_window", (x,))
     ctx.check_unmodified("create_mask_from_window", outcome, {0: ("x", x)})
     mask, problem = validate_array(outcome.value, "mask", x.shape, allow_bool=True)
     if problem:
@@ -79,7 +81,7 @@ def mask_case(ctx: Context, window: WindowCase, seed: int, *, first: bool = Fals
 
 def mask_ties_case(
     ctx: Context, window: WindowCase, seed: int, *, first: bool = False, full: bool = False
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     rng = np.random.default_rng([seed, 4])
     size = window.n_H * window.n_W
     x = tie_free_array(rng, (window.n_H, window.n_W))
@@ -87,7 +89,7 @@ def mask_ties_case(
     flat = x.ravel()
     flat[rng.choice(size, size=k, replace=False)] = flat.max() + 0.5
     x = flat.reshape(x.shape)
-    outcome = ctx.call("create_mask_from_window", (x,))
+    outcome = yield from ctx.call("create_mask_from_window", (x,))
     mask, problem = validate_array(outcome.value, "mask", x.shape, allow_bool=True)
     if problem:
         raise CaseProblem("fail", problem)
@@ -102,12 +104,12 @@ def mask_ties_case(
 
 def distribute_case(
     ctx: Context, window: WindowCase, seed: int, *, first: bool = False, full: bool = False
-) -> CaseVerdict:
+) -> Steps[CaseVerdict]:
     """distribute_value(dz, shape) == dz * d mean(a) / da, by central differences of the mean."""
     rng = np.random.default_rng([seed, 5])
     shape = (window.n_H, window.n_W)
     dz = float(fd.upstream_gradient(rng, ()))
-    outcome = ctx.call("distribute_value", (dz, shape))
+    outcome = yield from ctx.call("distribute_value", (dz, shape))
     analytic, problem = validate_array(outcome.value, "distribute_value's result", shape)
     if problem:
         raise CaseProblem("fail", problem)

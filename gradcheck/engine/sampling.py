@@ -1,0 +1,172 @@
+"""Draw cases cheaply, and shrink a failing one to a smallest failing geometry.
+
+The engine draws its cases with a seeded ``np.random.Generator`` (microseconds a case)
+over the same space as the public hypothesis strategies (``gradcheck.strategies``):
+conv f in [1, 4], stride in [1, 3], pad in [0, 2]; pool f in [1, 3], stride in [1, 3];
+sizes from the smallest that fits to 5 more; m and channels in [1, 3].
+
+Cases go where bugs live. The (f, stride, pad) combinations are visited in a
+shuffled cycle, so that 36 conv cases (9 pool cases) cover every combination:
+pad = 0, stride > f, f = 1, overlapping windows (stride < f), strides that do not
+tile the input. Sizes, batch and channels lean toward the revealing side: m > 1,
+several channels and n_H != n_W in most cases, a single example, channel or row in
+some. Every fourth case is tiny (as hypothesis's first examples are): few terms per
+output make the tightest rounding bounds, so the smallest errors show there.
+
+:func:`shrink_candidates` lists the cases one step smaller than a failing one, in
+the order hypothesis would shrink the strategies' draws (:func:`shrink_key`: f,
+stride and pad first, then sizes, batch, channels, the array seed); the engine keeps
+the smallest candidate that still fails and repeats until none fails. The result is a
+local minimum: no single field can be made smaller and still fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from gradcheck.engine.checks.window import WindowCase
+from gradcheck.strategies import ConvGeometry, PoolGeometry
+
+MAX_BATCH = 3
+MAX_CHANNELS = 3
+MAX_EXTRA = 5
+CONV_FILTERS, CONV_STRIDES, CONV_PADS = range(1, 5), range(1, 4), range(3)
+POOL_FILTERS, POOL_STRIDES = range(1, 4), range(1, 4)
+WINDOW_SIDES = range(1, 5)
+
+
+def _lean_high(rng: np.random.Generator, low: int, high: int, p_low: float = 0.25) -> int:
+    """``low`` with probability ``p_low``, else uniform in ``(low, high]``."""
+    if high == low or rng.random() < p_low:
+        return low
+    return int(rng.integers(low + 1, high + 1))
+
+
+def _sizes(rng: np.random.Generator, smallest: int, extra: int = MAX_EXTRA) -> tuple[int, int]:
+    n_H = smallest + int(rng.integers(0, extra + 1))
+    n_W = smallest + int(rng.integers(0, extra + 1))
+    if extra < MAX_EXTRA:
+        return n_H, n_W
+    if n_H == n_W and rng.random() < 0.6:  # H != W catches swapped axes
+        n_W = smallest + (n_W - smallest + 1 + int(rng.integers(0, MAX_EXTRA))) % (MAX_EXTRA + 1)
+    return n_H, n_W
+
+
+def _cycle(rng: np.random.Generator, combos: list[tuple[int, ...]]) -> Iterator[tuple[int, ...]]:
+    while True:
+        yield from (combos[i] for i in rng.permutation(len(combos)))
+
+
+def _small(index: int) -> bool:
+    """Every fourth case is tiny: the fewest terms per output give the tightest rounding
+    bounds (an error of 1e-11 relative shows), and 1-pixel inputs are edge cases."""
+    return index % 4 == 1
+
+
+def conv_cases(rng: np.random.Generator) -> Iterator[ConvGeometry]:
+    """Endless conv geometries; every 36 consecutive ones cover each (f, stride, pad)."""
+    combos = _cycle(rng, list(itertools.product(CONV_FILTERS, CONV_STRIDES, CONV_PADS)))
+    for index, (f, stride, pad) in enumerate(combos):
+        small = _small(index)
+        n_H_prev, n_W_prev = _sizes(rng, max(1, f - 2 * pad), 1 if small else MAX_EXTRA)
+        most = 2 if small else MAX_BATCH
+        m = _lean_high(rng, 1, most)
+        n_C_prev = _lean_high(rng, 1, 2 if small else MAX_CHANNELS)
+        n_C = _lean_high(rng, 1, 2 if small else MAX_CHANNELS)
+        yield ConvGeometry(m, n_H_prev, n_W_prev, n_C_prev, n_C, f, stride, pad)
+
+
+def pool_cases(rng: np.random.Generator, mode: str) -> Iterator[PoolGeometry]:
+    """Endless pooling geometries of ``mode``; every 9 consecutive ones cover each (f, stride)."""
+    for index, (f, stride) in enumerate(_cycle(rng, list(itertools.product(POOL_FILTERS, POOL_STRIDES)))):
+        small = _small(index)
+        n_H_prev, n_W_prev = _sizes(rng, f, 1 if small else MAX_EXTRA)
+        m = _lean_high(rng, 1, 2 if small else MAX_BATCH)
+        n_C = _lean_high(rng, 1, 2 if small else MAX_CHANNELS)
+        yield PoolGeometry(m, n_H_prev, n_W_prev, n_C, f, stride, mode)
+
+
+def window_cases(rng: np.random.Generator, smallest: int = 1) -> Iterator[WindowCase]:
+    """Endless window shapes (n_H, n_W) with sides in [smallest, 4]; every shape in turn."""
+    sides = [side for side in WINDOW_SIDES if side >= smallest]
+    for n_H, n_W in _cycle(rng, list(itertools.product(sides, sides))):
+        yield WindowCase(n_H, n_W)
+
+
+def smallest_case(geometry: Any, smallest_window: int = 1) -> Any:
+    """The geometry of ``geometry``'s kind with every field at its lower bound (hypothesis's
+    first example): 1x1 inputs, one example and channel, f = 1, stride 1, pad 0."""
+    if isinstance(geometry, WindowCase):
+        return WindowCase(smallest_window, smallest_window)
+    bounds = {field: 0 if field == "pad" else 1 for field in _FIELDS[type(geometry)]}
+    return replace(geometry, **bounds)
+
+
+def draw_cases(cases: Iterator[Any], rng: np.random.Generator, count: int) -> list[tuple[Any, int]]:
+    """``count`` (geometry, array seed) pairs."""
+    return [(geometry, int(rng.integers(0, 2**32))) for geometry in itertools.islice(cases, count)]
+
+
+def _smaller(value: int, low: int) -> list[int]:
+    """Values below ``value`` to try: the bound, halfway, one less."""
+    return sorted({low, (low + value) // 2, value - 1} - {value}) if value > low else []
+
+
+def _valid(geometry: Any) -> bool:
+    if isinstance(geometry, ConvGeometry):
+        smallest = max(1, geometry.f - 2 * geometry.pad)
+        return geometry.n_H_prev >= smallest and geometry.n_W_prev >= smallest
+    if isinstance(geometry, PoolGeometry):
+        return geometry.n_H_prev >= geometry.f and geometry.n_W_prev >= geometry.f
+    return True
+
+
+def shrink_key(geometry: Any, seed: int) -> tuple[int, ...]:
+    """The order cases shrink in: the order the strategies draw in (window, stride and pad
+    first, then the sizes beyond the smallest that fits, batch, channels; the seed last)."""
+    if isinstance(geometry, ConvGeometry):
+        smallest = max(1, geometry.f - 2 * geometry.pad)
+        return (geometry.f, geometry.stride, geometry.pad, geometry.n_H_prev - smallest,
+                geometry.n_W_prev - smallest, geometry.m, geometry.n_C_prev, geometry.n_C, seed)
+    if isinstance(geometry, PoolGeometry):
+        return (geometry.f, geometry.stride, geometry.n_H_prev - geometry.f, geometry.n_W_prev - geometry.f,
+                geometry.m, geometry.n_C, seed)
+    return (geometry.n_H, geometry.n_W, seed)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {
+    ConvGeometry: ("f", "stride", "pad", "n_H_prev", "n_W_prev", "m", "n_C_prev", "n_C"),
+    PoolGeometry: ("f", "stride", "n_H_prev", "n_W_prev", "m", "n_C"),
+    WindowCase: ("n_H", "n_W"),
+}
+
+
+def shrink_candidates(geometry: Any, seed: int, smallest_window: int = 1) -> list[tuple[Any, int]]:
+    """(geometry, seed) pairs smaller than ``(geometry, seed)`` in :func:`shrink_key`, smallest first.
+
+    Each field moves toward its lower bound (to the bound, halfway, one less); a
+    smaller pad also comes with the input grown by as much, so the padded input keeps
+    its size (a bug that needs a wide input survives pad -> 0); the array seed moves
+    to 0. Invalid geometries (a window larger than the padded input) are left out.
+    """
+    found: dict[Any, tuple[Any, int]] = {}
+    if seed != 0:
+        found[(geometry, 0)] = (geometry, 0)
+    for field in _FIELDS[type(geometry)]:
+        low = smallest_window if isinstance(geometry, WindowCase) else (0 if field == "pad" else 1)
+        for value in _smaller(getattr(geometry, field), low):
+            variants = [replace(geometry, **{field: value})]
+            if field == "pad":
+                grow = 2 * (geometry.pad - value)
+                variants.append(replace(geometry, pad=value, n_H_prev=geometry.n_H_prev + grow,
+                                        n_W_prev=geometry.n_W_prev + grow))
+            for smaller in variants:
+                if _valid(smaller):
+                    found[(smaller, seed)] = (smaller, seed)
+    key = shrink_key(geometry, seed)
+    return sorted((c for c in found.values() if shrink_key(*c) < key), key=lambda c: shrink_key(*c))

@@ -1,0 +1,207 @@
+"""Screening the cases of a check, and shrinking the first failure.
+
+:func:`screen` runs the representative case (per element, and for determinism) and the
+drawn cases of one (function, quantity), in chunks of growing size through
+``gradcheck.engine.driver`` (a bug is usually caught in the first, small chunk; a
+correct implementation pays a few round trips per chunk). :func:`screen_jointly`
+screens several quantities of one function with the same calls: conv_backward's
+dA_prev, dW and db share the forward and backward calls and one random direction over
+all three inputs; a failing case is then screened per quantity to say which is wrong,
+and the others go on together. :func:`shrink` moves a failure to a smallest failing case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradcheck.boundary.backend import Backend
+from gradcheck.engine.checks.case import FATAL, CaseVerdict
+from gradcheck.engine.driver import CaseFactory, run_cases
+from gradcheck.engine.plan import PLAN, Spec
+from gradcheck.engine.sampling import draw_cases, shrink_candidates, smallest_case
+
+# Cases are screened in chunks of growing size: a bug is usually caught in the first
+# chunk (few calls), a correct implementation pays few round trips in all.
+CHUNKS = (16, 48, 128)
+LAST_CHUNK = 256
+MAX_SHRINK_ROUNDS = 64
+
+
+SCREENED_TWICE = ("conv_backward", "pool_backward")  # the representative is also screened (both modes run)
+
+Found = tuple[Any, int, CaseVerdict]  # (geometry, array seed, verdict) of a case that did not pass
+
+
+def factory(spec: Spec, geometry: Any, seed: int, **options: Any) -> CaseFactory:
+    """A case of ``spec`` on ``geometry`` with arrays from ``seed`` (options: first, full, sweep)."""
+    return lambda ctx: spec.evaluate(ctx, geometry, seed, **options)
+
+
+def _drawn(spec: Spec, rng: np.random.Generator, count: int) -> list[tuple[Any, int]]:
+    """``count`` cases: the smallest one first (seed 0), then draws."""
+    if count <= 0:
+        return []
+    return [(smallest_case(spec.representative, spec.smallest_window), 0), *draw_cases(spec.cases(rng), rng, count - 1)]
+
+
+def chunk_sizes(total: int) -> list[int]:
+    sizes, left = [], total
+    for size in (*CHUNKS, *([LAST_CHUNK] * (total // LAST_CHUNK + 1))):
+        if left <= 0:
+            break
+        sizes.append(min(size, left))
+        left -= sizes[-1]
+    return sizes
+
+
+class Tally:
+    """What the screened cases of one quantity have shown so far."""
+
+    def __init__(self) -> None:
+        self.cases = 0
+        self.warnings: list[str] = []
+        self.worst = None  # the passing comparison closest to its tolerance
+
+    def record(self, verdict: CaseVerdict) -> None:
+        for warning in verdict.warnings:
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+        comparison = verdict.comparison
+        if verdict.passed and comparison is not None and comparison.analytic.size:
+            if self.worst is None or comparison.max_ratio > self.worst.max_ratio:
+                self.worst = comparison
+
+
+def screen(
+    backend: Backend, spec: Spec, examples: int, seed: int, trusted: set[str], tally: Tally
+) -> tuple[Any, int, CaseVerdict] | None:
+    """Screen the representative case (per element, determinism) and ``examples - 1`` drawn
+    cases; return the first (geometry, seed, verdict) that does not pass, or None."""
+    rng = np.random.default_rng([seed, PLAN.index((spec.function, spec.quantity))])
+    drawn = _drawn(spec, rng, examples - 1)
+    screened_twice = spec.function in SCREENED_TWICE and not spec.quantity.startswith("ties")
+    first: list[tuple[Any, int, CaseFactory]] = [
+        (spec.representative, seed, factory(spec, spec.representative, seed, first=True, full=True))
+    ]
+    if screened_twice:  # the first case is also screened, so both modes are exercised on it
+        first.append((spec.representative, seed, factory(spec, spec.representative, seed, first=False, full=False)))
+    queue = first + [(geometry, case_seed, factory(spec, geometry, case_seed)) for geometry, case_seed in drawn]
+    position, explicit = 0, None
+    for size in chunk_sizes(len(queue)):
+        chunk = queue[position : position + size]
+        position += size
+        verdicts = run_cases(backend, [factory for _, _, factory in chunk], trusted)
+        backend.release()
+        for index, ((geometry, case_seed, _), verdict) in enumerate(zip(chunk, verdicts, strict=False)):
+            representative = position - size + index < len(first)
+            if not (representative and index > 0):
+                tally.cases += 1
+            tally.record(verdict)
+            if verdict.passed:
+                continue
+            if representative and verdict.status not in FATAL:
+                # as hypothesis treats an explicit example: kept, and used only when no drawn
+                # case fails (a drawn failure can be shrunk)
+                explicit = explicit or (geometry, case_seed, verdict)
+                continue
+            return geometry, case_seed, verdict
+    return explicit
+
+
+def shrink(
+    backend: Backend, spec: Spec, geometry: Any, seed: int, verdict: CaseVerdict, trusted: set[str]
+) -> tuple[Any, int, CaseVerdict]:
+    """Move to smaller failing cases (screened) until no candidate of
+    :func:`~gradcheck.engine.sampling.shrink_candidates` fails."""
+    for _ in range(MAX_SHRINK_ROUNDS):
+        candidates = shrink_candidates(geometry, seed, spec.smallest_window)
+        if not candidates:
+            break
+        verdicts = run_cases(
+            backend, [factory(spec, g, s) for g, s in candidates], trusted, stop_at_fatal=False
+        )
+        backend.release()
+        failing = [
+            (candidate, found)
+            for candidate, found in zip(candidates, verdicts, strict=False)
+            if not found.passed and found.status not in FATAL
+        ]
+        if not failing:
+            break
+        (geometry, seed), verdict = failing[0]
+    return geometry, seed, verdict
+
+
+
+
+def screen_jointly(
+    backend: Backend,
+    specs: list[Spec],
+    joint_case: Any,
+    examples: int,
+    seed: int,
+    trusted: set[str],
+    tallies: dict[str, Tally],
+) -> dict[str, Found | None]:
+    """:func:`screen` for several quantities of one function with shared calls.
+
+    Each quantity's representative case runs on its own (per element, determinism);
+    the drawn cases run ``joint_case(ctx, geometry, seed, quantities)`` over the
+    quantities not yet failed. A joint failure is screened per quantity: those that
+    fail are found there, the others go on together from the next case.
+    """
+    by_quantity = {spec.quantity: spec for spec in specs}
+    found: dict[str, Found | None] = dict.fromkeys(by_quantity)
+    firsts = run_cases(
+        backend,
+        [factory(spec, spec.representative, seed, first=True, full=True) for spec in specs],
+        trusted,
+        stop_at_fatal=False,
+    )
+    backend.release()
+    explicit: dict[str, Found | None] = dict.fromkeys(by_quantity)
+    for spec, verdict in zip(specs, firsts, strict=True):
+        tallies[spec.quantity].cases += 1
+        tallies[spec.quantity].record(verdict)
+        if verdict.status in FATAL:
+            found[spec.quantity] = (spec.representative, seed, verdict)
+        elif not verdict.passed:  # kept, used only when no drawn case fails (see screen)
+            explicit[spec.quantity] = (spec.representative, seed, verdict)
+    rng = np.random.default_rng([seed, PLAN.index((specs[0].function, specs[0].quantity))])
+    representative = specs[0].representative
+    queue = [(representative, seed), *_drawn(specs[0], rng, examples - 1)]
+    position, sizes = 0, iter(chunk_sizes(len(queue)))
+    while position < len(queue):
+        active = tuple(quantity for quantity, failure in found.items() if failure is None)
+        if not active:
+            break
+        size = next(sizes, LAST_CHUNK)
+        chunk = queue[position : position + size]
+        verdicts = run_cases(
+            backend, [(lambda ctx, g=g, s=s, a=active: joint_case(ctx, g, s, a)) for g, s in chunk], trusted
+        )
+        backend.release()
+        advanced = len(chunk)
+        for index, ((geometry, case_seed), verdict) in enumerate(zip(chunk, verdicts, strict=False)):
+            for quantity in active:
+                tallies[quantity].cases += position + index > 0  # the representative is counted above
+                tallies[quantity].record(verdict)
+            if verdict.passed:
+                continue
+            if verdict.status in FATAL:
+                for quantity in active:
+                    found[quantity] = (geometry, case_seed, verdict)
+                return found
+            alone = run_cases(
+                backend, [factory(by_quantity[q], geometry, case_seed) for q in active], trusted, stop_at_fatal=False
+            )
+            backend.release()
+            culprits = [(q, v) for q, v in zip(active, alone, strict=True) if not v.passed]
+            for quantity, own_verdict in culprits or [(q, verdict) for q in active]:
+                found[quantity] = (geometry, case_seed, own_verdict)
+            advanced = index + 1
+            break
+        position += advanced
+    return {quantity: found[quantity] or explicit[quantity] for quantity in found}
