@@ -8,16 +8,13 @@ without the engine.
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
-from zoo.manifest import CORRECT, FUNCTIONS, ZOO, load
+from zoo.manifest import CORRECT, FUNCTIONS, ZOO, checked
 
 import gradcheck
 from gradcheck import Report
 from gradcheck.verdict.compare import NORMWISE_NOTE
 
-EXAMPLES = 20
 SEED = 0
 REJECTED = {"fail", "error"}
 
@@ -28,9 +25,8 @@ pytestmark = [
 ]
 
 
-@cache
 def report(name: str) -> Report:
-    return gradcheck.check(load(name), isolate=False, examples=EXAMPLES, seed=SEED)
+    return checked(name)
 
 
 def _summary(rep: Report) -> str:
@@ -77,12 +73,45 @@ def test_bug_member_fails_the_report(name):
 def test_bug_member_gets_its_diagnosis_and_no_other(name):
     expected = ZOO[name].diagnosis
     rep = report(name)
-    ids = {c.diagnosis["id"] for c in rep.checks if c.diagnosis is not None}
+    ids = {c.diagnosis["id"] for c in rep.checks if c.diagnosis is not None} - {"root_cause"}
     assert ids == {expected}, f"{name}: expected {expected!r}, got {ids}\n{_summary(rep)}"
     for c in rep.checks:
         if c.diagnosis is not None:
             assert c.function in ZOO[name].failing and c.status in REJECTED
             assert c.diagnosis["cause"], c
+
+
+CALLERS = {"create_mask_from_window": "pool_backward", "distribute_value": "pool_backward",
+           "conv_single_step": "conv_forward", "zero_pad": ("conv_forward", "conv_backward")}
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_root_cause_names_the_failing_callee_and_nothing_else(name):
+    """A caller failing only because of a failing callee says "<caller> fails because of <callee>;
+    fix that first"; no other check carries a root cause."""
+    callee = ZOO[name].root_cause
+    rep = report(name)
+    for c in rep.checks:
+        callers = CALLERS.get(callee or "", ())
+        if callee is not None and c.function in callers and c.status in REJECTED and c.quantity != "ties[max]":
+            assert c.root_cause is not None, f"{name}: {c.name} has no root cause\n{_summary(rep)}"
+            assert c.root_cause["text"] == f"{c.function} fails because of {callee}; fix that first"
+            assert c.diagnosis["id"] == "root_cause" and c.diagnosis["cause"] == c.root_cause["text"]
+            assert c.to_dict()["root_cause"]["callee"] == callee
+        elif c.root_cause is not None:
+            assert c.root_cause["callee"] == callee and c.quantity == "ties[max]", (name, c.name, c.root_cause)
+
+
+def test_root_cause_is_in_the_terminal_text_json_and_reports():
+    from gradcheck.render.report import format_html, format_markdown
+    from gradcheck.render.terminal import format_report
+
+    rep = report("bug_mask_min")
+    text = "pool_backward fails because of create_mask_from_window; fix that first"
+    assert text in format_report(rep)
+    assert text in format_markdown(rep) and text in format_html(rep)
+    rows = [c for c in rep.to_dict()["checks"] if c["root_cause"]]
+    assert rows and all(row["root_cause"]["text"] == text for row in rows)
 
 
 @pytest.mark.parametrize("name", CORRECT)

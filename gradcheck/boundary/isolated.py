@@ -23,6 +23,7 @@ fresh worker; caches (``CacheRef``) held by the dead one are reported lost.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import math
 import os
@@ -273,6 +274,7 @@ class WorkerBackend(Backend):
         memory_limit: int = 4 * GiB,
         cpu_limit: int = 1800,
         load_timeout: float = 30.0,
+        use_reference: tuple[str, ...] = (),
     ):
         from gradcheck.errors import LoadError
         from gradcheck.load.loaders import TargetNotFound, is_path_like
@@ -283,6 +285,7 @@ class WorkerBackend(Backend):
         self.memory_limit = int(memory_limit)
         self.cpu_limit = int(cpu_limit)
         self.load_timeout = float(load_timeout)
+        self.use_reference = tuple(name for name in use_reference if name in CONTRACT_FUNCTIONS)
         self.round_trips = 0
         self.restarts = 0
         self.warnings: list[str] = []
@@ -364,6 +367,7 @@ class WorkerBackend(Backend):
             "fsize_limit": LOG_LIMIT,
             "sys_path": [p for p in sys.path if isinstance(p, str)] + [os.getcwd()],
             "cwd": os.getcwd(),
+            "use_reference": list(self.use_reference),
         }
         deadline = time.monotonic() + self.load_timeout
         try:
@@ -701,6 +705,16 @@ class WorkerBackend(Backend):
             self._reap()
             message = f"{calls[0].name}: malformed reply from the worker process ({exc})"
             return [Outcome("crashed", message=message) for _ in calls]
+
+    @contextlib.contextmanager
+    def with_reference(self, names: tuple[str, ...]):
+        """A second worker on the same target whose module globals ``names`` are the reference's."""
+        other = WorkerBackend(self.target, self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
+                              load_timeout=self.load_timeout, use_reference=tuple(names))
+        try:
+            yield other
+        finally:
+            other.close()
 
     def release(self) -> None:
         if self._alive():
