@@ -9,8 +9,8 @@ CAUSES: dict[str, str] = {
         "slice with `x[pad:pad + n_H_prev]` instead"
     ),
     "all_zero": (
-        "the result is 0 everywhere: the code that should write it never runs (a branch whose condition "
-        "never holds, e.g. mode == 'avg' instead of 'average', or a loop over an empty range)"
+        "the result is 0 everywhere: nothing is written to it (a branch whose condition never holds, e.g. "
+        "mode == 'avg' instead of 'average', or a loop over an empty range), or every value written is 0"
     ),
     "bias_in_window": (
         "the bias is added inside the window sum (once per element of the window) instead of "

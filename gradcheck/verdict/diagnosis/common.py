@@ -266,14 +266,25 @@ def nondegenerate(geometry: dict[str, Any]) -> dict[str, Any]:
 
 
 def distinct_sizes(geometry: dict[str, Any]) -> dict[str, Any]:
-    """A non-degenerate geometry whose sizes are pairwise different where possible (m=3,
-    channels 2 and 5, f=2 -> f*f=4), to tell a factor m from n_C or f*f."""
+    """A non-degenerate geometry whose sizes differ pairwise and from the small constants 1, 2
+    (f >= 3, m >= 3, channels 5 and 7, none equal to the kept stride), so that a factor m is
+    told from n_C, f, f*f or a literal 2."""
     g = nondegenerate(geometry)
     if "f" not in g:
         if "n_H" in g:
-            g["n_H"], g["n_W"] = 2, 3
+            g["n_H"], g["n_W"] = 3, 4
         return g
-    g.update({k: v for k, v in (("m", 3), ("n_C_prev", 2), ("n_C", 5)) if k in g})
-    if "n_C" in g and "n_C_prev" not in g:  # pooling: n_C only
-        g["n_C"] = 2
+    used = {1, 2, int(g.get("stride", 1))}
+
+    def pick(start: int) -> int:
+        value = start
+        while value in used:
+            value += 1
+        used.add(value)
+        return value
+
+    g["f"] = pick(3)
+    for key, start in (("m", 3), ("n_C_prev", 5), ("n_C", 7)):
+        if key in g:
+            g[key] = pick(start)
     return nondegenerate(g)

@@ -18,6 +18,7 @@ from gradcheck.verdict.diagnosis.common import (
     fmt_geometry,
     passes,
     pool_inputs,
+    reference_quantity,
     upstream,
 )
 from gradcheck.verdict.diagnosis.templates import Found
@@ -46,9 +47,47 @@ def stride_only(case: Case, evaluate: Evaluate | None) -> Found:
         return None
     if not passes(evaluate, case, {**g, "stride": 1}):
         return None
-    return "stride_only", (
-        f"fails at stride={stride} ({fmt_geometry(g)}) and passes on the same case with stride=1 (two seeds)"
-    )
+    evidence = f"fails at stride={stride} ({fmt_geometry(g)}) and passes on the same case with stride=1 (two seeds)"
+    if _stride_ignored(case):
+        return "stride_only", evidence + (
+            "; the analytic result equals, at every element, the reference computed with the windows at "
+            "h and w instead of h * stride and w * stride"
+        )
+    return "stride_only", evidence, STRIDE_MEASURED_CAUSE
+
+
+STRIDE_MEASURED_CAUSE = (
+    "fails only with stride > 1 and passes with stride = 1: the stride is used wrongly (the window "
+    "positions h * stride, the output size, or the spacing of dZ's rows and columns)"
+)
+
+
+def _stride_ignored(case: Case) -> bool:
+    """The analytic result is the reference's with every window at (h, w) instead of (h * stride, w * stride)."""
+    found = case.arrays()
+    hp = case.inputs.get("hparameters")
+    if found is None or hp is None or found[0].ndim != 4:
+        return False
+    a, _, tol = found
+    one = {**dict(hp), "stride": 1}
+    if case.function in ("conv_forward", "pool_forward"):
+        full = reference_quantity(case, hparameters=one)
+        return full is not None and full.shape[1] >= a.shape[1] and full.shape[2] >= a.shape[2] and close(
+            a, full[:, : a.shape[1], : a.shape[2]], tol
+        )
+    G = upstream(case)
+    if G is None or case.function not in ("conv_backward", "pool_backward"):
+        return False
+    forward = "conv_forward" if case.function == "conv_backward" else "pool_forward"
+    shape = reference_quantity(Case(forward, "Z", case.geometry, case.seed, "fail", inputs=case.inputs),
+                               hparameters=one)
+    if shape is None or shape.shape[1] < G.shape[1] or shape.shape[2] < G.shape[2]:
+        return False
+    placed = np.zeros(shape.shape)
+    placed[:, : G.shape[1], : G.shape[2]] = G
+    key = "dZ" if case.function == "conv_backward" else "dA"
+    computed = reference_quantity(case, hparameters=one, **{key: placed})
+    return computed is not None and computed.shape == a.shape and close(a, computed, tol)
 
 
 def overlap_only(case: Case, evaluate: Evaluate | None) -> Found:

@@ -110,6 +110,11 @@ def constant_factor(case: Case, evaluate: Evaluate | None) -> Found:
     if key == ("conv_backward", "db") and name == "f*f*n_C_prev":
         return "bias_in_window", evidence + " (the bias was counted once per window element)"
     what = "gradient" if case.function.endswith("backward") or case.function in ("distribute_value",) else "result"
+    if name == "-1":
+        return "constant_factor", evidence, (
+            f"the {what} has the wrong sign (-1 times the right one): a -= where += belongs, or a difference "
+            "taken the wrong way round"
+        )
     return "constant_factor", evidence, (
         f"the {what} is {name} times the right one: a factor {name} is missing or extra "
         "(e.g. a division by the wrong count, or a sum taken as a mean)"

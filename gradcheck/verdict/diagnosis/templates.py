@@ -49,10 +49,19 @@ def pad_zero_crash(case: Case, evaluate: Evaluate | None) -> Found:
         return None
     what = "crashes" if crashed else "returns an empty dA_prev"
     first = next((line.strip() for line in case.message.splitlines() if " raised " in line), "")
-    return "pad_zero_crash", (
+    evidence = (
         f"{case.function} {what} at pad=0 ({fmt_geometry(case.geometry)}" + (f": {first}" if first else "")
         + "); the same case passes with pad=1 and pad=2 (two seeds each)"
     )
+    if empty or "shape (0," in case.message or "(0,0," in case.message:  # an empty slice is what broke
+        return "pad_zero_crash", evidence
+    return "pad_zero_crash", evidence, PAD_ZERO_MEASURED_CAUSE
+
+
+PAD_ZERO_MEASURED_CAUSE = (
+    "fails only at pad = 0 and passes with padding: an expression breaks when pad = 0 (a slice "
+    "x[pad:-pad] is empty, or something divides by pad)"
+)
 
 
 def all_zero(case: Case, evaluate: Evaluate | None) -> Found:
