@@ -9,7 +9,7 @@ without the engine.
 from __future__ import annotations
 
 import pytest
-from zoo.manifest import CORRECT, FUNCTIONS, ZOO, checked
+from zoo.manifest import CORRECT, FUNCTIONS, ZOO, checked, load
 
 import gradcheck
 from gradcheck import Report
@@ -168,3 +168,24 @@ def test_same_verdict_by_path_in_the_isolated_worker(name):
     rejected = {c.function for c in isolated.checks if c.status in REJECTED}
     assert rejected == set(ZOO[name].failing if name in ZOO else ())
     assert all(c.status in REJECTED | {"pass"} for c in isolated.checks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("name", list(ZOO) + list(CORRECT))
+def test_verdicts_and_hints_hold_on_more_cases_and_seeds(name, seed):
+    """The big sweep: 30 generated cases per check and other seeds give the same verdicts, the same
+    likely cause and no hint on correct code."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rep = gradcheck.check(load(name), isolate=False, examples=30, seed=seed)
+    if name in CORRECT:
+        assert rep.passed and not any(c.diagnosis for c in rep.checks), _summary(rep)
+        return
+    expectation = ZOO[name]
+    rejected = {c.function for c in rep.checks if c.status in REJECTED}
+    assert rejected == set(expectation.failing), _summary(rep)
+    ids = {c.diagnosis["id"] for c in rep.checks if c.diagnosis} - {"root_cause"}
+    assert ids == ({expectation.diagnosis} if expectation.diagnosis else set()), _summary(rep)
