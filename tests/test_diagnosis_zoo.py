@@ -33,7 +33,11 @@ def hints(name: str) -> dict[str, dict]:
 
 
 # classes whose cause text names what was measured (the factor, the channel axis, ...)
-SPECIFIC_CAUSE = {"channels_only": "channel index is wrong", "constant_factor": "times the right one"}
+SPECIFIC_CAUSE = {
+    "channels_only": "channel index is wrong",
+    "constant_factor": "times the right one",
+    "equals_other_tensor": "is used for every output channel c",
+}
 
 
 def test_every_class_has_a_cause_and_a_zoo_member():

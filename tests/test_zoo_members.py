@@ -361,6 +361,7 @@ WITNESSES: dict[str, list[Case]] = {
     "bug_pool_forward_skip_last_col": [*_both("pool_forward", OVERLAP), *_both("pool_forward", STRIDE_GT_F)],
     "bug_db_mean": [_bw(OVERLAP), _bw(STRIDE_GT_F)],
     "bug_dw_example0": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(M1, "matches")],
+    "bug_db_all_channels": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(C1, "matches")],
     "bug_avg_forward_divide_f": [
         Case("pool_forward", OVERLAP, "average"),
         Case("pool_forward", STRIDE_GT_F, "average"),

@@ -231,20 +231,41 @@ def crop_offset(case: Case, evaluate: Evaluate | None) -> Found:
 
 
 def equals_other_tensor(case: Case, evaluate: Evaluate | None) -> Found:
-    """dW computed from W instead of the input windows: dW[..., c] = W[..., c] * sum(dZ[..., c])."""
-    if case.key != ("conv_backward", "dW"):
+    """The result is the reference's computed from another tensor: dW from W instead of the input
+    windows, or one filter (one channel of W, b or dZ) used for every output channel."""
+    if case.function not in ("conv_backward", "conv_forward"):
         return None
-    found, inputs, dZ = case.arrays(), conv_inputs(case), upstream(case)
-    if found is None or inputs is None or dZ is None:
+    found, inputs = case.arrays(), conv_inputs(case)
+    if found is None or inputs is None:
         return None
     a, n, tol = found
-    W = inputs[1]
-    candidate = W * dZ.sum(axis=(0, 1, 2)).reshape(1, 1, 1, -1)
-    if close(a, candidate, tol):
+    _, W, b, _ = inputs
+    dZ = upstream(case)
+    if case.quantity == "dW" and dZ is not None and close(a, W * dZ.sum(axis=(0, 1, 2)).reshape(1, 1, 1, -1), tol):
         return "equals_other_tensor", (
             f"analytic dW equals W * sum(dZ) per output channel at all {a.size} elements: the kernel W was used "
             "where the input window a_slice belongs (dW[:, :, :, c] += a_slice * dZ[i, h, w, c])"
         )
+    n_C = W.shape[3]
+    if n_C < 2:
+        return None
+    for j in (0, n_C - 1):
+        same = [j] * n_C
+        replaced = {
+            "W[..., c]": {"W": W[..., same]},
+            "b[..., c]": {"b": b[..., same]},
+            "dZ[..., c]": {"dZ": dZ[..., same]} if dZ is not None else None,
+        }
+        for what, replace in replaced.items():
+            if replace is None or (case.function == "conv_forward" and what.startswith("dZ")):
+                continue
+            computed = reference_quantity(case, **replace)
+            if computed is not None and computed.shape == a.shape and close(a, computed, tol):
+                fixed = what.replace("c]", f"{j}]")
+                return "equals_other_tensor", (
+                    f"analytic {case.quantity} equals, at all {a.size} elements, the reference computed with "
+                    f"{fixed} in place of {what} for every output channel c"
+                ), f"{fixed} is used for every output channel c: index the channel with c ({what}), not {j}"
     return None
 
 
@@ -280,7 +301,7 @@ NEEDS: dict[Rule, frozenset[str]] = {
     kernel_flipped: frozenset({"window"}),
     hw_swapped: frozenset({"window", "interior"}),
     crop_offset: frozenset({"interior", "batch"}),
-    equals_other_tensor: frozenset({"window", "batch", "channels"}),
+    equals_other_tensor: frozenset({"window", "batch", "channels", "interior"}),
     cumulative_examples: frozenset({"batch", "window"}),
     mask_wrong: frozenset({"window"}),
 }
