@@ -63,8 +63,9 @@ def run(python: Path, target: str, workdir: Path) -> tuple[float, float, dict]:
     env = {key: value for key, value in os.environ.items() if key not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
+    # run from the scratch folder: ``python -m`` puts the working directory first on sys.path
     subprocess.run([str(python), "-m", "gradcheck.cli", "check", target, "--json", str(out), "--quiet"],
-                   cwd=ROOT, env=env, capture_output=True)
+                   cwd=workdir, env=env, capture_output=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -93,7 +94,7 @@ def main() -> int:
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "gradcheck-bench-baseline"))
     args = parser.parse_args()
     targets = {"naive": "reference.naive", "reference": "reference"}
-    targets |= {name: f"tests/zoo/{name}.py" for name in [*CORRECT, *ZOO]}
+    targets |= {name: str(ROOT / "tests" / "zoo" / f"{name}.py") for name in [*CORRECT, *ZOO]}
     if args.only:
         chosen = [name.strip() for name in args.only.split(",")]
         unknown = [name for name in chosen if name not in targets]

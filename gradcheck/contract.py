@@ -9,6 +9,8 @@ hparameters, mode) -> (A, cache)``, ``pool_backward(dA, cache, mode) -> dA_prev`
 
 from __future__ import annotations
 
+from typing import Literal
+
 CONTRACT_FUNCTIONS: tuple[str, ...] = (
     "zero_pad",
     "conv_single_step",
@@ -19,3 +21,12 @@ CONTRACT_FUNCTIONS: tuple[str, ...] = (
     "create_mask_from_window",
     "distribute_value",
 )
+
+# The status of a check in a verdict (the JSON contract's "status").
+Status = Literal["pass", "fail", "error", "timeout", "memory", "crashed", "missing"]
+STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "memory", "crashed", "missing")
+# The status of one call of a submitted function.
+CallStatus = Literal["ok", "error", "timeout", "memory", "crashed", "missing"]
+CALL_STATUSES: tuple[str, ...] = ("ok", "error", "timeout", "memory", "crashed", "missing")
+# Statuses after which nothing more is asked of the implementation in that check or batch.
+FATAL_STATUSES: tuple[str, ...] = ("timeout", "memory", "crashed")

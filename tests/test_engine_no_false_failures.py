@@ -107,7 +107,7 @@ def test_regression_fft_forward_of_the_issue_passes_by_the_norm_wise_bound():
     assert verdict.passed, verdict.message
     assert verdict.comparison.bound == NORMWISE
     assert verdict.warnings == [NORMWISE_NOTE]
-    elementwise = Comparison(verdict.comparison.analytic, verdict.comparison.expected, verdict.comparison.tolerance)
+    elementwise = Comparison(verdict.comparison.analytic, verdict.comparison.expected, verdict.comparison.elementwise)
     assert not elementwise.passed  # the element-wise bound alone rejects this correct code
 
 

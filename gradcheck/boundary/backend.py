@@ -27,13 +27,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 from gradcheck.boundary.values import CacheRef, to_wire
-from gradcheck.contract import CONTRACT_FUNCTIONS
-
-Status = Literal["ok", "error", "timeout", "memory", "crashed", "missing"]
-
+from gradcheck.contract import CONTRACT_FUNCTIONS, FATAL_STATUSES
+from gradcheck.contract import CallStatus as Status
 
 OUTPUT_LIMIT = 4000  # characters of captured stdout/stderr kept per call
 
@@ -68,7 +66,6 @@ class Call:
     collect_args: bool = True
 
 
-FATAL_STATUSES = ("timeout", "memory", "crashed")  # a call that ends the batch it is in
 
 
 class Backend(ABC):

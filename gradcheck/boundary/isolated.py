@@ -42,7 +42,7 @@ import numpy as np
 
 from gradcheck.boundary.backend import Backend, Call, Outcome
 from gradcheck.boundary.values import CacheRef, Opaque
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.contract import CALL_STATUSES, CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
 MAX_HEADER = 64 << 20  # bytes of JSON header accepted from the worker
@@ -582,7 +582,7 @@ class WorkerBackend(Backend):
         if type(data) is not dict:
             raise ProtocolError("outcome is not an object")
         status = data.get("status")
-        if status not in ("ok", "error", "timeout", "memory", "crashed", "missing"):
+        if status not in CALL_STATUSES:
             raise ProtocolError(f"bad status {status!r}")
         kept_raw = data.get("kept", [])
         if type(kept_raw) is not list:

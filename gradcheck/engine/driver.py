@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from gradcheck.boundary.backend import FATAL_STATUSES, Backend, Call, Outcome
+from gradcheck.boundary.backend import Backend, Call, Outcome
+from gradcheck.contract import FATAL_STATUSES
 from gradcheck.engine.checks.case import CaseProblem, CaseVerdict, Context, Steps
 
 CaseFactory = Callable[[Context], Steps[CaseVerdict]]

@@ -29,6 +29,19 @@ NORMWISE_NOTE = (
 )
 
 
+def mismatch_order(error: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """Flat indices of the elements beyond tolerance, worst first: the ONE ranking of
+    "worst elements" (largest |diff| / tolerance, NaN first, ties in index order) used by
+    the mismatch message, the terminal, Markdown and HTML reports."""
+    tolerance = np.broadcast_to(tolerance, error.shape)
+    bad = ~(error <= tolerance)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ratio = error / np.maximum(tolerance, np.finfo(np.float64).tiny)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
+    order = np.argsort(-ratio, axis=None, kind="stable")
+    return order[bad.reshape(-1)[order]]
+
+
 @dataclass
 class Comparison:
     """``|analytic - expected| <= tolerance`` element-wise.
@@ -37,7 +50,8 @@ class Comparison:
     transform algorithms (FFT, Winograd; see ``gradcheck.engine.numeric``): an element
     outside ``tolerance`` still matches when it is within ``normwise``. ``bound`` says
     which decided: ``"element-wise"``, or ``"norm-wise"`` when some element needed the
-    fallback. ``effective`` is the tolerance each element was held to.
+    fallback. ``effective`` (also ``tolerance`` after construction) is the tolerance each
+    element was held to; ``elementwise`` the element-wise bound alone.
     """
 
     analytic: np.ndarray
@@ -58,6 +72,8 @@ class Comparison:
                 self.bound = NORMWISE
             self.effective = np.where(within, self.tolerance, np.maximum(self.tolerance, self.normwise))
             within = within | rescued
+        # downstream (details, reports, diagnosis) sees the tolerance each element was held to
+        self.elementwise, self.tolerance = self.tolerance, self.effective
         self.mismatched = ~within
         with np.errstate(over="ignore", invalid="ignore"):
             ratio = self.error / np.maximum(self.effective, np.finfo(np.float64).tiny)
@@ -81,8 +97,7 @@ class Comparison:
         total = self.analytic.size
         count = int(self.mismatched.sum())
         lines = [f"Mismatched elements: {count} / {total} ({100.0 * count / max(total, 1):.3g}%)"]
-        order = np.argsort(-(self.error - self.effective), axis=None, kind="stable")
-        for flat in order[: min(MAX_ROWS, count)]:
+        for flat in mismatch_order(self.error, self.effective)[:MAX_ROWS]:
             index = np.unravel_index(int(flat), self.analytic.shape)
             lines.append(
                 f"  {list(map(int, index))}: analytic={self.analytic[index]:.17g}, "

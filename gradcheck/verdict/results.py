@@ -7,12 +7,11 @@ fields are only ever added (``examples``, ``diagnosis``, ``detail``, ``summary``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-Status = Literal["pass", "fail", "error", "timeout", "memory", "crashed", "missing"]
-STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "memory", "crashed", "missing")
+from gradcheck.contract import STATUSES, Status  # noqa: F401 - re-exported
 
 
 @dataclass
@@ -141,7 +140,13 @@ def _finite_or_none(value: float | None) -> float | None:
 
 @dataclass
 class Report:
-    """All verdicts on one target. ``passed``: every function present passes."""
+    """All verdicts on one target. ``passed``: every function present passes, and every
+    function in ``required`` is present.
+
+    ``warnings``: notes on the run as a whole (imports skipped in a notebook, code run
+    in process because its source could not be recovered). ``str(report)`` is the
+    terminal text; in a notebook a report displays itself as HTML (``_repr_html_``).
+    """
 
     target: str
     seed: int = 0
@@ -149,22 +154,49 @@ class Report:
     load_error: str | None = None
     examples: int | None = None
     duration_s: float | None = None
+    required: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+
+    def required_missing(self) -> list[CheckResult]:
+        """The ``missing`` checks of required functions (they fail the run)."""
+        return [check for check in self.checks if check.status == "missing" and _is_required(check, self.required)]
 
     @property
     def passed(self) -> bool:
-        if self.load_error is not None:
+        if self.load_error is not None or self.required_missing():
             return False
         present = [check for check in self.checks if check.status != "missing"]
         return bool(present) and all(check.passed for check in present)
 
     def failures(self) -> list[CheckResult]:
-        return [check for check in self.checks if check.status not in ("pass", "missing")]
+        """Checks that do not pass: every status but pass and missing, and required missing ones."""
+        return [
+            check
+            for check in self.checks
+            if check.status not in ("pass", "missing")
+            or (check.status == "missing" and _is_required(check, self.required))
+        ]
 
     def summary(self) -> dict[str, int]:
         counts = {status: 0 for status in STATUSES}
         for check in self.checks:
             counts[check.status] += 1
         return counts
+
+    def __repr__(self) -> str:  # short: a notebook's text/plain, a debugger, a log line
+        counts = ", ".join(f"{n} {status}" for status, n in self.summary().items() if n)
+        state = "load error" if self.load_error is not None else counts or "no checks"
+        return f"<Report {self.target!r}: {'PASSED' if self.passed else 'FAILED'} ({state})>"
+
+    def __str__(self) -> str:
+        from gradcheck.render.terminal import format_report
+
+        return format_report(self)
+
+    def _repr_html_(self) -> str:
+        from gradcheck.render.notebook import format_notebook_html
+
+        return format_notebook_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +208,8 @@ class Report:
             "examples": self.examples,
             "duration_s": self.duration_s,
             "summary": self.summary(),
+            "required": list(self.required),
+            "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -187,4 +221,16 @@ class Report:
             load_error=data.get("load_error"),
             examples=data.get("examples"),
             duration_s=data.get("duration_s"),
+            required=tuple(data.get("required") or ()),
+            warnings=list(data.get("warnings") or []),
         )
+
+
+def _is_required(check: CheckResult, required: tuple[str, ...]) -> bool:
+    """``check.function`` may be a convention's display name (``conv_forward_naive``)."""
+    if not required:
+        return False
+    from gradcheck.load.cs231n import DISPLAY_NAMES
+
+    contract = {cs: name for name, cs in DISPLAY_NAMES.items()}.get(check.function, check.function)
+    return contract in required

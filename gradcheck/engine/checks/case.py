@@ -15,10 +15,11 @@ import numpy as np
 
 from gradcheck.boundary.backend import Backend, Call, Outcome
 from gradcheck.boundary.values import wire_equal
+from gradcheck.contract import FATAL_STATUSES
 from gradcheck.engine import numeric as fd
 from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE, Comparison, unpack, validate_array
 
-FATAL = ("timeout", "memory", "crashed")
+FATAL = FATAL_STATUSES
 
 T = TypeVar("T")
 # A case (and every step of it that calls the implementation) is a generator: it yields a
