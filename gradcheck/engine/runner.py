@@ -350,7 +350,10 @@ def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: st
         return evaluate_case(backend, function, quantity, geometry, seed, trusted_forwards=set(trusted))
 
     try:
-        result.diagnosis = diagnose(result, evaluate)
+        # the rules know the contract's names; a convention's display name (conv_backward_naive) is only shown
+        import dataclasses
+
+        result.diagnosis = diagnose(dataclasses.replace(result, function=function), evaluate)
     except Exception as exc:  # noqa: BLE001 - a diagnosis never changes a verdict
         result.warnings.append(f"diagnosis failed: {type(exc).__name__}: {exc}")
 

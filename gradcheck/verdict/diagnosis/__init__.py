@@ -100,7 +100,7 @@ def diagnose(result: CheckResult, evaluate: Evaluate | None = None) -> Hint | No
         if found is None or not needs_met(case, NEEDS.get(rule, EVERYTHING)):
             continue
         hint: Hint = {"id": found[0], "cause": found[2] if len(found) > 2 else CAUSES[found[0]]}
-        hint["evidence"] = _where(case, result) + found[1]
+        hint["evidence"] = found[1] + _where(case, result)
         try:
             example = _larger_example(case, evaluate)
         except Exception:  # noqa: BLE001
@@ -116,7 +116,7 @@ def _where(case: Case, result: CheckResult) -> str:
     if case.geometry == original:
         return ""
     shown = ", ".join(f"{key}={value}" for key, value in (case.geometry or {}).items())
-    return f"on the same failure re-run on a non-degenerate case ({shown}, seed={case.seed}): "
+    return f" (measured on the same failure re-run on a non-degenerate case: {shown}, seed={case.seed})"
 
 
 def _primary(case: Case, evaluate: Evaluate | None) -> Case:
