@@ -168,6 +168,10 @@ def test_same_verdict_by_path_in_the_isolated_worker(name):
     rejected = {c.function for c in isolated.checks if c.status in REJECTED}
     assert rejected == set(ZOO[name].failing if name in ZOO else ())
     assert all(c.status in REJECTED | {"pass"} for c in isolated.checks)
+    # the root cause re-runs the caller in a second worker whose callee is the reference's
+    callee = ZOO[name].root_cause if name in ZOO else None
+    roots = {c.root_cause["callee"] for c in isolated.checks if c.root_cause}
+    assert roots == ({callee} if callee else set())
 
 
 @pytest.mark.slow
