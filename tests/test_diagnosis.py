@@ -220,3 +220,30 @@ def test_hint_keeps_its_evidence_json_ready():
 
     json.dumps(hint)
     assert np.shape(hint["example"]["analytic"]) == np.shape(hint["example"]["numeric"])
+
+
+def test_a_pass_that_hangs_on_a_coincidence_of_sizes_is_no_evidence():
+    """Average pool_backward dividing by the output size n_H * n_W instead of f * f passes on a
+    4x4 input with f = stride = 2 (n_H * n_W = 4 = f * f): that must not read as "fails only
+    where windows overlap"."""
+
+    def pool_backward(dA, cache, mode="max"):
+        A_prev, hp = cache
+        if mode == "max":
+            return reference.pool_backward(dA, cache, mode)
+        f, stride = hp["f"], hp["stride"]
+        m, n_H, n_W, n_C = dA.shape
+        out = np.zeros(A_prev.shape)
+        for h in range(n_H):
+            for w in range(n_W):
+                out[:, h * stride : h * stride + f, w * stride : w * stride + f, :] += (
+                    dA[:, h : h + 1, w : w + 1, :] / (n_H * n_W)
+                )
+        return out
+
+    module = implementation(pool_backward=pool_backward)
+    geometry = {"m": 2, "n_H_prev": 4, "n_W_prev": 4, "n_C": 2, "f": 2, "stride": 1, "mode": "average"}
+    result, evaluate, verdict = failing_result(module, "pool_backward", "dA_prev[average]", geometry)
+    assert not verdict.passed and evaluate({**geometry, "stride": 2}, 0).passed  # the coincidence
+    hint = diagnose(result, evaluate)
+    assert hint is None or hint["id"] != "overlap_only", hint
