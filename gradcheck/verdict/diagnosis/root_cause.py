@@ -13,8 +13,7 @@ and that sentence becomes its likely cause.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from gradcheck.verdict.diagnosis.common import fmt_geometry, nondegenerate
@@ -80,27 +79,3 @@ def _passes_without(result: CheckResult, callee: str, with_reference: Callable) 
         f"on the failing case ({fmt_geometry(example)}; seeds {seed} and {seed + 1}) and on a larger one "
         f"({fmt_geometry(cases[2][0])}); {callee}'s own check fails"
     )
-
-
-@contextlib.contextmanager
-def patched_globals(functions: dict[str, Any], names: tuple[str, ...]) -> Iterator[None]:
-    """Within the block, every function of ``functions`` that looks ``names`` up in its module
-    globals finds ``reference.<name>`` (restored afterwards)."""
-    import reference
-
-    saved: list[tuple[dict, str, Any]] = []
-    seen: set[int] = set()
-    try:
-        for function in functions.values():
-            namespace = getattr(function, "__globals__", None)
-            if namespace is None or id(namespace) in seen:
-                continue
-            seen.add(id(namespace))
-            for name in names:
-                if name in namespace:
-                    saved.append((namespace, name, namespace[name]))
-                    namespace[name] = getattr(reference, name)
-        yield
-    finally:
-        for namespace, name, value in reversed(saved):
-            namespace[name] = value
