@@ -247,3 +247,14 @@ def test_a_pass_that_hangs_on_a_coincidence_of_sizes_is_no_evidence():
     assert not verdict.passed and evaluate({**geometry, "stride": 2}, 0).passed  # the coincidence
     hint = diagnose(result, evaluate)
     assert hint is None or hint["id"] != "overlap_only", hint
+
+
+def test_bound_and_root_cause_survive_the_json_round_trip():
+    result = CheckResult("pool_backward", "dA_prev[max]", "fail", bound="element-wise",
+                         root_cause={"function": "pool_backward", "callee": "create_mask_from_window",
+                                     "text": "pool_backward fails because of create_mask_from_window; fix that first",
+                                     "evidence": "..."})
+    data = result.to_dict()
+    assert data["bound"] == "element-wise" and data["root_cause"]["callee"] == "create_mask_from_window"
+    again = CheckResult.from_dict(data)
+    assert again.bound == result.bound and again.root_cause == result.root_cause
