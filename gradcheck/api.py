@@ -81,6 +81,7 @@ def check(
     progress: Progress | None = None,
     sweep: bool = False,
     max_time: float | None = None,
+    isolation: str | None = None,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -98,6 +99,9 @@ def check(
     finite-difference step (shown in reports). ``max_time``: a budget in seconds for
     the whole run, looked at between functions (a forward and its backward count as
     one); functions not reached get status ``timeout`` and a message that says so.
+    ``isolation`` (with ``isolate=True``): ``"auto"`` (default: ``$GRADCHECK_ISOLATION`` or the
+    strongest level available), ``"strict"`` (the bubblewrap sandbox or a UsageError), or a level
+    name; the level used is ``Report.isolation`` (docs/sandbox.md).
     """
     examples = validate_examples(examples)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -121,8 +125,12 @@ def check(
     started = time.perf_counter()
     report = Report(target=str(label), seed=seed, examples=examples, required=required)
     opened = _Opened()
+    if isolate and not isinstance(target, Backend):
+        from gradcheck.boundary.sandbox import resolve
+
+        isolation = report.isolation = resolve(isolation)  # "strict" below the sandbox: UsageError
     try:
-        backend = _open_backend(target, isolate=isolate, timeout=timeout, opened=opened)
+        backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened)
     except LoadError as exc:
         report.load_error = str(exc)
         report.duration_s = time.perf_counter() - started
@@ -130,6 +138,9 @@ def check(
         return report
     from gradcheck.engine.runner import run_checks
 
+    report.isolation = getattr(backend, "isolation", None) or "in-process"
+    if progress is not None and not isinstance(target, Backend):
+        progress(f"loaded {label} ({'isolated worker' if isolate else 'in process'})")
     try:
         with backend:
             report.warnings = [*opened.warnings, *getattr(backend, "warnings", [])]
@@ -139,6 +150,8 @@ def check(
             else:
                 report.checks = _run_within(backend, max_time, started, examples=examples, seed=seed, only=names,
                                             progress=progress, sweep=sweep, warnings=report.warnings)
+            if getattr(backend, "round_trips", None) is not None:
+                report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
     finally:
         opened.cleanup()
     _mark_required(report)
@@ -218,7 +231,17 @@ class _Opened:
             self.folder = None
 
 
-def _open_backend(target: Any, *, isolate: bool, timeout: float, opened: _Opened | None = None) -> Backend:
+def open_target(
+    target: Any,
+    *,
+    isolate: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    isolation: str | None = None,
+    opened: _Opened | None = None,
+) -> Backend:
+    """The backend that calls ``target``'s functions: the one way a target is opened (used by
+    :func:`check` and the pytest plugin). Raises :class:`~gradcheck.errors.LoadError` when the
+    target cannot be loaded. Close it (``with`` or ``.close()``) to stop its worker."""
     opened = opened if opened is not None else _Opened()
     if isinstance(target, Backend):
         return target
@@ -228,7 +251,7 @@ def _open_backend(target: Any, *, isolate: bool, timeout: float, opened: _Opened
         if isolate:
             from gradcheck.boundary.isolated import WorkerBackend
 
-            return WorkerBackend(target, timeout=timeout)
+            return WorkerBackend(target, timeout=timeout, isolation=isolation)
         module = load_submission(target)
         opened.warnings.extend(getattr(module, "__gradcheck_warnings__", []))
         return InProcessBackend(as_contract(module), timeout=timeout)
@@ -250,14 +273,14 @@ def _open_backend(target: Any, *, isolate: bool, timeout: float, opened: _Opened
                 return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
             opened.folder, path = session.write_recovered(text, label)
             try:
-                return _labelled(WorkerBackend(path, timeout=timeout), label)
+                return _labelled(WorkerBackend(path, timeout=timeout, isolation=isolation), label)
             except LoadError as exc:  # the recovered source is not the session: run what the session has
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 opened.warnings.append(
                     f"ran in this process, not isolated: the recovered source did not load in the worker ({first})"
                 )
                 return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
-        return _labelled(WorkerBackend(path, timeout=timeout), label)
+        return _labelled(WorkerBackend(path, timeout=timeout, isolation=isolation), label)
     return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
 
 

@@ -19,14 +19,12 @@ import json
 import math
 import os
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, MAX_EXAMPLES, _validate_only, check, validate_require
-from gradcheck.boundary.backend import Backend, InProcessBackend
 from gradcheck.contract import CONTRACT_FUNCTIONS
-from gradcheck.errors import LoadError, UsageError
+from gradcheck.errors import UsageError
 from gradcheck.render.terminal import Progress, format_report, use_color
 from gradcheck.verdict.results import Report, json_safe
 
@@ -141,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the code in this process, without isolation (trusted code only)",
     )
+    run.add_argument(
+        "--isolation",
+        choices=("auto", "strict", "sandbox", "unprivileged-user", "limits-only"),
+        default=None,
+        help="how the worker is isolated (default: $GRADCHECK_ISOLATION or auto, the strongest available); "
+        "strict refuses to run without the bubblewrap sandbox (docs/sandbox.md)",
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     render = commands.add_parser(
@@ -206,7 +211,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gradcheck.load.loaders import as_contract, find_target, load_submission
+    from gradcheck.load.loaders import find_target
 
     only = _validate_only(args.only)  # CS231n's names work too
     require = validate_require(args.require)
@@ -220,65 +225,49 @@ def _check(args: argparse.Namespace) -> int:
             _report_module().write_gradescope(report, args.gradescope)
         raise UsageError(missing)
 
-    started = time.perf_counter()
-    progress = Progress(enabled=not args.quiet)
-    backend: Backend | None = None
-    try:
-        if args.in_process:
-            module = load_submission(args.target)
-            backend = InProcessBackend(as_contract(module), timeout=args.timeout)
-            backend.warnings = list(getattr(module, "__gradcheck_warnings__", []))
-        else:
-            from gradcheck.boundary.isolated import WorkerBackend
+    if not args.in_process:
+        from gradcheck.boundary.sandbox import resolve
 
-            backend = WorkerBackend(args.target, timeout=args.timeout)
-        backend.label = args.target
-    except LoadError as exc:
-        report = Report(
-            target=args.target, seed=args.seed, examples=args.examples, load_error=str(exc), required=require
+        resolve(args.isolation, where="--isolation")  # strict without the sandbox: exit 2 before anything runs
+    progress = Progress(enabled=not args.quiet)
+    try:
+        report = check(
+            args.target,
+            examples=args.examples,
+            seed=args.seed,
+            only=only,
+            require=require,
+            isolate=not args.in_process,
+            isolation=None if args.in_process else args.isolation,
+            timeout=args.timeout,
+            max_time=args.max_time,  # counts the worker's start too
+            progress=progress,
+            sweep=bool(args.report),  # the error-against-step figure of the report
         )
-    else:
-        progress(f"loaded {args.target} ({'in process' if args.in_process else 'isolated worker'})")
-        try:
-            report = check(
-                backend,
-                examples=args.examples,
-                seed=args.seed,
-                only=only,
-                require=require,
-                timeout=args.timeout,
-                max_time=_remaining(args.max_time, started),  # the budget counts the worker's start too
-                progress=progress,
-                sweep=bool(args.report),  # the error-against-step figure of the report
-            )
-        finally:
-            progress.done()
-            backend.close()
-    report.duration_s = time.perf_counter() - started
+    finally:
+        progress.done()
     print(format_report(report, color=use_color(sys.stdout)))
     if report.load_error is None:
-        print(_closing_note(report, backend))
+        print(_closing_note(report))
     _write_outputs(report, args)
     return EXIT_PASS if report.passed else EXIT_FAIL
 
 
-def _remaining(max_time: float | None, started: float) -> float | None:
-    if max_time is None:
-        return None
-    return max(max_time - (time.perf_counter() - started), 1e-9)
-
-
-def _closing_note(report: Report, backend: Backend | None) -> str:
+def _closing_note(report: Report) -> str:
     checked = [check for check in report.checks if check.status != "missing"]
     note = f"{len(checked)} checks in {report.duration_s:.1f} s"
-    trips = getattr(backend, "round_trips", None)
-    if trips is not None:
+    if report.worker is not None:
+        trips = report.worker["round_trips"]
         per_check = f", {trips / len(checked):.0f} per check" if checked else ""
-        note += f" (isolated worker: {trips} round trips{per_check}"
-        restarts = getattr(backend, "restarts", 0)
+        note += f" (isolated worker, {report.isolation}: {trips} round trips{per_check}"
+        restarts = report.worker.get("restarts", 0)
         note += f", {restarts} restarts)" if restarts else ")"
-    elif backend is not None:
+    else:
         note += " (in process, not isolated)"
+    from gradcheck.boundary.sandbox import level_note
+
+    if level_note(report.isolation):
+        note += f"\nnote: {level_note(report.isolation)}"
     return note
 
 

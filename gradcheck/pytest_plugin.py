@@ -144,10 +144,9 @@ class _Session:
         if self._opened:
             return
         self._opened = True
-        from gradcheck.api import DEFAULT_TIMEOUT
-        from gradcheck.boundary.backend import InProcessBackend
+        from gradcheck.api import DEFAULT_TIMEOUT, open_target
         from gradcheck.errors import LoadError
-        from gradcheck.load.loaders import as_contract, find_target, load_submission
+        from gradcheck.load.loaders import find_target
 
         target = self.target
         if is_file_target(target) and not os.path.isabs(target):
@@ -159,25 +158,22 @@ class _Session:
             return
         timeout = self.config.getoption("gradcheck_timeout") or DEFAULT_TIMEOUT
         try:
-            if self.config.getoption("gradcheck_in_process"):
-                self.backend = InProcessBackend(as_contract(load_submission(target)), timeout=timeout)
-            else:
-                from gradcheck.boundary.isolated import WorkerBackend
-
-                self.backend = WorkerBackend(target, timeout=timeout)
+            self.backend = open_target(
+                target, isolate=not self.config.getoption("gradcheck_in_process"), timeout=timeout
+            )
             self.backend.label = self.target
         except LoadError as exc:
             self.load_error = str(exc)
 
     def plan(self) -> list[tuple[str, str]]:
-        from gradcheck.engine.runner import PLAN
+        from gradcheck.engine.plan import PLAN, mode_of
 
         present = self.backend.functions()
         modes = tuple(getattr(self.backend, "pool_modes", ("max", "average")))
         return [
             (function, quantity)
             for function, quantity in PLAN
-            if function in present and ("[" not in quantity or quantity.split("[")[1][:-1] in modes)
+            if function in present and mode_of(quantity) in (None, *modes)
         ]
 
     def report(self, session: pytest.Session | None = None) -> Any:

@@ -111,6 +111,8 @@ def run_line(report: Report) -> str:
         parts.append(f"{report.examples} generated cases per check")
     if report.duration_s is not None:
         parts.append(f"{report.duration_s:.1f} s")
+    if report.isolation is not None:
+        parts.append(f"isolation: {report.isolation}")
     return ", ".join(parts)
 
 

@@ -115,6 +115,7 @@ def gradescope_results(
             "passed": bool(report.passed),
             "summary": report.summary(),
             "required": list(report.required),
+            "isolation": report.isolation,
         },
         "tests": tests,
     }

@@ -156,6 +156,9 @@ class Report:
     duration_s: float | None = None
     required: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    isolation: str | None = None  # the worker's isolation level (gradcheck.boundary.sandbox.LEVELS) or "in-process"
+    # how the isolated worker was used (round trips, restarts): for the closing note, not in the JSON
+    worker: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     def required_missing(self) -> list[CheckResult]:
         """The ``missing`` checks of required functions (they fail the run)."""
@@ -210,6 +213,7 @@ class Report:
             "summary": self.summary(),
             "required": list(self.required),
             "warnings": list(self.warnings),
+            "isolation": self.isolation,
         }
 
     @classmethod
@@ -223,6 +227,7 @@ class Report:
             duration_s=data.get("duration_s"),
             required=tuple(data.get("required") or ()),
             warnings=list(data.get("warnings") or []),
+            isolation=data.get("isolation"),
         )
 
 
