@@ -23,6 +23,7 @@ fresh worker; caches (``CacheRef``) held by the dead one are reported lost.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import time
 import weakref
@@ -94,6 +95,7 @@ class WorkerBackend(Backend):
         isolation: str | None = None,
         visible: Sequence[str] = (),
         siblings: bool = True,
+        use_reference: tuple[str, ...] = (),
     ):
         from gradcheck.errors import LoadError
         from gradcheck.load.loaders import TargetNotFound, is_path_like
@@ -118,6 +120,10 @@ class WorkerBackend(Backend):
             label=self.label, timeout=self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
             load_timeout=self.load_timeout,
         )
+        # root causes: the worker puts reference.<name> in the submission's globals after import
+        self.use_reference = tuple(name for name in use_reference if name in CONTRACT_FUNCTIONS)
+        self._worker.use_reference = self.use_reference
+        self._siblings = siblings
         _LIVE.add(self)
         try:
             ready = self._start()
@@ -392,6 +398,19 @@ class WorkerBackend(Backend):
             self._reap()
             message = f"{calls[0].name}: malformed reply from the worker process ({exc})"
             return [Outcome("crashed", message=message) for _ in calls]
+
+    @contextlib.contextmanager
+    def with_reference(self, names: tuple[str, ...]):
+        """A second worker on the same target whose module globals ``names`` are the reference's."""
+        other = WorkerBackend(
+            self.target, self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
+            load_timeout=self.load_timeout, isolation=self.isolation, visible=self._visible,
+            siblings=self._siblings, use_reference=tuple(names),
+        )
+        try:
+            yield other
+        finally:
+            other.close()
 
     def release(self) -> None:
         if self._alive():

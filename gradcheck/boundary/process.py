@@ -50,6 +50,7 @@ class WorkerProcess:
         self._scratch: str | None = None
         self._copy: str | None = None
         self._uid: int | None = None
+        self.use_reference: tuple[str, ...] = ()  # contract names the worker replaces by the reference's
 
     def start(self) -> dict:
         """Start a fresh worker, send it its load message; its ready message (LoadError if it fails)."""
@@ -87,6 +88,7 @@ class WorkerProcess:
             "sys_path": [p for p in sys.path if isinstance(p, str)] + [os.getcwd()],
             "cwd": os.getcwd(),
             "drop": None,
+            "use_reference": list(self.use_reference),
         }
         self._remove_scratch()
         if self.isolation == "sandbox":

@@ -121,6 +121,11 @@ def main(argv: list[str]) -> int:
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             module = load_submission(header["target"])
+            if header.get("use_reference"):  # a root-cause re-run: the callees are the reference's
+                import reference
+
+                for name in header["use_reference"]:
+                    setattr(module, name, getattr(reference, name))
             implementation = as_contract(module)
     except TargetNotFound as exc:
         write_all(write_fd, pack({"error": str(exc), "kind": "not_found"}, []), None)

@@ -64,6 +64,12 @@ class CheckResult:
     diagnosis: dict[str, Any] | None = None  # {"id": str, "cause": str, "evidence": str}
     detail: Detail | None = None
     step_sweep: dict[str, list[float]] | None = None  # {"steps": [...], "errors": [...]}
+    # which rounding bound decided a compared verdict: "element-wise", or "norm-wise" when a
+    # transform algorithm (FFT, Winograd) needed the fallback bound (gradcheck.engine.numeric)
+    bound: str | None = None
+    # {"function", "callee", "text", "evidence"}: this function passes with the callee replaced
+    # by the reference, so the callee is the one to fix first (gradcheck.verdict.diagnosis)
+    root_cause: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -88,6 +94,8 @@ class CheckResult:
             "diagnosis": self.diagnosis,
             "detail": None if self.detail is None else self.detail.to_dict(),
             "step_sweep": self.step_sweep,
+            "bound": self.bound,
+            "root_cause": self.root_cause,
         }
 
     @classmethod
@@ -107,6 +115,8 @@ class CheckResult:
             diagnosis=data.get("diagnosis"),
             detail=None if detail is None else Detail.from_dict(detail),
             step_sweep=data.get("step_sweep"),
+            bound=data.get("bound"),
+            root_cause=data.get("root_cause"),
         )
 
 
