@@ -41,6 +41,7 @@ from gradcheck.verdict.diagnosis.common import (
     Hint,
     base,
     case_from_result,
+    fmt_geometry,
     needs_met,
     nondegenerate,
     rerun,
@@ -115,7 +116,7 @@ def _where(case: Case, result: CheckResult) -> str:
     original = {k: v for k, v in (result.counterexample or {}).items() if k != "seed"}
     if case.geometry == original:
         return ""
-    shown = ", ".join(f"{key}={value}" for key, value in (case.geometry or {}).items())
+    shown = fmt_geometry(case.geometry)
     return f" (measured on the same failure re-run on a non-degenerate case: {shown}, seed={case.seed})"
 
 

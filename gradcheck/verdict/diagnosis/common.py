@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.verdict.results import CheckResult
+from gradcheck.verdict.results import CheckResult, case_text
 
 Hint = dict[str, Any]
 # evaluate(geometry, seed) -> CaseVerdict with .passed, .status, .message, .analytic, .numeric, .tolerance, .inputs
@@ -138,8 +138,7 @@ def mismatch_summary(a: np.ndarray, n: np.ndarray, tolerance: Any) -> str:
     return f"{n_mismatched(a, n, tolerance)} of {a.size} elements differ from the numeric gradient"
 
 
-def fmt_geometry(geometry: dict[str, Any] | None) -> str:
-    return ", ".join(f"{key}={value}" for key, value in (geometry or {}).items())
+fmt_geometry = case_text
 
 
 def passes(evaluate: Evaluate, case: Case, geometry: dict[str, Any], seeds: int = 2) -> bool:
