@@ -10,25 +10,63 @@ from typing import Any
 from gradcheck.boundary.backend import Backend, InProcessBackend
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import LoadError, UsageError
-from gradcheck.verdict.results import Report
+from gradcheck.verdict.results import CheckResult, Report
 
 DEFAULT_EXAMPLES = 200  # reference.naive: ~2.5 s isolated on 2 cores (benchmarks/bench_engine.py)
 DEFAULT_TIMEOUT = 10.0
+MAX_EXAMPLES = 100_000  # a bound on the work one run may ask for (hundreds of times the default)
 
 Progress = Callable[[str], None]
 
 
-def _validate_only(only: Iterable[str] | str | None) -> tuple[str, ...] | None:
-    if only is None:
+def _contract_name(name: str) -> str:
+    """CS231n's names (``conv_forward_naive``) name the contract function they implement."""
+    from gradcheck.load.cs231n import DISPLAY_NAMES
+
+    return {cs_name: contract for contract, cs_name in DISPLAY_NAMES.items()}.get(name, name)
+
+
+def _validate_names(names: Iterable[str] | str | None, argument: str) -> tuple[str, ...] | None:
+    if names is None:
         return None
-    names = tuple(part.strip() for part in (only.split(",") if isinstance(only, str) else only))
-    unknown = [name for name in names if name not in CONTRACT_FUNCTIONS]
-    if unknown or not names:
+    parts = names.split(",") if isinstance(names, str) else list(names)
+    if not all(isinstance(part, str) for part in parts):
+        raise UsageError(f"{argument}={names!r} must be function names (strings)")
+    picked = tuple(_contract_name(part.strip()) for part in parts)
+    unknown = [name for name in picked if name not in CONTRACT_FUNCTIONS]
+    if unknown or not picked:
         raise UsageError(
-            f"only={list(names)!r} names unknown function(s) {unknown}; "
+            f"{argument}={list(picked)!r} names unknown function(s) {unknown}; "
             f"choose from {', '.join(CONTRACT_FUNCTIONS)}"
         )
-    return names
+    return picked
+
+
+def _validate_only(only: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    return _validate_names(only, "only")
+
+
+def validate_require(require: Iterable[str] | str | None) -> tuple[str, ...]:
+    """``None`` -> (); ``"all"`` -> every contract function; else the named functions."""
+    if require is None or (isinstance(require, tuple | list) and not require):
+        return ()
+    if isinstance(require, str) and require.strip() == "all":
+        return CONTRACT_FUNCTIONS
+    named = _validate_names(require, "require") or ()
+    return tuple(name for name in CONTRACT_FUNCTIONS if name in named)
+
+
+def validate_examples(examples: Any) -> int:
+    """``examples`` as an int in [1, MAX_EXAMPLES], or a UsageError saying what to do."""
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise UsageError(f"examples must be an integer >= 1, got {examples!r}")
+    if examples > MAX_EXAMPLES:
+        raise UsageError(
+            f"examples={examples} is more than the limit of {MAX_EXAMPLES} cases per check "
+            f"(the default, {DEFAULT_EXAMPLES}, already catches every bug of the test zoo); "
+            "to spend more on one function, combine a smaller number with only=/--only"
+        )
+    return examples
 
 
 def check(
@@ -37,80 +75,236 @@ def check(
     examples: int = DEFAULT_EXAMPLES,
     seed: int = 0,
     only: Iterable[str] | str | None = None,
+    require: Iterable[str] | str | None = None,
     isolate: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
     sweep: bool = False,
+    max_time: float | None = None,
+    isolation: str | None = None,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
-    ``target``: a ``.py`` path, an ``.ipynb`` path, an importable module name,
-    or (with ``isolate=False``) a module or any object with the contract's functions.
-    ``examples``: generated cases per (function, quantity). ``seed`` makes the run
-    reproducible. With ``isolate=True`` the submission runs in a limited worker
-    process and nothing it returns is unpickled. ``sweep`` also records, for one case
-    per gradient, the error against the finite-difference step (shown in reports).
+    ``target``: a ``.py`` path, an ``.ipynb`` path, an importable module name, a
+    module object, or a namespace: a notebook's ``globals()``, a dict or any object
+    with the contract's functions as attributes. ``examples``: generated cases per
+    (function, quantity), at most ``MAX_EXAMPLES``. ``seed`` makes the run reproducible.
+    ``require``: ``"all"`` or function names that must be defined (a missing one fails
+    the report); without it a missing function is reported but does not fail.
+    With ``isolate=True`` the submission runs in a limited worker process and
+    nothing it returns is unpickled; the functions of a live session are sent there
+    as their recovered source (``inspect.getsource``), and when that source cannot
+    be recovered they run in this process, with a warning in ``report.warnings``.
+    ``sweep`` also records, for one case per gradient, the error against the
+    finite-difference step (shown in reports). ``max_time``: a budget in seconds for
+    the whole run, looked at between functions (a forward and its backward count as
+    one); functions not reached get status ``timeout`` and a message that says so.
+    ``isolation`` (with ``isolate=True``): ``"auto"`` (default: ``$GRADCHECK_ISOLATION`` or the
+    strongest level available), ``"strict"`` (the bubblewrap sandbox or a UsageError), or a level
+    name; the level used is ``Report.isolation`` (docs/sandbox.md).
     """
-    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
-        raise UsageError(f"examples must be an integer >= 1, got {examples!r}")
+    examples = validate_examples(examples)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
     if not (isinstance(timeout, int | float) and timeout > 0):
         raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if max_time is not None and not (isinstance(max_time, int | float) and 0 < max_time < float("inf")):
+        raise UsageError(f"max_time must be a positive number of seconds, got {max_time!r}")
     names = _validate_only(only)
+    required = validate_require(require)
+    if names is not None and required:  # a required function is always looked at
+        names = tuple(name for name in CONTRACT_FUNCTIONS if name in names or name in required)
     if isinstance(target, str):
         label = target
     elif isinstance(target, Backend):
         label = target.label
     else:
-        label = getattr(target, "__name__", type(target).__name__)
+        from gradcheck.load.session import label_of
+
+        label = label_of(target)
     started = time.perf_counter()
-    report = Report(target=str(label), seed=seed, examples=examples)
+    report = Report(target=str(label), seed=seed, examples=examples, required=required)
+    opened = _Opened()
+    if isolate and not isinstance(target, Backend):
+        from gradcheck.boundary.sandbox import resolve
+
+        isolation = report.isolation = resolve(isolation)  # "strict" below the sandbox: UsageError
     try:
-        backend = _open_backend(target, isolate=isolate, timeout=timeout)
+        backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened)
     except LoadError as exc:
         report.load_error = str(exc)
         report.duration_s = time.perf_counter() - started
+        opened.cleanup()
         return report
     from gradcheck.engine.runner import run_checks
 
-    with backend:
-        report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress,
-                                   sweep=sweep)
+    report.isolation = getattr(backend, "isolation", None) or "in-process"
+    if progress is not None and not isinstance(target, Backend):
+        progress(f"loaded {label} ({'isolated worker' if isolate else 'in process'})")
+    try:
+        with backend:
+            report.warnings = [*opened.warnings, *getattr(backend, "warnings", [])]
+            if max_time is None:
+                report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress,
+                                           sweep=sweep)
+            else:
+                report.checks = _run_within(backend, max_time, started, examples=examples, seed=seed, only=names,
+                                            progress=progress, sweep=sweep, warnings=report.warnings)
+            if getattr(backend, "round_trips", None) is not None:
+                report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
+    finally:
+        opened.cleanup()
+    _mark_required(report)
     report.duration_s = time.perf_counter() - started
     return report
 
 
-def _open_backend(target: Any, *, isolate: bool, timeout: float) -> Backend:
+# a forward and its backward are checked together: the backward uses the forward's own cache
+_BUDGET_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("zero_pad",),
+    ("conv_single_step",),
+    ("conv_forward", "conv_backward"),
+    ("pool_forward", "pool_backward"),
+    ("create_mask_from_window",),
+    ("distribute_value",),
+)
+
+
+def _run_within(backend: Backend, max_time: float, started: float, *, only: tuple[str, ...] | None,
+                warnings: list[str], progress: Progress | None, **options: Any) -> list[CheckResult]:
+    """``run_checks`` group by group while the budget lasts; the rest become ``timeout``."""
+    from gradcheck.engine.runner import run_checks
+
+    present = backend.functions()
+    display = dict(getattr(backend, "display_names", {}) or {})
+    results: list[CheckResult] = []
+    skipped: list[str] = []
+    for group in _BUDGET_GROUPS:
+        wanted = tuple(name for name in group if only is None or name in only)
+        if not wanted:
+            continue
+        elapsed = time.perf_counter() - started
+        if elapsed < max_time:
+            results += run_checks(backend, only=wanted, progress=progress, **options)
+            continue
+        absent = tuple(name for name in wanted if name not in present)
+        if absent:  # a missing function is still reported as missing (no work)
+            results += run_checks(backend, only=absent, progress=progress, **options)
+        for name in wanted:
+            if name in present:
+                shown = display.get(name, name)
+                skipped.append(shown)
+                results.append(CheckResult(
+                    shown, "*", "timeout",
+                    message=f"{shown} was not checked: the time budget (max_time / --max-time) ran out "
+                    "before it; give a larger budget or fewer examples",
+                ))
+    if skipped:
+        warnings.append(f"the time budget ran out: {', '.join(skipped)} not checked")
+    return results
+
+
+def _mark_required(report: Report) -> None:
+    """Say which missing functions are required; list required functions no check names."""
+    named = {_contract_name(check.function) for check in report.checks}
+    for check in report.required_missing():
+        check.message = f"{check.function} is not defined, and it is required"
+    for name in report.required:
+        if name not in named:
+            report.checks.append(
+                CheckResult(name, "*", "missing", message=f"{name} is not defined, and it is required")
+            )
+
+
+class _Opened:
+    """What opening a live session left to clean up, and what to tell the user."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        self.folder: str | None = None
+
+    def cleanup(self) -> None:
+        if self.folder is not None:
+            import shutil
+
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def open_target(
+    target: Any,
+    *,
+    isolate: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    isolation: str | None = None,
+    opened: _Opened | None = None,
+) -> Backend:
+    """The backend that calls ``target``'s functions: the one way a target is opened (used by
+    :func:`check` and the pytest plugin). Raises :class:`~gradcheck.errors.LoadError` when the
+    target cannot be loaded. Close it (``with`` or ``.close()``) to stop its worker."""
+    opened = opened if opened is not None else _Opened()
     if isinstance(target, Backend):
         return target
-    if isolate:
-        if not isinstance(target, str):
-            raise UsageError(
-                "isolate=True needs a path or a module name (the worker imports it); "
-                "pass isolate=False to check a module object in this process"
-            )
-        from gradcheck.boundary.isolated import WorkerBackend
-
-        return WorkerBackend(target, timeout=timeout)
     from gradcheck.load.loaders import as_contract, load_submission
 
     if isinstance(target, str):
-        return InProcessBackend(as_contract(load_submission(target)), timeout=timeout)
-    return InProcessBackend(as_contract(target), timeout=timeout)
+        if isolate:
+            from gradcheck.boundary.isolated import WorkerBackend
+
+            return WorkerBackend(target, timeout=timeout, isolation=isolation)
+        module = load_submission(target)
+        opened.warnings.extend(getattr(module, "__gradcheck_warnings__", []))
+        return InProcessBackend(as_contract(module), timeout=timeout)
+    from gradcheck.load import session
+
+    label = session.label_of(target)
+    if isolate:
+        from gradcheck.boundary.isolated import WorkerBackend
+
+        path = session.module_file(target)
+        if path is None:
+            try:
+                text = session.recover_source(session.as_namespace(target))
+            except session.Unrecoverable as exc:
+                opened.warnings.append(
+                    f"ran in this process, not isolated: {exc}. "
+                    "Put the functions in a .py file (or pass isolate=False to silence this)"
+                )
+                return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
+            opened.folder, path = session.write_recovered(text, label)
+            try:
+                return _labelled(WorkerBackend(path, timeout=timeout, isolation=isolation), label)
+            except LoadError as exc:  # the recovered source is not the session: run what the session has
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                opened.warnings.append(
+                    f"ran in this process, not isolated: the recovered source did not load in the worker ({first})"
+                )
+                return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
+        return _labelled(WorkerBackend(path, timeout=timeout, isolation=isolation), label)
+    return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
+
+
+def _labelled(backend: Backend, label: str) -> Backend:
+    backend.label = label
+    return backend
 
 
 def assert_check(target: str | ModuleType | Any, **options: Any) -> Report:
     """Like :func:`check`, but raise :class:`~gradcheck.errors.GradcheckError` (an
-    AssertionError) with every failing verdict's message when the report does not pass."""
+    AssertionError) when the report does not pass: per failing check its message and
+    likely cause. The error's ``report`` attribute holds the :class:`Report`."""
     __tracebackhide__ = True
     from gradcheck.errors import GradcheckError
+    from gradcheck.render.terminal import failure_text
 
     report = check(target, **options)
     if not report.passed:
         if report.load_error is not None:
-            raise GradcheckError(f"{report.target} could not be loaded: {report.load_error}")
-        failures = report.failures() or report.checks
-        details = "\n\n".join(f"[{c.status}] {c.message}" for c in failures)
-        raise GradcheckError(f"{report.target}: {len(report.failures())} check(s) did not pass\n\n{details}")
+            error = GradcheckError(f"{report.target} could not be loaded: {report.load_error}")
+        else:
+            failures = report.failures()
+            details = "\n\n".join(failure_text(c) for c in failures)
+            error = GradcheckError(f"{report.target}: {len(failures)} check(s) did not pass\n\n{details}")
+        error.report = report
+        raise error
     return report

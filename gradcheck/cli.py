@@ -1,12 +1,15 @@
 """The ``gradcheck`` command: a thin layer over :func:`gradcheck.check`.
 
     gradcheck check TARGET [--examples N] [--seed S] [--only NAME[,NAME...]]
+                           [--require NAME[,NAME...]|all] [--max-time SECONDS]
                            [--timeout SECONDS] [--json FILE] [--report DIR]
                            [--gradescope FILE] [--in-process]
     gradcheck render REPORT_JSON --report DIR
 
 Exit status: 0 when every function present passes; 1 when any check does not
-pass or TARGET cannot be loaded; 2 for a usage error (unknown option, no such file).
+pass or TARGET cannot be loaded; 2 for a usage error (unknown option, no such
+file, a folder, an output path that cannot be written). Usage errors are checked
+before anything runs and print one sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,13 +19,12 @@ import json
 import math
 import os
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, _validate_only, check
-from gradcheck.boundary.backend import Backend, InProcessBackend
-from gradcheck.errors import LoadError, UsageError
+from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, MAX_EXAMPLES, _validate_only, check, validate_require
+from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.errors import UsageError
 from gradcheck.render.terminal import Progress, format_report, use_color
 from gradcheck.verdict.results import Report, json_safe
 
@@ -42,6 +44,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _examples(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_EXAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"{value} is more than the limit of {MAX_EXAMPLES} cases per check (the default, "
+            f"{DEFAULT_EXAMPLES}, already catches every bug of the test zoo); use --only to spend more on one function"
+        )
     return value
 
 
@@ -80,20 +92,30 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check an implementation",
         description="Check every contract function TARGET defines against the reference "
-        "(forwards) and central finite differences (backwards).",
+        "(forwards) and central finite differences (backwards). "
+        f"Contract functions: {', '.join(CONTRACT_FUNCTIONS)} "
+        "(or CS231n's conv_forward_naive, conv_backward_naive, max_pool_forward_naive, max_pool_backward_naive).",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
         "target", metavar="TARGET", help="a .py file, an .ipynb notebook or a module name"
     )
     run.add_argument(
         "--examples",
-        type=_positive_int,
+        type=_examples,
         default=DEFAULT_EXAMPLES,
         metavar="N",
-        help=f"generated cases per function and quantity (default {DEFAULT_EXAMPLES})",
+        help=f"generated cases per function and quantity (default {DEFAULT_EXAMPLES}, at most {MAX_EXAMPLES})",
     )
     run.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     run.add_argument("--only", metavar="NAME[,NAME...]", help="check only these functions")
+    run.add_argument(
+        "--require",
+        metavar="NAME[,NAME...]|all",
+        help="these functions must be defined: a missing one fails the run (default: none, "
+        "a missing function is reported but does not fail)",
+    )
     run.add_argument(
         "--timeout",
         type=_seconds,
@@ -101,13 +123,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"per-call time limit (default {DEFAULT_TIMEOUT:g} s)",
     )
+    run.add_argument(
+        "--max-time",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time budget for the whole run, looked at between functions: those not reached are "
+        "reported as timeout (default: no budget)",
+    )
     run.add_argument("--json", metavar="FILE", help="write the report as JSON")
-    run.add_argument("--report", metavar="DIR", help="write Markdown/HTML reports into DIR")
+    run.add_argument("--report", metavar="DIR", help="write report.json, report.md and report.html into DIR")
     run.add_argument("--gradescope", metavar="FILE", help="write a Gradescope results.json")
     run.add_argument(
         "--in-process",
         action="store_true",
         help="run the code in this process, without isolation (trusted code only)",
+    )
+    run.add_argument(
+        "--isolation",
+        choices=("auto", "strict", "sandbox", "unprivileged-user", "limits-only"),
+        default=None,
+        help="how the worker is isolated (default: $GRADCHECK_ISOLATION or auto, the strongest available); "
+        "strict refuses to run without the bubblewrap sandbox (docs/sandbox.md)",
     )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
@@ -122,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(commands)  # grade, gradescope-autograder
     return parser
+
+
+CHECK_EPILOG = """\
+exit status:
+  0  every function present passes (and every --require'd function is present)
+  1  a check did not pass, a required function is missing, or TARGET could not be loaded
+  2  usage error: unknown option, no such file, a folder, a file that is not .py/.ipynb,
+     an output path that cannot be written (checked before anything runs)
+
+example:
+  gradcheck check my_cnn.py --require all --report report/
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,87 +204,77 @@ def _report_module() -> Any:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from gradcheck.render.report_dir import SavedReportError
+
     if not os.path.isfile(args.report_json):
         raise UsageError(f"no such file: {args.report_json}")
-    _report_module().render_saved(args.report_json, args.report)
-    print(f"gradcheck: wrote reports of {args.report_json} into {args.report}")
+    validate_output_paths(report=args.report)
+    try:
+        _report_module().render_saved(args.report_json, args.report)
+    except SavedReportError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"gradcheck: report written to {args.report} (from {args.report_json})")
     return EXIT_PASS
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gradcheck.load.loaders import as_contract, find_target, load_submission
+    from gradcheck.load.loaders import find_target
 
-    only = None
-    if args.only is not None:
-        from gradcheck.load.cs231n import DISPLAY_NAMES
-
-        aliases = {
-            cs_name: name for name, cs_name in DISPLAY_NAMES.items()
-        }  # CS231n's names work too
-        only = _validate_only([aliases.get(n.strip(), n.strip()) for n in args.only.split(",")])
+    only = _validate_only(args.only)  # CS231n's names work too
+    require = validate_require(args.require)
+    validate_output_paths(json=args.json, report=args.report, gradescope=args.gradescope)
     missing = find_target(args.target)
     if missing is not None:
         if args.gradescope:  # the autograder still gets a results file
             report = Report(
-                target=args.target, seed=args.seed, examples=args.examples, load_error=missing
+                target=args.target, seed=args.seed, examples=args.examples, load_error=missing, required=require
             )
             _report_module().write_gradescope(report, args.gradescope)
         raise UsageError(missing)
 
-    started = time.perf_counter()
-    progress = Progress(enabled=not args.quiet)
-    backend: Backend | None = None
-    try:
-        if args.in_process:
-            backend = InProcessBackend(
-                as_contract(load_submission(args.target)), timeout=args.timeout
-            )
-        else:
-            from gradcheck.boundary.isolated import WorkerBackend
+    if not args.in_process:
+        from gradcheck.boundary.sandbox import resolve
 
-            backend = WorkerBackend(args.target, timeout=args.timeout)
-        backend.label = args.target
-    except LoadError as exc:
-        report = Report(
-            target=args.target, seed=args.seed, examples=args.examples, load_error=str(exc)
+        resolve(args.isolation, where="--isolation")  # strict without the sandbox: exit 2 before anything runs
+    progress = Progress(enabled=not args.quiet)
+    try:
+        report = check(
+            args.target,
+            examples=args.examples,
+            seed=args.seed,
+            only=only,
+            require=require,
+            isolate=not args.in_process,
+            isolation=None if args.in_process else args.isolation,
+            timeout=args.timeout,
+            max_time=args.max_time,  # counts the worker's start too
+            progress=progress,
+            sweep=bool(args.report),  # the error-against-step figure of the report
         )
-    else:
-        progress(f"loaded {args.target} ({'in process' if args.in_process else 'isolated worker'})")
-        try:
-            report = check(
-                backend,
-                examples=args.examples,
-                seed=args.seed,
-                only=only,
-                timeout=args.timeout,
-                progress=progress,
-                sweep=bool(args.report),  # the error-against-step figure of the report
-            )
-        finally:
-            progress.done()
-            backend.close()
-    report.duration_s = time.perf_counter() - started
+    finally:
+        progress.done()
     print(format_report(report, color=use_color(sys.stdout)))
     if report.load_error is None:
-        print(_closing_note(report, backend))
+        print(_closing_note(report))
     _write_outputs(report, args)
     return EXIT_PASS if report.passed else EXIT_FAIL
 
 
-def _closing_note(report: Report, backend: Backend | None) -> str:
+def _closing_note(report: Report) -> str:
     checked = [check for check in report.checks if check.status != "missing"]
     note = f"{len(checked)} checks in {report.duration_s:.1f} s"
-    trips = getattr(backend, "round_trips", None)
-    if trips is not None:
+    if report.worker is not None:
+        trips = report.worker["round_trips"]
         per_check = f", {trips / len(checked):.0f} per check" if checked else ""
-        note += f" (isolated worker: {trips} round trips{per_check}"
-        restarts = getattr(backend, "restarts", 0)
+        note += f" (isolated worker, {report.isolation}: {trips} round trips{per_check}"
+        restarts = report.worker.get("restarts", 0)
         note += f", {restarts} restarts)" if restarts else ")"
-    elif backend is not None:
+    else:
         note += " (in process, not isolated)"
-    warnings = getattr(backend, "warnings", None)
-    if warnings:
-        note += "\n" + "\n".join(f"note: {warning}" for warning in warnings)
+    from gradcheck.boundary.sandbox import level_note
+
+    if level_note(report.isolation):
+        note += f"\nnote: {level_note(report.isolation)}"
     return note
 
 
@@ -247,9 +286,36 @@ def _write_outputs(report: Report, args: argparse.Namespace) -> None:
             handle.write("\n")
     if args.report:
         _report_module().write_report_dir(report, args.report)
+        print(f"gradcheck: report written to {args.report} (open {os.path.join(args.report, 'report.html')})")
     if args.gradescope:
         _ensure_parent(args.gradescope)
         _report_module().write_gradescope(report, args.gradescope)
+
+
+def validate_output_paths(**paths: str | None) -> None:
+    """Raise :class:`UsageError` (one sentence) when an output path cannot be written.
+
+    Keywords name the option: ``json``/``gradescope`` are files, ``report`` is a folder.
+    Checked before the run, so a typo costs nothing and never ends in a traceback."""
+    for option, path in paths.items():
+        if not path:
+            continue
+        flag = f"--{option}"
+        is_folder = option == "report"
+        if os.path.isdir(path) and not is_folder:
+            raise UsageError(f"{flag} {path} is a folder; give a file name, e.g. {os.path.join(path, 'report.json')}")
+        if os.path.exists(path) and is_folder and not os.path.isdir(path):
+            raise UsageError(
+                f"{flag} {path} is an existing file; give a folder (it will hold report.json, report.md, report.html)"
+            )
+        ancestor = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(ancestor):
+            ancestor = os.path.dirname(ancestor)
+        if not os.path.isdir(ancestor):
+            raise UsageError(f"{flag} {path} cannot be created: {ancestor} is a file, not a folder")
+        target = path if os.path.exists(path) else ancestor
+        if not os.access(target, os.W_OK):
+            raise UsageError(f"{flag} {path} cannot be written: no write permission on {target}")
 
 
 def _ensure_parent(path: str) -> None:

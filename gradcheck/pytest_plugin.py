@@ -3,9 +3,13 @@
 Loaded through the ``pytest11`` entry point in every pytest session; without
 ``--impl`` it adds nothing to collection. With it, the session gets one item per
 (function, quantity) of ``gradcheck.engine.PLAN`` for the functions PATH defines
-(``gradcheck::conv_backward::dW``); the check runs once per session (isolated
-in a worker unless ``--gradcheck-in-process``) and each item fails with its
-verdict's message. ``-k``/``-m gradcheck`` select as usual.
+(``my_layers.py::conv_backward[dW]``, ``reference.naive::pool_backward[dA_prev[max]]``).
+``-k``/``-m gradcheck`` and ids on the command line
+(``pytest --impl my_layers.py my_layers.py::conv_backward``) select as usual, and
+selection happens before any check runs: the check runs once per session, when
+the first item runs, for the functions of the selected items only (isolated in a
+worker unless ``--gradcheck-in-process``). A failing item shows its verdict's
+message and likely cause.
 
 For authors writing their own tests: the fixtures ``gradcheck_report`` (the
 session's :class:`~gradcheck.Report`) and ``gradcheck_backend`` (the backend
@@ -18,6 +22,7 @@ choose one with ``--hypothesis-profile``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,64 +122,76 @@ def _register_profiles() -> None:
 
 
 class _Session:
-    """The check of ``--impl``: the backend opened at collection, the report computed once."""
+    """The check of ``--impl``: the backend opened at collection, the report computed once,
+    for the functions of the items still selected when the first of them runs."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
         self.target: str = config.getoption("gradcheck_impl")
+        self.resolved: str = self.target
         self.backend: Any = None
         self.load_error: str | None = None
         self.usage_error: str | None = None
+        self._opened = False
         self._report: Any = None
 
+    @property
+    def label(self) -> str:
+        """The first part of every item id: the file's name, or the module name."""
+        return os.path.basename(self.resolved) if is_file_target(self.resolved) else self.target
+
     def open(self) -> None:
-        from gradcheck.api import DEFAULT_TIMEOUT
-        from gradcheck.boundary.backend import InProcessBackend
+        if self._opened:
+            return
+        self._opened = True
+        from gradcheck.api import DEFAULT_TIMEOUT, open_target
         from gradcheck.errors import LoadError
-        from gradcheck.load.loaders import as_contract, find_target, load_submission
+        from gradcheck.load.loaders import find_target
 
         target = self.target
-        if target.endswith((".py", ".ipynb")) and not os.path.isabs(target):
+        if is_file_target(target) and not os.path.isabs(target):
             target = os.path.join(str(self.config.invocation_params.dir), target)
+        self.resolved = target
         missing = find_target(target)
         if missing is not None:
             self.usage_error = missing
             return
         timeout = self.config.getoption("gradcheck_timeout") or DEFAULT_TIMEOUT
         try:
-            if self.config.getoption("gradcheck_in_process"):
-                self.backend = InProcessBackend(
-                    as_contract(load_submission(target)), timeout=timeout
-                )
-            else:
-                from gradcheck.boundary.isolated import WorkerBackend
-
-                self.backend = WorkerBackend(target, timeout=timeout)
+            self.backend = open_target(
+                target, isolate=not self.config.getoption("gradcheck_in_process"), timeout=timeout
+            )
             self.backend.label = self.target
         except LoadError as exc:
             self.load_error = str(exc)
 
     def plan(self) -> list[tuple[str, str]]:
-        from gradcheck.engine.runner import PLAN
+        from gradcheck.engine.plan import PLAN, mode_of
 
         present = self.backend.functions()
         modes = tuple(getattr(self.backend, "pool_modes", ("max", "average")))
         return [
             (function, quantity)
             for function, quantity in PLAN
-            if function in present and ("[" not in quantity or quantity.split("[")[1][:-1] in modes)
+            if function in present and mode_of(quantity) in (None, *modes)
         ]
 
-    def report(self) -> Any:
+    def report(self, session: pytest.Session | None = None) -> Any:
+        """The report, computed at the first call for the functions of the selected items."""
         if self._report is None:
-            from gradcheck.api import DEFAULT_EXAMPLES, check
+            from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, check
 
+            selected = None
+            if session is not None:
+                selected = sorted({item.checked_function for item in session.items
+                                   if isinstance(item, GradcheckItem) and item.checked_function != "load"})
             examples = self.config.getoption("gradcheck_examples") or DEFAULT_EXAMPLES
             self._report = check(
                 self.backend,
                 examples=examples,
                 seed=self.config.getoption("gradcheck_seed"),
-                timeout=self.config.getoption("gradcheck_timeout") or 10.0,
+                only=selected or None,
+                timeout=self.config.getoption("gradcheck_timeout") or DEFAULT_TIMEOUT,
             )
         return self._report
 
@@ -183,15 +200,21 @@ class _Session:
             self.backend.close()
 
 
+def is_file_target(target: str) -> bool:
+    from gradcheck.load.loaders import is_path_like
+
+    return is_path_like(target)
+
+
 _SESSION = pytest.StashKey[_Session]()
 
 
 class GradcheckFailure(AssertionError):
-    """A check did not pass; the message is the verdict's."""
+    """A check did not pass; the message is the verdict's, with its likely cause."""
 
 
 class GradcheckItem(pytest.Item):
-    """One (function, quantity) of the implementation under ``--impl``."""
+    """One (function, quantity) of the implementation under ``--impl``: ``my_layers.py::conv_backward[dW]``."""
 
     def __init__(self, *, function: str, quantity: str, **kwargs: Any):
         super().__init__(**kwargs)
@@ -202,18 +225,17 @@ class GradcheckItem(pytest.Item):
 
     def runtest(self) -> None:
         __tracebackhide__ = True
+        from gradcheck.render.terminal import failure_details
+
         state = self.config.stash[_SESSION]
-        report = state.report()
-        display = getattr(state.backend, "display_names", {}).get(
-            self.checked_function, self.checked_function
-        )
+        report = state.report(self.session)
+        display = getattr(state.backend, "display_names", {}).get(self.checked_function, self.checked_function)
         for result in report.checks:
             if result.function == display and result.quantity in (self.checked_quantity, "*"):
                 if result.status == "pass":
                     return
-                raise GradcheckFailure(
-                    result.message or f"{display}: {self.checked_quantity}: {result.status}"
-                )
+                fallback = f"{display}: {self.checked_quantity}: {result.status}"
+                raise GradcheckFailure(failure_details(result) or fallback)
         pytest.skip(f"{display}: {self.checked_quantity} was not checked")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
@@ -222,9 +244,7 @@ class GradcheckItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        display = getattr(self.config.stash[_SESSION].backend, "display_names", {})
-        name = display.get(self.checked_function, self.checked_function)
-        return self.path, None, f"gradcheck {name}: {self.checked_quantity}"
+        return self.path, None, self.name  # pytest shows the node id; a dotted domain would be rewritten
 
 
 class _LoadFailure(AssertionError):
@@ -236,53 +256,77 @@ class GradcheckLoadItem(GradcheckItem):
 
     def runtest(self) -> None:
         __tracebackhide__ = True
-        raise _LoadFailure(
-            f"could not load {self.config.stash[_SESSION].target}:\n"
-            f"{self.config.stash[_SESSION].load_error}"
-        )
+        state = self.config.stash[_SESSION]
+        raise _LoadFailure(f"could not load {state.target}:\n{state.load_error}")
+
+
+class GradcheckTarget(pytest.File):
+    """The implementation as a collector: one item per check of the plan (or one load item)."""
+
+    def collect(self) -> list[pytest.Item]:
+        state = self.config.stash[_SESSION]
+        state.open()
+        if state.usage_error is not None:
+            raise pytest.UsageError(f"--impl: {state.usage_error}")
+        if state.load_error is not None:
+            return [GradcheckLoadItem.from_parent(self, name="load", function="load", quantity="module")]
+        display = dict(getattr(state.backend, "display_names", {}))
+        return [
+            GradcheckItem.from_parent(
+                self, name=f"{display.get(function, function)}[{quantity}]", function=function, quantity=quantity
+            )
+            for function, quantity in state.plan()
+        ]
+
+
+def _is_impl(config: pytest.Config, path: Path) -> bool:
+    state = config.stash.get(_SESSION, None)
+    if state is None or not is_file_target(state.target):
+        return False
+    target = Path(state.target)
+    if not target.is_absolute():
+        target = Path(str(config.invocation_params.dir)) / target
+    return path.resolve() == target.resolve()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> Any:
+    """``pytest --impl f.py f.py::conv_backward``: the file named on the command line is the
+    implementation, collected as its checks (never imported in the pytest process)."""
+    if _is_impl(parent.config, module_path):
+        return GradcheckTarget.from_parent(parent, path=module_path)
+    return None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    if file_path.suffix == ".ipynb" and _is_impl(parent.config, file_path):
+        return GradcheckTarget.from_parent(parent, path=file_path)
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    """Add the checks when the implementation was not collected from the command line.
+
+    Runs before ``-k``/``-m`` deselect items; no check runs until the first item does."""
     state = config.stash.get(_SESSION, None)
-    if state is None:
+    if state is None or any(isinstance(item, GradcheckItem) for item in items):
         return
     state.open()
     if state.usage_error is not None:
         raise pytest.UsageError(f"--impl: {state.usage_error}")
-    path = session.path
-    new: list[pytest.Item] = []
-    if state.load_error is not None:
-        new.append(
-            GradcheckLoadItem.from_parent(
-                session,
-                name="gradcheck::load",
-                path=path,
-                nodeid="gradcheck::load",
-                function="load",
-                quantity="module",
-            )
-        )
+    if is_file_target(state.resolved):  # the id pytest gives the file (relative to rootdir, shown relative to cwd)
+        path = Path(state.resolved)
+        nodeid = Path(os.path.relpath(path, config.rootpath)).as_posix()
     else:
-        display = dict(getattr(state.backend, "display_names", {}))
-        for function, quantity in state.plan():
-            new.append(
-                GradcheckItem.from_parent(
-                    session,
-                    name=f"{display.get(function, function)}::{quantity}",
-                    path=path,
-                    nodeid=f"gradcheck::{display.get(function, function)}::{quantity}",
-                    function=function,
-                    quantity=quantity,
-                )
-            )
+        path, nodeid = session.path, state.label
+    target = GradcheckTarget.from_parent(session, path=path, name=state.label, nodeid=nodeid)
+    new = target.collect()
     items[:0] = new
     # count them in "collected N items" like any collected test
-    config.hook.pytest_collectreport(
-        report=pytest.CollectReport("gradcheck", "passed", None, result=list(new))
-    )
+    config.hook.pytest_collectreport(report=pytest.CollectReport(state.label, "passed", None, result=list(new)))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

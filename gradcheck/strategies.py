@@ -215,13 +215,19 @@ def tie_free_arrays(shape: tuple[int, ...], *, gap: float = TIE_FREE_GAP) -> Sea
     return st.integers(0, 2**32 - 1).map(lambda seed: tie_free_array(np.random.default_rng(seed), shape, gap))
 
 
+def tie_the_maximum(window: np.ndarray, rng: np.random.Generator, ties: int, above: float) -> None:
+    """Set ``ties`` random positions of ``window`` (in place, any view) to its maximum plus
+    ``above``: the new maximum occurs exactly ``ties`` times."""
+    positions = rng.choice(window.size, size=ties, replace=False)
+    top = window.max() + above
+    window.flat[positions] = top
+
+
 def tied_window(rng: np.random.Generator, shape: tuple[int, ...], ties: int) -> np.ndarray:
     """A tie-free window except that its maximum occurs exactly ``ties`` times."""
-    window = tie_free_array(rng, shape).ravel()
-    top = window.max()
-    positions = rng.choice(window.size, size=ties, replace=False)
-    window[positions] = top + TIE_FREE_GAP
-    return window.reshape(shape)
+    window = tie_free_array(rng, shape)
+    tie_the_maximum(window, rng, ties, TIE_FREE_GAP)
+    return window
 
 
 def tied_windows(f: int | None = None) -> SearchStrategy[tuple[np.ndarray, int]]:

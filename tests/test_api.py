@@ -66,11 +66,13 @@ def test_check_vjp_reports_a_gradient_of_the_wrong_shape():
         (lambda: check(reference, isolate=False, seed=-1), r"seed must be an integer >= 0, got -1"),
         (lambda: check(reference, isolate=False, timeout=0), r"timeout must be a positive number"),
         (lambda: check(reference, isolate=False, only="conv_fwd"), r"unknown function\(s\) \['conv_fwd'\]"),
-        (lambda: check(reference, isolate=True), r"isolate=True needs a path or a module name"),
+        (lambda: check(reference, isolate=False, examples=10**9),
+         r"examples=1000000000 is more than the limit of 100000 cases per check"),
+        (lambda: check(reference, isolate=False, require="conv_fwd"), r"require=\['conv_fwd'\] names unknown"),
         (lambda: check_vjp(_dense, _dense_backward, (np.ones((2, 2), dtype=np.float32),)),
          r"inputs\[0\] must be a float64 ndarray, got float32"),
     ],
-    ids=["examples", "seed", "timeout", "only", "isolate-object", "vjp-float32"],
+    ids=["examples", "seed", "timeout", "only", "examples-bound", "require", "vjp-float32"],
 )
 def test_bad_arguments_raise_usage_errors_that_say_what_and_how(call, message):
     with pytest.raises(UsageError, match=message):
@@ -84,3 +86,36 @@ def test_reports_serialise_to_strict_json_with_null_for_non_finite_values():
     report = gradcheck.Report(target="t", checks=[gradcheck.CheckResult("f", "q", "fail", max_error=float("inf"))])
     json.dumps(json_safe(report.to_dict()), allow_nan=False)  # raises ValueError on NaN/inf
     assert report.to_dict()["checks"][0]["max_error"] is None
+
+
+def test_assert_check_raises_with_the_likely_cause_and_the_report():
+    from zoo.manifest import load
+
+    with pytest.raises(GradcheckError) as raised:
+        assert_check(load("bug_border_windows"), isolate=False, examples=6, seed=2, only="conv_backward")
+    text = str(raised.value)
+    assert "1 check(s) did not pass" in text
+    assert "conv_backward: dA_prev [fail]" in text
+    assert "likely cause: dA_prev is wrong only in a border band" in text
+    assert raised.value.report.failures()[0].diagnosis["id"] == "border_only"
+
+
+def test_require_in_the_api_fails_a_partial_target():
+    import reference.naive as naive
+
+    partial = {"zero_pad": naive.zero_pad}
+    assert check(partial, isolate=False, examples=2).passed
+    report = check(partial, isolate=False, examples=2, require="all")
+    assert not report.passed
+    missing = report.required_missing()
+    assert [c.function for c in missing] == [n for n in gradcheck.contract.CONTRACT_FUNCTIONS if n != "zero_pad"]
+    assert missing[0].message == "conv_single_step is not defined, and it is required"
+    assert check(partial, isolate=False, examples=2, require=["zero_pad"]).passed
+
+
+def test_max_time_in_the_api():
+    report = check(reference, isolate=False, examples=2, max_time=1e-9)
+    assert not report.passed and {c.status for c in report.checks} == {"timeout"}
+    assert report.warnings[-1].startswith("the time budget ran out: zero_pad, conv_single_step")
+    with pytest.raises(UsageError, match=r"max_time must be a positive number of seconds, got 0"):
+        check(reference, isolate=False, max_time=0)

@@ -231,7 +231,7 @@ def test_report_dir_gradescope_and_render(capsys, tmp_path):
     code, out, _ = run(
         capsys, "render", str(tmp_path / "r.json"), "--report", str(tmp_path / "again")
     )
-    assert code == 0 and "wrote reports" in out
+    assert code == 0 and "report written to" in out
     assert (tmp_path / "again" / "report.html").is_file()
 
 

@@ -7,16 +7,11 @@ classes (each one reachable), the silence on unclassified bugs, and the evidence
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
-from zoo.manifest import CORRECT, DIAGNOSES, ZOO, load
+from zoo.manifest import CORRECT, DIAGNOSES, ZOO, checked
 
-import gradcheck
 from gradcheck import Report
 from gradcheck.verdict.diagnosis import CAUSES
-
-EXAMPLES = 8
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning"),
@@ -24,13 +19,25 @@ pytestmark = [
 ]
 
 
-@cache
 def report(name: str) -> Report:
-    return gradcheck.check(load(name), isolate=False, examples=EXAMPLES, seed=1)
+    return checked(name)
 
 
 def hints(name: str) -> dict[str, dict]:
-    return {f"{c.function}: {c.quantity}": c.diagnosis for c in report(name).checks if c.diagnosis}
+    """The likely causes of a member's checks (root causes across functions left out)."""
+    return {
+        f"{c.function}: {c.quantity}": c.diagnosis
+        for c in report(name).checks
+        if c.diagnosis and c.diagnosis["id"] != "root_cause"
+    }
+
+
+# classes whose cause text names what was measured (the factor, the channel axis, ...)
+SPECIFIC_CAUSE = {
+    "channels_only": "channel index is wrong",
+    "constant_factor": "times the right one",
+    "equals_other_tensor": "is used for every output channel c",
+}
 
 
 def test_every_class_has_a_cause_and_a_zoo_member():
@@ -50,7 +57,10 @@ def test_class_is_triggered_by_its_zoo_member(class_id):
     assert found, f"{name}: no hint"
     assert {hint["id"] for hint in found.values()} == {class_id}, found
     for hint in found.values():
-        assert hint["cause"] == CAUSES[class_id]
+        if class_id in SPECIFIC_CAUSE:  # the rule words its cause from what it measured
+            assert SPECIFIC_CAUSE[class_id] in hint["cause"], hint["cause"]
+        else:
+            assert hint["cause"] == CAUSES[class_id]
         assert len(hint["evidence"]) > 20
 
 
@@ -59,3 +69,11 @@ def test_class_is_triggered_by_its_zoo_member(class_id):
 )
 def test_no_hint_without_a_class(name):
     assert hints(name) == {}
+
+
+def test_at_least_90_percent_of_the_zoo_gets_a_right_cause():
+    """Each member's cause is pinned by test_zoo_verdicts (its hint id, or the callee named as the
+    root cause, and nothing else); here the share of members that get one."""
+    explained = [name for name, e in ZOO.items() if e.diagnosis is not None or e.root_cause is not None]
+    assert len(ZOO) >= 40
+    assert len(explained) / len(ZOO) >= 0.9, sorted(set(ZOO) - set(explained))

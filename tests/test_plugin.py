@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,30 +20,68 @@ def test_reference_gives_one_passing_test_per_check(pytester):
         [
             "gradcheck: checking reference.naive (isolated worker)",
             "*collected 14 items",
-            "*gradcheck::conv_backward::dW PASSED*",
-            "*gradcheck::pool_backward::ties[[]max[]] PASSED*",
+            "reference.naive::conv_backward[[]dW[]] PASSED*",
+            "reference.naive::pool_backward[[]ties[[]max[]][]] PASSED*",
         ]
     )
 
 
-def test_failure_text_is_the_verdict_message(pytester):
-    result = pytester.runpytest(
-        "--gradcheck-impl",
-        str(SUBMISSIONS / "cs231n_buggy.py"),
-        *FAST,
-        "--gradcheck-examples",
-        "10",
-    )
+def test_failure_text_is_the_verdict_message_with_its_likely_cause(pytester):
+    for name in ("cs231n_buggy.py", "cs231n_layers.py"):  # the file and the helper it imports
+        shutil.copy(SUBMISSIONS / name, pytester.path / name)
+    result = pytester.runpytest("--gradcheck-impl", "cs231n_buggy.py", *FAST, "--gradcheck-examples", "10")
     result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*gradcheck conv_backward_naive: dA_prev*",
+            "*_ conv_backward_naive[[]dA_prev[]] _*",
             "conv_backward_naive: dA_prev does not match the central finite difference of conv_forward_naive",
             "Mismatched elements:*",
-            "FAILED *gradcheck::conv_backward_naive::dA_prev*",
+            "likely cause: fails only with stride > 1: the windows are placed as if stride were 1*",
+            "  evidence: fails at stride=2*",
+            "FAILED cs231n_buggy.py::conv_backward_naive[[]dA_prev[]]*",
         ]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+def _marking_submission(pytester) -> Path:
+    """reference.naive's layers; every call of conv_backward appends to called.txt."""
+    marker = pytester.path / "called.txt"
+    return pytester.makepyfile(
+        my_layers=f"""
+        from reference.naive import *  # noqa: F403
+        from reference.naive import conv_backward as _conv_backward
+
+        def conv_backward(dZ, cache):
+            with open({str(marker)!r}, "a") as handle:
+                handle.write("x")
+            return _conv_backward(dZ, cache)
+        """
+    )
+
+
+def test_deselection_happens_before_any_check_runs(pytester, monkeypatch):
+    monkeypatch.setenv("GRADCHECK_ISOLATION", "limits-only")  # its marker file must reach this folder
+    _marking_submission(pytester)
+    result = pytester.runpytest("--impl", "my_layers.py", *FAST, "-k", "zero_pad", "-v")
+    result.assert_outcomes(passed=1, deselected=13)
+    result.stdout.fnmatch_lines(["my_layers.py::zero_pad[[]X_pad[]] PASSED*"])
+    assert not (pytester.path / "called.txt").exists()  # conv_backward never ran
+    result = pytester.runpytest("--impl", "my_layers.py", *FAST, "-k", "conv_backward and dW")
+    result.assert_outcomes(passed=1, deselected=13)
+    assert (pytester.path / "called.txt").exists()
+
+
+def test_an_id_on_the_command_line_selects_its_check(pytester, monkeypatch):
+    monkeypatch.setenv("GRADCHECK_ISOLATION", "limits-only")  # its marker file must reach this folder
+    _marking_submission(pytester)
+    result = pytester.runpytest("--impl", "my_layers.py", "my_layers.py::pool_forward", *FAST, "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["my_layers.py::pool_forward[[]A[[]max[]][]] PASSED*",
+                                 "my_layers.py::pool_forward[[]A[[]average[]][]] PASSED*"])
+    assert not (pytester.path / "called.txt").exists()
+    result = pytester.runpytest("--impl", "my_layers.py", "my_layers.py::conv_backward[dW]", *FAST)
+    result.assert_outcomes(passed=1)
 
 
 def test_keyword_and_marker_selection(pytester):
@@ -55,7 +94,8 @@ def test_keyword_and_marker_selection(pytester):
 def test_only_defined_functions_get_tests(pytester):
     result = pytester.runpytest("--impl", str(SUBMISSIONS / "missing_functions.py"), *FAST, "-v")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*zero_pad::X_pad PASSED*", "*conv_forward::Z PASSED*"])
+    result.stdout.fnmatch_lines(["*missing_functions.py::zero_pad[[]X_pad[]] PASSED*",
+                                 "*missing_functions.py::conv_forward[[]Z[]] PASSED*"])
 
 
 def test_load_error_is_one_failing_test(pytester):
@@ -179,3 +219,10 @@ def test_a_users_profile_of_the_same_name_is_kept(pytester):
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_notebook_id_on_the_command_line_selects_its_check(pytester):
+    shutil.copy(SUBMISSIONS / "notebook_cnn.ipynb", pytester.path / "notebook_cnn.ipynb")
+    result = pytester.runpytest("--impl", "notebook_cnn.ipynb", "notebook_cnn.ipynb::zero_pad", *FAST, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["notebook_cnn.ipynb::zero_pad[[]X_pad[]] PASSED*"])

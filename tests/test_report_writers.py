@@ -15,6 +15,7 @@ from zoo.manifest import load
 
 import gradcheck
 import reference
+from gradcheck.render.common import bare_warning, case_title, cause_title
 from gradcheck.render.report import (
     format_markdown,
     gradescope_results,
@@ -237,21 +238,23 @@ def test_markdown_carries_the_facts_of_the_json(name, tmp_path):
         if check["tolerance"] is not None:
             assert error.endswith(f" / {check['tolerance']:.3g}")
         assert int(warnings) == len(check["warnings"])
-        assert cause == (check["diagnosis"]["id"] if check["diagnosis"] else "")
+        assert cause == cause_title(check["diagnosis"])  # in words, never the internal id
     for check in data["checks"]:
         if check["status"] in ("pass", "missing"):
             continue
         assert f"### {check['function']}: {check['quantity']} ({check['status']})" in markdown
         if check["counterexample"]:
             text = ", ".join(f"{k}={v}" for k, v in check["counterexample"].items())
-            assert f"**Smallest failing case:** `{text}`" in markdown
+            assert f"**{case_title(CheckResult.from_dict(check))}:** `{text}`" in markdown
         if check["diagnosis"]:
-            assert f"(`{check['diagnosis']['id']}`)" in markdown
+            assert f"**Likely cause: {cause_title(check['diagnosis'])}.**" in markdown
             assert check["diagnosis"]["evidence"] in markdown
         for line in check["message"].splitlines():
             assert line in markdown
         for warning in check["warnings"]:
-            assert warning in markdown
+            shown = bare_warning(CheckResult.from_dict(check), warning)
+            assert shown in markdown
+            assert f"{check['function']}: {check['function']}: " not in markdown  # no repeated prefix
 
 
 def test_worst_elements_table_is_ordered_and_exact():
@@ -371,7 +374,7 @@ def test_gradescope_on_crashes_timeouts_and_missing_functions():
     assert "ValueError: could not broadcast" in by_name["conv_backward: dW"]["output"]
     assert "did not return within 10 s" in by_name["pool_backward: dA_prev[max]"]["output"]
     assert by_name["pool_forward: *"]["status"] == "failed"
-    assert "border_only" in by_name["conv_backward: dA_prev"]["output"]
+    assert "Likely cause: Padding border handled wrongly." in by_name["conv_backward: dA_prev"]["output"]
     assert data["score"] == 5.0 and all(t["max_score"] == 2.5 for t in data["tests"])
     assert data["execution_time"] == 2
 
@@ -380,3 +383,57 @@ def test_gradescope_without_any_function():
     data = gradescope_results(Report(target="empty.py"))
     jsonschema.validate(data, GRADESCOPE_SCHEMA)
     assert [t["status"] for t in data["tests"]] == ["failed"]
+
+
+def test_one_ranking_of_worst_elements_for_message_terminal_markdown_and_html():
+    from gradcheck.render.html import format_html
+    from gradcheck.verdict.compare import Comparison
+
+    # element 0: diff 1.0 over tol 1.0 (ratio 1); element 1: diff 0.5 over tol 1e-3 (ratio 500):
+    # by |diff| - tol element 0 would come first; by |diff| / tol, element 1 is the worst
+    analytic = np.array([[3.0, 0.5], [0.0, 0.0]])
+    numeric = np.zeros((2, 2))
+    tolerance = np.array([[0.5, 1e-3], [1.0, 1.0]])
+    comparison = Comparison(analytic, numeric, tolerance)
+    table_rows = [line.split(":")[0].strip() for line in comparison.table().splitlines() if line.startswith("  [")]
+    assert table_rows == ["[0, 1]", "[0, 0]"]
+    check = CheckResult("zero_pad", "X_pad", "fail", message=comparison.table(),
+                        worst_index=[int(i) for i in comparison.worst],
+                        detail=Detail(analytic, numeric, tolerance))
+    assert [row.index for row in worst_rows(check)] == [[0, 1], [0, 0]]
+    assert check.worst_index == [0, 1]
+    report = Report(target="t", checks=[check])
+    markdown, page = format_markdown(report), format_html(report)
+    assert markdown.index("| [0, 1] |") < markdown.index("| [0, 0] |")
+    assert page.index("<code>[0, 1]</code>") < page.index("<code>[0, 0]</code>")
+
+
+def test_a_timeout_is_not_titled_smallest_failing_case():
+    from gradcheck.render.html import format_html
+
+    check = CheckResult("conv_backward", "dW", "timeout", cases=3, message="conv_backward: dW timed out after 2 s",
+                        counterexample={"m": 1, "f": 2, "stride": 1, "pad": 0})
+    report = Report(target="t", checks=[check])
+    markdown, page = format_markdown(report), format_html(report)
+    assert "**Case that ran out of time:** `m=1, f=2, stride=1, pad=0`" in markdown
+    assert "<b>Case that ran out of time:</b>" in page
+    assert "Smallest failing case" not in markdown + page
+    results = gradescope_results(report)
+    assert "Case that ran out of time: `m=1, f=2, stride=1, pad=0`" in results["tests"][0]["output"]
+
+
+def test_plot_text_is_readable_when_the_page_shrinks_the_figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from gradcheck.render import plots
+
+    rng = np.random.default_rng(0)
+    analytic = rng.standard_normal((1, 4, 4, 2))
+    detail = Detail(analytic, analytic + 0.1, np.full(analytic.shape, 1e-9))
+    heatmap = plots.heatmaps_figure(detail, "dA_prev", title="conv_backward: dA_prev")
+    sweep = plots.step_sweep_figure([plots.Sweep("conv_backward: dW", [1e-3, 1e-2], [1e-15, 1e-14])], title="sweep")
+    for figure in (heatmap, sweep):
+        FigureCanvasAgg(figure).draw()  # tick labels exist once drawn
+        sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+        assert sizes and min(sizes) >= 9, sorted(set(sizes))

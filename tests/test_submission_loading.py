@@ -231,3 +231,49 @@ def test_module_with_neither_convention_reports_everything_missing(tmp_path):
     path.write_text("x = 1\n")
     backend = InProcessBackend(as_contract(load_submission(str(path))))
     assert backend.functions() == frozenset()
+
+
+# --- targets: files are files, folders are not submissions ----------------------------
+
+
+def test_an_existing_file_is_a_file_whatever_its_name(tmp_path, monkeypatch):
+    from gradcheck.load.loaders import is_path_like
+
+    monkeypatch.chdir(tmp_path)
+    Path("code.txt").write_text("def zero_pad(X, pad):\n    return X\n")
+    assert is_path_like("code.txt")  # never the stdlib module `code`
+    assert find_target("code.txt").startswith("code.txt is not a .py or .ipynb file")
+    with pytest.raises(TargetNotFound, match=r"code\.txt is not a \.py or \.ipynb file"):
+        load_submission("code.txt")
+
+
+def test_a_folder_is_not_a_submission_unless_it_is_a_package(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("adir").mkdir()
+    assert "adir is a directory" in find_target("adir")
+    assert "gradcheck grade adir --out DIR" in find_target("adir")
+    assert "is a directory" in find_target("adir/")
+    Path("pkg").mkdir()
+    Path("pkg/__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert find_target("pkg") is None  # an importable package: checked by its module name
+
+
+def test_an_exported_notebook_keeps_definitions_and_warns_about_course_imports(tmp_path):
+    from gradcheck.load.loaders import is_exported_notebook
+
+    script = (
+        "#!/usr/bin/env python\n# coding: utf-8\n\n# In[1]:\n\n\nimport numpy as np\nimport h5py\n"
+        "get_ipython().run_line_magic('matplotlib', 'inline')\n\n\n# In[2]:\n\n\n"
+        "def zero_pad(X, pad):\n    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))\n\n\n# In[3]:\n\n\n"
+        "x_pad = zero_pad(np.ones((1, 2, 2, 1)), 1)\nprint(undefined_name)\n"
+    )
+    path = tmp_path / "exported.py"
+    path.write_text(script)
+    assert is_exported_notebook(script.encode()) and not is_exported_notebook(b"import numpy as np\n")
+    module = load_submission(str(path))
+    assert module.zero_pad(np.ones((1, 1, 1, 1)), 1).shape == (1, 3, 3, 1)
+    assert not hasattr(module, "x_pad")  # the test cell never ran
+    assert module.__gradcheck_warnings__ == [
+        f"{path} line 8: skipped failing import (ModuleNotFoundError: No module named 'h5py')"
+    ]

@@ -313,6 +313,78 @@ WITNESSES: dict[str, list[Case]] = {
         *_both("pool_forward", OVERLAP, "matches"),
         *_both("pool_forward", OVERLAP_S2, "matches"),
     ],
+    "bug_pool_skip_last_row": [*_both("pool_backward", OVERLAP), *_both("pool_backward", STRIDE_GT_F)],
+    "bug_conv_skip_last_col": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(F1)],
+    "bug_conv_skip_first_row": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(F1)],
+    "bug_dw_assign": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(Geo(1, 2, 2, 2, 2, f=2, stride=1, pad=0), "matches")],
+    "bug_da_prev_not_reset": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(M1, "matches")],
+    "bug_avg_divide_f": [
+        Case("pool_backward", OVERLAP, "average"),
+        Case("pool_backward", STRIDE_GT_F, "average"),
+        *_both("pool_backward", F1, "matches"),
+        Case("pool_backward", OVERLAP, "max", "matches"),
+    ],
+    "bug_pool_window_off_by_one": [*_both("pool_forward", OVERLAP), *_both("pool_forward", STRIDE_GT_F)],
+    "bug_avg_mode_typo": [
+        Case("pool_backward", OVERLAP, "average"),
+        Case("pool_backward", F1, "average"),
+        Case("pool_backward", OVERLAP, "max", "matches"),
+    ],
+    "bug_pool_forward_modes_swapped": [*_both("pool_forward", OVERLAP), *_both("pool_forward", F1, "matches")],
+    "bug_no_bias": [
+        Case("conv_single_step", OVERLAP),
+        Case("conv_forward", OVERLAP),
+        Case("conv_forward", STRIDE_GT_F),
+    ],
+    "bug_zero_pad_h_and_m": [
+        Case("zero_pad", OVERLAP, raises=None),
+        Case("conv_forward", OVERLAP, raises=ValueError),
+        _bw(OVERLAP, raises=ValueError),
+        Case("zero_pad", PAD0_NONTILING, expect="matches"),
+        Case("conv_forward", PAD0_NONTILING, expect="matches"),
+        _bw(PAD0_NONTILING, "matches"),
+    ],
+    "bug_crop_offset": [_bw(OVERLAP), _bw(STRIDE_EQ_F), _bw(PAD0_NONTILING, "matches"), _bw(STRIDE_GT_F, "matches")],
+    "bug_dw_uses_w": [_bw(OVERLAP), _bw(STRIDE_GT_F)],
+    "bug_output_size_pad": [
+        Case("conv_forward", OVERLAP),
+        Case("conv_forward", STRIDE_EQ_F),
+        Case("conv_forward", PAD0_NONTILING, expect="matches"),
+        Case("conv_forward", STRIDE_GT_F, expect="matches"),
+    ],
+    "bug_hw_loop_bounds": [
+        _bw(OVERLAP),
+        _bw(STRIDE_GT_F),
+        _bw(Geo(2, 5, 5, 2, 2, f=3, stride=1, pad=1), "matches"),
+    ],
+    "bug_dw_reset_per_example": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(M1, "matches")],
+    "bug_pool_forward_skip_last_col": [*_both("pool_forward", OVERLAP), *_both("pool_forward", STRIDE_GT_F)],
+    "bug_db_mean": [_bw(OVERLAP), _bw(STRIDE_GT_F)],
+    "bug_dw_example0": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(M1, "matches")],
+    "bug_db_all_channels": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(C1, "matches")],
+    "bug_avg_forward_divide_f": [
+        Case("pool_forward", OVERLAP, "average"),
+        Case("pool_forward", STRIDE_GT_F, "average"),
+        *_both("pool_forward", F1, "matches"),
+        Case("pool_forward", OVERLAP, "max", "matches"),
+    ],
+    "bug_mask_axis_max": [
+        Case("create_mask_from_window", OVERLAP),
+        Case("pool_backward", OVERLAP, "max"),
+        Case("create_mask_from_window", F1, expect="matches"),
+        Case("pool_backward", OVERLAP, "average", "matches"),
+    ],
+    "bug_distribute_precedence": [
+        Case("distribute_value", OVERLAP),
+        Case("pool_backward", OVERLAP, "average"),
+        Case("distribute_value", F1, expect="matches"),
+        Case("pool_backward", OVERLAP, "max", "matches"),
+    ],
+    "bug_mask_times_value": [
+        Case("create_mask_from_window", OVERLAP),
+        Case("pool_backward", OVERLAP, "max"),
+        Case("pool_backward", OVERLAP, "average", "matches"),
+    ],
 }
 
 
@@ -333,7 +405,7 @@ def test_manifest_lists_every_zoo_file():
     assert files == set(ZOO) | set(CORRECT)
     assert all(name.startswith("bug_") for name in ZOO)
     assert all(name.startswith("correct_") for name in CORRECT)
-    assert len(ZOO) >= 18 and len(CORRECT) >= 4
+    assert len(ZOO) >= 40 and len(CORRECT) >= 7
 
 
 def test_every_bug_member_has_witnesses_for_exactly_its_failing_functions():

@@ -116,6 +116,11 @@ class Backend(ABC):
     def release(self) -> None:  # noqa: B027 - a default no-op, not abstract
         """Drop kept objects (caches)."""
 
+    def with_reference(self, names: tuple[str, ...]) -> contextlib.AbstractContextManager[Backend | None]:
+        """A backend whose implementation calls ``reference.<name>`` for ``names`` when its own
+        functions look them up (root causes across functions); None when not supported."""
+        return contextlib.nullcontext(None)
+
     def close(self) -> None:  # noqa: B027 - a default no-op, not abstract
         """Free resources (the worker process)."""
 
@@ -353,5 +358,24 @@ class InProcessBackend(Backend):
 
     def release(self) -> None:
         self._runner.release()
+
+    @contextlib.contextmanager
+    def with_reference(self, names: tuple[str, ...]):
+        """This backend, with ``reference.<name>`` in the module globals of its functions (restored after)."""
+        import reference
+
+        saved: list[tuple[dict, str, Any]] = []
+        try:
+            functions = self._runner.namespace.values()
+            modules = {id(g): g for f in functions if (g := getattr(f, "__globals__", None)) is not None}
+            for namespace in modules.values():
+                for name in names:
+                    if name in namespace:
+                        saved.append((namespace, name, namespace[name]))
+                        namespace[name] = getattr(reference, name)
+            yield self
+        finally:
+            for namespace, name, value in reversed(saved):
+                namespace[name] = value
 
 

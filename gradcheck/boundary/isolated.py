@@ -1,18 +1,18 @@
 """Run submitted code in a limited worker process: :class:`WorkerBackend`.
 
-The worker (``python -I -m gradcheck.boundary.worker``) runs in its own session with
-limits on CPU time, address space, file size and processes set before the
-submission is imported, and ``OPENBLAS_NUM_THREADS=1``. It talks to the parent
-over two dedicated pipes (not stdin/stdout, which go to /dev/null and a capped
-log file, so prints at import time cannot corrupt the protocol).
+The worker (``python -I -m gradcheck.boundary.worker``) runs at an isolation
+level (``gradcheck.boundary.sandbox``: a bubblewrap sandbox, an unprivileged
+uid, or limits only), with limits on CPU time, address space, file size and
+processes set before the submission is imported, and ``OPENBLAS_NUM_THREADS=1``.
+The level used is ``WorkerBackend.isolation``. It talks to the parent over two
+dedicated pipes (not stdin/stdout, which go to /dev/null and a capped log file,
+so prints at import time cannot corrupt the protocol). Starting, killing and
+reaping it is ``gradcheck.boundary.process``.
 
-Message format, both directions: 8-byte big-endian header length, a JSON header,
-then the raw bytes of the arrays the header refers to (``{"a": [index, dtype,
-shape]}``, dtype a numeric numpy type string such as ``"<f8"``), rebuilt with
-``np.frombuffer`` after checking dtype, shape and size. Nothing the worker
+The wire format lives in ``gradcheck.boundary.protocol``: nothing the worker
 sends is unpickled; the parent decodes every reply into wire values
-(``gradcheck.boundary.values``), validating its structure and sizes, and treats anything
-malformed as a crash.
+(``gradcheck.boundary.values``), validating its structure and sizes, and treats
+anything malformed as a crash.
 
 A call that outlives its deadline gets the worker's process group killed
 (``timeout``); a worker that dies (``sys.exit``, ``os._exit``, a signal, the
@@ -23,219 +23,33 @@ fresh worker; caches (``CacheRef``) held by the dead one are reported lost.
 from __future__ import annotations
 
 import atexit
-import json
-import math
+import contextlib
 import os
-import re
-import select
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import weakref
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from gradcheck.boundary import sandbox
 from gradcheck.boundary.backend import Backend, Call, Outcome
-from gradcheck.boundary.values import CacheRef, Opaque
+from gradcheck.boundary.process import WorkerProcess
+from gradcheck.boundary.protocol import (
+    Closed,
+    Deadline,
+    ProtocolError,
+    decode,
+    encode,
+    pack,
+    read_message,
+    write_all,
+)
+from gradcheck.boundary.values import CacheRef
 from gradcheck.contract import CALL_STATUSES, CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
-MAX_HEADER = 64 << 20  # bytes of JSON header accepted from the worker
-MAX_MESSAGE = 1 << 30  # bytes of arrays accepted from the worker per reply
-MAX_DEPTH = 12
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total
 GRACE = 2.0  # seconds on top of the worker-side timeout (encoding, transfer)
-LOG_LIMIT = 16 << 20  # RLIMIT_FSIZE: the worker's stdout/stderr log and any file it writes
 _KEY_BITS = 32
-
-
-class ProtocolError(Exception):
-    """A message that does not follow the protocol (from a misbehaving worker)."""
-
-
-class _Deadline(Exception):
-    pass
-
-
-class _Closed(Exception):
-    pass
-
-
-# --- encoding -----------------------------------------------------------------
-
-
-def encode(value: Any, arrays: list[bytes]) -> Any:
-    """A wire value as JSON data; array bytes appended to ``arrays``."""
-    if isinstance(value, np.ndarray):
-        arrays.append(np.ascontiguousarray(value).tobytes())
-        return {"a": [len(arrays) - 1, value.dtype.str, list(value.shape)]}
-    if value is None or type(value) in (bool, int, str):
-        return value
-    if type(value) is float:
-        if value != value or value in (float("inf"), float("-inf")):
-            return {"f": repr(value)}
-        return value
-    if type(value) is tuple:
-        return {"t": [encode(item, arrays) for item in value]}
-    if type(value) is list:
-        return {"l": [encode(item, arrays) for item in value]}
-    if type(value) is dict:
-        return {"d": [[key, encode(item, arrays)] for key, item in value.items()]}
-    if type(value) is CacheRef:
-        return {"r": value.key}
-    if type(value) is Opaque:
-        return {"o": value.type_name}
-    raise TypeError(f"not a wire value: {type(value).__name__}")
-
-
-def decode(data: Any, arrays: list[bytes], depth: int = 0) -> Any:
-    """Inverse of :func:`encode`, validating everything (raises ProtocolError)."""
-    if depth > MAX_DEPTH:
-        raise ProtocolError("value nested too deeply")
-    if data is None or type(data) in (bool, int, str):
-        return data
-    if type(data) is float:
-        return data
-    if type(data) is not dict or len(data) != 1:
-        raise ProtocolError(f"unexpected value {type(data).__name__}")
-    ((tag, body),) = data.items()
-    if tag == "a":
-        return _load_array(body, arrays)
-    if tag == "f":
-        if body not in ("nan", "inf", "-inf"):
-            raise ProtocolError("bad float")
-        return float(body)
-    if tag in ("t", "l"):
-        if type(body) is not list:
-            raise ProtocolError("bad sequence")
-        items = [decode(item, arrays, depth + 1) for item in body]
-        return tuple(items) if tag == "t" else items
-    if tag == "d":
-        if type(body) is not list:
-            raise ProtocolError("bad dict")
-        result = {}
-        for pair in body:
-            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
-                raise ProtocolError("bad dict item")
-            result[pair[0]] = decode(pair[1], arrays, depth + 1)
-        return result
-    if tag == "r":
-        if type(body) is not int or body < 0:
-            raise ProtocolError("bad cache reference")
-        return CacheRef(body)
-    if tag == "o":
-        if type(body) is not str:
-            raise ProtocolError("bad opaque value")
-        return Opaque(body[:200])
-    raise ProtocolError(f"unknown tag {tag!r}")
-
-
-_DTYPE = re.compile(r"[<>|=][biufc][0-9]{1,2}")
-MAX_NDIM = 32
-
-
-def _load_array(body: Any, arrays: list[bytes]) -> np.ndarray:
-    """Rebuild an array from ``[index, dtype, shape]``; only numeric dtypes, sizes checked."""
-    if type(body) is not list or len(body) != 3:
-        raise ProtocolError("bad array reference")
-    index, dtype_text, shape = body
-    if type(index) is not int or not 0 <= index < len(arrays):
-        raise ProtocolError("bad array reference")
-    if type(dtype_text) is not str or not _DTYPE.fullmatch(dtype_text):
-        raise ProtocolError(f"bad array dtype {str(dtype_text)[:40]!r}")
-    try:
-        dtype = np.dtype(dtype_text)
-    except TypeError:
-        raise ProtocolError(f"bad array dtype {dtype_text!r}") from None
-    if (
-        type(shape) is not list
-        or len(shape) > MAX_NDIM
-        or not all(type(n) is int and n >= 0 for n in shape)
-    ):
-        raise ProtocolError("bad array shape")
-    blob = arrays[index]
-    if math.prod(shape) * dtype.itemsize != len(blob):
-        raise ProtocolError("array size does not match its shape")
-    array = np.frombuffer(blob, dtype=dtype).reshape(shape)
-    return array.astype(dtype.newbyteorder("="), copy=True)
-
-
-def pack(header: dict[str, Any], arrays: Sequence[bytes]) -> bytes:
-    """One message: length-prefixed JSON header (with array sizes), then the arrays."""
-    header = dict(header, sizes=[len(blob) for blob in arrays])
-    text = json.dumps(header, allow_nan=False).encode()
-    return len(text).to_bytes(8, "big") + text + b"".join(arrays)
-
-
-# --- pipe I/O with deadlines ------------------------------------------------------
-
-
-def write_all(fd: int, data: bytes, deadline: float | None) -> None:
-    view = memoryview(data)
-    while view:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Deadline()
-            _, ready, _ = select.select([], [fd], [], remaining)
-            if not ready:
-                raise _Deadline()
-        try:
-            written = os.write(fd, view[: 1 << 20])
-        except BlockingIOError:
-            continue
-        except (BrokenPipeError, OSError):
-            raise _Closed() from None
-        view = view[written:]
-
-
-def read_exact(fd: int, size: int, deadline: float | None) -> bytes:
-    chunks = []
-    while size > 0:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Deadline()
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                raise _Deadline()
-        try:
-            chunk = os.read(fd, min(size, 1 << 20))
-        except BlockingIOError:
-            continue
-        except OSError:
-            raise _Closed() from None
-        if not chunk:
-            raise _Closed()
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def read_message(
-    fd: int, deadline: float | None, *, trusted: bool = False
-) -> tuple[dict, list[bytes]]:
-    """Read one message; from an untrusted sender, sizes are checked before reading."""
-    length = int.from_bytes(read_exact(fd, 8, deadline), "big")
-    if not trusted and length > MAX_HEADER:
-        raise ProtocolError(f"header of {length} bytes")
-    data = read_exact(fd, length, deadline)
-    try:
-        header = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise ProtocolError(f"bad header: {exc}") from None
-    if type(header) is not dict:
-        raise ProtocolError("header is not an object")
-    sizes = header.get("sizes", [])
-    if type(sizes) is not list or not all(type(size) is int and size >= 0 for size in sizes):
-        raise ProtocolError("bad array sizes")
-    if not trusted and sum(sizes) > MAX_MESSAGE:
-        raise ProtocolError(f"reply of {sum(sizes)} bytes of arrays")
-    return header, [read_exact(fd, size, deadline) for size in sizes]
 
 
 # --- the parent side ----------------------------------------------------------------
@@ -262,7 +76,12 @@ class WorkerBackend(Backend):
     ``BATCH_TIMEOUT_CAP`` in total). ``memory_limit``: address-space limit in
     bytes. ``cpu_limit``: CPU seconds for the worker's whole life.
     ``load_timeout``: seconds to import the target. ``round_trips`` counts
-    requests answered by a worker.
+    requests answered by a worker. ``isolation``: ``"auto"`` (default, or
+    ``$GRADCHECK_ISOLATION``), ``"strict"`` or a level of
+    ``gradcheck.boundary.sandbox.LEVELS``; the level used is ``self.isolation``.
+    ``visible``: more paths the sandbox shows read-only (a submission's folder). ``siblings``:
+    also show the modules beside a file target that it imports (``grade`` turns it off for
+    files in a shared class folder).
     """
 
     def __init__(
@@ -273,11 +92,20 @@ class WorkerBackend(Backend):
         memory_limit: int = 4 * GiB,
         cpu_limit: int = 1800,
         load_timeout: float = 30.0,
+        isolation: str | None = None,
+        visible: Sequence[str] = (),
+        siblings: bool = True,
+        use_reference: tuple[str, ...] = (),
     ):
         from gradcheck.errors import LoadError
         from gradcheck.load.loaders import TargetNotFound, is_path_like
 
-        self.target = os.path.abspath(target) if is_path_like(target) else target
+        self.isolation = sandbox.resolve(isolation)
+        self._is_path = is_path_like(target)
+        self.target = os.path.abspath(target) if self._is_path else target
+        self._visible = [
+            *sandbox.visible_paths(self.target, self._is_path, siblings), *map(os.path.abspath, visible)
+        ]
         self.label = target
         self.timeout = float(timeout)
         self.memory_limit = int(memory_limit)
@@ -286,10 +114,16 @@ class WorkerBackend(Backend):
         self.round_trips = 0
         self.restarts = 0
         self.warnings: list[str] = []
-        self._process: subprocess.Popen | None = None
         self._generation = 0
-        self._log: Any = None
-        self._to_worker = self._from_worker = -1
+        self._worker = WorkerProcess(
+            isolation=self.isolation, target=self.target, is_path=self._is_path, visible=self._visible,
+            label=self.label, timeout=self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
+            load_timeout=self.load_timeout,
+        )
+        # root causes: the worker puts reference.<name> in the submission's globals after import
+        self.use_reference = tuple(name for name in use_reference if name in CONTRACT_FUNCTIONS)
+        self._worker.use_reference = self.use_reference
+        self._siblings = siblings
         _LIVE.add(self)
         try:
             ready = self._start()
@@ -312,178 +146,41 @@ class WorkerBackend(Backend):
             else {}
         )
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
+        if self.isolation == "unprivileged-user" and sandbox.stdlib_warning():
+            self.warnings.append(sandbox.stdlib_warning())
         self.import_output = str(ready.get("output", ""))[:5000]
 
-    # process management ---------------------------------------------------------
+    # process management (gradcheck.boundary.process) -----------------------------
 
     def _start(self) -> dict:
-        from gradcheck.errors import LoadError
-
-        parent_read, child_write = os.pipe()
-        child_read, parent_write = os.pipe()
-        if self._log is not None:
-            self._log.close()
-        self._log = tempfile.TemporaryFile()
-        env = dict(os.environ)
-        env.update(
-            OPENBLAS_NUM_THREADS="1",
-            OMP_NUM_THREADS="1",
-            MKL_NUM_THREADS="1",
-            MPLBACKEND="Agg",
-            PYTHONDONTWRITEBYTECODE="1",
-        )
-        try:
-            self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-m",
-                    "gradcheck.boundary.worker",
-                    str(child_read),
-                    str(child_write),
-                ],
-                pass_fds=(child_read, child_write),
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=self._log,
-                start_new_session=True,
-                env=env,
-                close_fds=True,
-            )
-        finally:
-            os.close(child_read)
-            os.close(child_write)
-        self._to_worker, self._from_worker = parent_write, parent_read
+        ready = self._worker.start()
         self._generation += 1
-        config = {
-            "op": "load",
-            "target": self.target,
-            "timeout": self.timeout,
-            "memory_limit": self.memory_limit,
-            "cpu_limit": self.cpu_limit,
-            "fsize_limit": LOG_LIMIT,
-            "sys_path": [p for p in sys.path if isinstance(p, str)] + [os.getcwd()],
-            "cwd": os.getcwd(),
-        }
-        deadline = time.monotonic() + self.load_timeout
-        try:
-            write_all(self._to_worker, pack(config, []), deadline)
-            header, arrays = read_message(self._from_worker, deadline)
-        except _Deadline:
-            self._kill()
-            self._reap()
-            raise LoadError(
-                f"{self.label}: importing it did not finish within {self.load_timeout:g} s"
-            ) from None
-        except (_Closed, ProtocolError) as exc:
-            status, why = self._reap()
-            detail = f" ({exc})" if isinstance(exc, ProtocolError) else ""
-            raise LoadError(
-                f"{self.label}: the worker process {why} while importing it{detail}"
-                + self._log_tail()
-            ) from None
-        return header
+        return ready
+
+    @property
+    def _to_worker(self) -> int:
+        return self._worker.to_worker
+
+    @property
+    def _from_worker(self) -> int:
+        return self._worker.from_worker
 
     def _alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._worker.alive()
 
     def _kill(self) -> None:
-        process = self._process
-        if process is None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            process.kill()
-        except ProcessLookupError:
-            pass
+        self._worker.kill()
 
     def _reap(self) -> tuple[str, str]:
-        """Wait for a dead worker; (status, what happened) for messages."""
-        process = self._process
-        self._close_pipes()
-        if process is None:
-            return "crashed", "was not running"
-        self._kill_group_if_alive(process)
-        try:
-            _, raw_status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(raw_status)
-        except ChildProcessError:
-            usage = None
-            process.wait()
-        self._process = None
-        code = process.returncode
-        log = self._log_tail()
-        peak = usage.ru_maxrss * 1024 if usage is not None else 0
-        memory = "MemoryError" in log or "Cannot allocate memory" in log or "bad_alloc" in log
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-            if -code == signal.SIGXFSZ:
-                return (
-                    "crashed",
-                    f"wrote more than {LOG_LIMIT >> 20} MiB of output or files (SIGXFSZ)",
-                )
-            if -code == signal.SIGXCPU:
-                return "timeout", f"exceeded its CPU time limit ({self.cpu_limit} s)"
-            if memory or peak >= 0.8 * self.memory_limit:
-                return (
-                    "memory",
-                    f"was killed by {name} near its memory limit ({self.memory_limit >> 20} MiB)",
-                )
-            return "crashed", f"was killed by signal {name}"
-        if memory:
-            return "memory", f"ran out of memory (limit {self.memory_limit >> 20} MiB) and exited"
-        return "crashed", f"exited with status {code}"
-
-    def _kill_group_if_alive(self, process: subprocess.Popen) -> None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # also strays the submission may have started
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def _close_pipes(self) -> None:
-        for fd in (self._to_worker, self._from_worker):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._to_worker = self._from_worker = -1
+        return self._worker.reap()
 
     def _log_tail(self, size: int = 1500) -> str:
-        if self._log is None:
-            return ""
-        try:
-            self._log.seek(0, os.SEEK_END)
-            end = self._log.tell()
-            self._log.seek(max(0, end - size))
-            text = self._log.read().decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
-            return ""
-        return f"\nworker output (last {size} bytes):\n{text}" if text else ""
+        return self._worker.log_tail(size)
 
     def close(self) -> None:
-        process = self._process
-        if process is not None and process.poll() is None:
-            try:
-                write_all(self._to_worker, pack({"op": "exit"}, []), time.monotonic() + 0.5)
-                process.wait(timeout=1.0)
-            except (_Deadline, _Closed, subprocess.TimeoutExpired, OSError):
-                pass
-        if process is not None:
-            self._kill_group_if_alive(process)
-            try:
-                process.kill()
-                process.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        self._process = None
-        self._close_pipes()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        worker = getattr(self, "_worker", None)
+        if worker is not None:
+            worker.close()
 
     def __del__(self) -> None:
         try:
@@ -532,7 +229,7 @@ class WorkerBackend(Backend):
         try:
             write_all(self._to_worker, pack(header, arrays), deadline)
             reply = read_message(self._from_worker, deadline)
-        except _Deadline:
+        except Deadline:
             self._kill()
             self._reap()
             return Outcome(
@@ -540,7 +237,7 @@ class WorkerBackend(Backend):
                 message=f"{header.get('name')} did not return within {budget:g} s "
                 "(the worker process was killed)",
             )
-        except _Closed:
+        except Closed:
             status, why = self._reap()
             return Outcome(
                 status,
@@ -595,10 +292,10 @@ class WorkerBackend(Backend):
         return Outcome(
             status,
             value=self._globalize(decode(data.get("value"), arrays)),
-            message=str(data.get("message", ""))[:20000],
+            message=self._worker.unmask(str(data.get("message", ""))[:20000]),
             args_after=args_after,
             kept=kept,
-            output=str(data.get("output", ""))[:20000],
+            output=self._worker.unmask(str(data.get("output", ""))[:20000]),
             skipped=data.get("skipped") is True,
         )
 
@@ -701,6 +398,19 @@ class WorkerBackend(Backend):
             self._reap()
             message = f"{calls[0].name}: malformed reply from the worker process ({exc})"
             return [Outcome("crashed", message=message) for _ in calls]
+
+    @contextlib.contextmanager
+    def with_reference(self, names: tuple[str, ...]):
+        """A second worker on the same target whose module globals ``names`` are the reference's."""
+        other = WorkerBackend(
+            self.target, self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
+            load_timeout=self.load_timeout, isolation=self.isolation, visible=self._visible,
+            siblings=self._siblings, use_reference=tuple(names),
+        )
+        try:
+            yield other
+        finally:
+            other.close()
 
     def release(self) -> None:
         if self._alive():

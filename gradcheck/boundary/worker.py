@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from gradcheck.boundary.backend import Backend, Call, CallRunner, CappedText, Outcome, _run_batch, run_batch
-from gradcheck.boundary.isolated import _Closed, decode, encode, pack, read_message, write_all
+from gradcheck.boundary.protocol import Closed, decode, encode, pack, read_message, write_all
 
 
 def _die_with_parent() -> None:
@@ -27,6 +27,42 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001 - not Linux, no libc: the pipe EOF still ends the worker
         pass
+
+
+def _subreaper() -> None:
+    """Linux: orphans of the submission's processes stay below this process (the parent finds and kills them)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    except Exception:  # noqa: BLE001 - not Linux: process group and session still catch most
+        pass
+
+
+# Imported before dropping to another uid: that uid may not be able to read the Python installation.
+PRELOAD = (
+    "math", "copy", "random", "itertools", "functools", "collections", "time", "typing", "warnings",
+    "json", "socket", "subprocess", "pathlib", "shutil", "tempfile", "signal", "logging",
+    "encodings.unicode_escape", "encodings.raw_unicode_escape", "encodings.latin_1", "encodings.ascii",
+    "encodings.idna",
+    "secrets", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.lib.stride_tricks", "numpy.testing", "unittest",
+    "gradcheck.load.cs231n",
+)
+
+
+def _drop_privileges(uid: int, gid: int, target: str) -> None:
+    """Become ``uid``/``gid`` with no supplementary groups, for good (real, effective and saved ids)."""
+    import importlib
+
+    for name in PRELOAD + (("nbformat", "nbformat.validator", "nbformat.v4") if target.endswith(".ipynb") else ()):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    os.environ.update(HOME=os.getcwd(), TMPDIR=os.getcwd())
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getresuid() != (uid, uid, uid) or os.getgroups() or os.getresgid() != (gid, gid, gid):
+        raise SystemExit(f"gradcheck worker: could not drop privileges to uid {uid}")
 
 
 def _set_limits(config: dict[str, Any]) -> None:
@@ -68,18 +104,28 @@ def _outcome_data(outcome: Outcome, arrays: list[bytes]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     read_fd, write_fd = int(argv[0]), int(argv[1])
     _die_with_parent()
+    _subreaper()
     header, _ = read_message(read_fd, None, trusted=True)
     os.chdir(header["cwd"])
     sys.path[:] = [*header["sys_path"]]
-    _set_limits(header)
 
     from gradcheck.errors import LoadError
     from gradcheck.load.loaders import TargetNotFound, as_contract, load_submission
+
+    _set_limits(header)
+    if header.get("drop"):
+        _drop_privileges(*header["drop"], header["target"])
+        _die_with_parent()  # a change of uid clears the parent-death signal
 
     captured = CappedText()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             module = load_submission(header["target"])
+            if header.get("use_reference"):  # a root-cause re-run: the callees are the reference's
+                import reference
+
+                for name in header["use_reference"]:
+                    setattr(module, name, getattr(reference, name))
             implementation = as_contract(module)
     except TargetNotFound as exc:
         write_all(write_fd, pack({"error": str(exc), "kind": "not_found"}, []), None)
@@ -121,7 +167,7 @@ def main(argv: list[str]) -> int:
     while True:
         try:
             request, blobs = read_message(read_fd, None, trusted=True)
-        except _Closed:
+        except Closed:
             return 0
         op = request.get("op")
         arrays: list[bytes] = []
@@ -167,5 +213,5 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
-    except _Closed:
+    except Closed:
         os._exit(0)

@@ -34,6 +34,54 @@ element no output depends on: its gradient is exactly 0). A correct implementati
 cannot exceed it, whatever its summation order; a bug of relative size 1e-3 exceeds it by orders of magnitude (the
 bounds are ~1e-12 relative on the generated sizes).
 
+Transform algorithms: a norm-wise bound (used only where the element-wise one fails).
+The element-wise bound above holds for any order of summing the products of each
+output (loops, BLAS, einsum): it is the right test for nearly every submission.
+FFT-based convolution (``scipy.signal.correlate(method="fft")``, ``numpy.fft``) and
+Winograd / Toom-Cook transforms do not sum those products at all: they are correct,
+yet their error is bounded *norm-wise*, and a small output element can carry an
+error larger than ``gamma_n M_r``. The checker then falls back, element by element,
+to the following bounds, and says so in the verdict (``bound = "norm-wise"``).
+
+FFT. Higham (*Accuracy and Stability of Numerical Algorithms*, 2nd ed., Thm 24.2):
+the computed DFT of a length-n vector (n = 2^t, twiddle factors with relative error
+mu) satisfies ``||fl(Fx) - Fx||_2 <= g ||Fx||_2``, ``g = t eta / (1 - t eta)``,
+``eta = mu + gamma_4 (sqrt(2) + mu)``; with mu = u (pocketfft's twiddles), and the
+same form for mixed radices and real transforms. A circular convolution
+``z = F^{-1}(Fx .* Fy)`` of zero-padded x and y (length n, so ``||Fx||_2 = sqrt(n)
+||x||_2`` and ``||Fy||_inf <= ||y||_1``) then has, to first order in u,
+
+    ||fl(z) - z||_2 <= [(2g + sqrt(2) gamma_2 + u) ||x||_2 ||y||_1 + g ||x||_1 ||y||_2]
+                    <= (2g + 3u) (||x||_2 ||y||_1 + ||x||_1 ||y||_2),
+
+(the error of X's transform meets ``||Y||_inf``, that of Y's meets ``||X||_inf <= ||x||_1``,
+the complex product adds ``sqrt(2) gamma_2`` (Higham Lemma 3.5), the inverse
+transform ``g`` more). Every element is bounded by the 2-norm of the error vector.
+Summing K such products (channels, in the frequency or the spatial domain) adds
+``gamma_K`` times the same norms, and splitting x or y into pieces (examples,
+channels) only lowers the right-hand side, so the bound with the norms of the whole
+tensors and ``t = log2`` of the largest FFT grid covers any way of batching the FFTs
+(:func:`fft_bound`). Correlation is convolution with a flipped kernel (same norms).
+
+Winograd / Toom-Cook F(m x m, r x r). ``y = A^T [(G g G^T) .* (B^T d B)] A`` on an input
+tile d and a kernel g (Lavin & Gray, *Fast algorithms for convolutional neural
+networks*, CVPR 2016). By the component-wise analysis of Barabasz, Anderson,
+Soodhalter & Gregg (*Error analysis and improving the accuracy of Winograd
+convolution for deep neural networks*, ACM TOMS 46(4), 2020), the error is at most
+``gamma_k |A^T| [(|G||g||G^T|) .* (|B^T||d||B|)] |A|`` with k the depth of the chain
+of sums. For the points {0, 1, -1, inf} of F(2x2, 3x3) every entry of A, B, G is at
+most 1 in modulus and A^T has 3 non-zeros per row, so the bound is at most
+``9 gamma_k ||d||_1 ||g||_1`` per output and channel; the checker uses
+``16 gamma_{12 + n_C_prev}`` times the l1 norm of the (f + 2) x (f + 2) x n_C_prev
+neighbourhood of the window (any tile alignment) times ``||W[..., c]||_1``
+(:func:`winograd_bound`). Larger tiles (F(4x4, 3x3) with points +-2, +-1/2) have
+exponentially growing constants (Barabasz et al.) and are not covered.
+
+Both bounds are far above the element-wise one for small outputs, but far below a
+real bug: on the generated sizes they are <= ~1e-10 relative to the output's scale,
+and an error of 1e-9 of the output's scale in a single element still fails
+(tests/test_engine_no_false_failures.py).
+
 Grouping (Curtis-Powell-Reid). Inputs whose supports are disjoint can be
 perturbed together: one pair of forward calls per *color*, and the output
 difference is attributed back to each input through its support
@@ -215,3 +263,31 @@ def window_colors(shape: tuple[int, ...], f: int, pad: int, channel_axis: int | 
         channels = np.arange(shape[3])
         colors = colors * shape[3] + channels[None, None, None, :]
     return colors
+
+
+FFT_ETA = UNIT_ROUNDOFF + (4 * UNIT_ROUNDOFF / (1 - 4 * UNIT_ROUNDOFF)) * (np.sqrt(2.0) + UNIT_ROUNDOFF)
+
+
+def fft_log2_length(x_shape: Sequence[int], y_shape: Sequence[int]) -> float:
+    """log2 of an upper bound on the length of any FFT grid for correlating arrays of these
+    shapes: the product over axes of the full-correlation size, each at most doubled when
+    padded to a fast length (so one extra bit per axis)."""
+    sizes = [a + b - 1 for a, b in zip(x_shape, y_shape, strict=False)]
+    return float(np.sum(np.log2(np.maximum(sizes, 1))) + len(sizes) + 1)
+
+
+def fft_bound(x: np.ndarray, y: np.ndarray, log2_length: float, n_sum: int) -> float:
+    """Norm-wise bound on every element of an FFT-computed correlation of x with y,
+    summed over ``n_sum`` products (see the module docstring, "Transform algorithms")."""
+    t_eta = log2_length * FFT_ETA
+    g = t_eta / (1.0 - t_eta)
+    coefficient = 2.0 * g + 3.0 * UNIT_ROUNDOFF + float(gamma(max(int(n_sum), 1)))
+    x, y = np.abs(np.asarray(x, dtype=np.float64)), np.abs(np.asarray(y, dtype=np.float64))
+    norms = np.sqrt(np.sum(x * x)) * np.sum(y) + np.sum(x) * np.sqrt(np.sum(y * y))
+    return float(coefficient * norms)
+
+
+def winograd_bound(tile_l1: np.ndarray, kernel_l1: np.ndarray, n_C_prev: int) -> np.ndarray:
+    """Component-wise bound of an F(2x2, 3x3)-family Winograd convolution per output:
+    ``16 gamma_{12 + n_C_prev} * tile_l1 * kernel_l1`` (broadcast; see the module docstring)."""
+    return 16.0 * gamma(12 + int(n_C_prev)) * np.asarray(tile_l1) * np.asarray(kernel_l1)

@@ -29,7 +29,7 @@ from gradcheck.engine.numeric import STEP
 from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of
 from gradcheck.engine.screening import Found, Tally, factory, screen, screen_jointly, shrink
 from gradcheck.strategies import PoolGeometry
-from gradcheck.verdict.results import CheckResult, Detail
+from gradcheck.verdict.results import CheckResult, Detail, case_text
 
 Progress = Callable[[str], None]
 
@@ -201,7 +201,7 @@ def _failure_result(
     name: str, spec: Spec, oracle: str, geometry: Any, array_seed: int, verdict: CaseVerdict, tally: Tally
 ) -> CheckResult:
     counterexample = _counterexample(geometry, array_seed)
-    where = ", ".join(f"{key}={value}" for key, value in counterexample.items())
+    where = case_text(counterexample)
     status = "fail" if verdict.status == "pass" else verdict.status
     result = CheckResult(
         name, spec.quantity, status, cases=tally.cases, counterexample=counterexample, warnings=tally.warnings
@@ -296,11 +296,49 @@ def run_checks(
                 trusted.add(function)
             else:
                 trusted.discard(function)
+    _root_causes(results, backend, trusted, display)
     return results
 
 
+def _root_causes(results: list[CheckResult], backend: Backend, trusted: set[str], display: dict[str, str]) -> None:
+    """Name the callee to fix first when a caller fails only because of it
+    (``gradcheck.verdict.diagnosis.root_cause``)."""
+    if display:
+        return  # another convention (CS231n): its functions do not call each other by the contract's names
+    from gradcheck.verdict.diagnosis.root_cause import attach_root_causes
+
+    def with_reference(names: tuple[str, ...]) -> Any:
+        import contextlib
+
+        @contextlib.contextmanager
+        def rerun():
+            with backend.with_reference(names) as patched:
+                if patched is None:
+                    yield None
+                    return
+
+                def evaluate(function: str, quantity: str, geometry: dict[str, Any], seed: int) -> CaseVerdict:
+                    return evaluate_case(patched, function, quantity, geometry, seed, trusted_forwards=set(trusted))
+
+                yield evaluate
+
+        return rerun()
+
+    try:
+        attach_root_causes(results, with_reference)
+    except Exception as exc:  # noqa: BLE001 - a diagnosis never changes a verdict
+        for result in results:
+            if result.status not in ("pass", "missing"):
+                result.warnings.append(f"root cause failed: {type(exc).__name__}: {exc}")
+
+
 def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: str, trusted: set[str]) -> None:
-    """Attach a verified likely cause to a failure (see ``gradcheck.verdict.diagnosis``)."""
+    """Attach a verified likely cause to a failure (see ``gradcheck.verdict.diagnosis``), and
+    say which rounding bound decided a compared verdict (``result.bound``)."""
+    from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE
+
+    if result.status in ("pass", "fail") and result.tolerance is not None:
+        result.bound = NORMWISE if NORMWISE_NOTE in result.warnings else "element-wise"
     if result.status in ("pass", "missing"):
         return
     try:
@@ -312,7 +350,10 @@ def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: st
         return evaluate_case(backend, function, quantity, geometry, seed, trusted_forwards=set(trusted))
 
     try:
-        result.diagnosis = diagnose(result, evaluate)
+        # the rules know the contract's names; a convention's display name (conv_backward_naive) is only shown
+        import dataclasses
+
+        result.diagnosis = diagnose(dataclasses.replace(result, function=function), evaluate)
     except Exception as exc:  # noqa: BLE001 - a diagnosis never changes a verdict
         result.warnings.append(f"diagnosis failed: {type(exc).__name__}: {exc}")
 

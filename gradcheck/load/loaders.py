@@ -45,8 +45,22 @@ class TargetNotFound(LoadError):
 
 
 def is_path_like(target: str) -> bool:
-    """True if ``target`` names a file (``.py``/``.ipynb`` suffix or a path separator)."""
-    return target.endswith((".py", ".ipynb")) or os.sep in target or "/" in target
+    """True if ``target`` names a file: a ``.py``/``.ipynb`` suffix, a path separator,
+    or any existing file (``notes.txt`` is a file, never the module ``notes``)."""
+    return target.endswith((".py", ".ipynb")) or os.sep in target or "/" in target or os.path.isfile(target)
+
+
+def _is_package_dir(target: str) -> bool:
+    """A folder that is an importable regular package by that name (``reference``)."""
+    return target.isidentifier() and os.path.isfile(os.path.join(target, "__init__.py"))
+
+
+def directory_message(target: str) -> str:
+    """The usage error for a folder given where one submission is expected."""
+    return (
+        f"{target} is a directory; `gradcheck check` takes one .py file, .ipynb notebook or module name. "
+        f"To grade every submission in a folder, run: gradcheck grade {target} --out DIR"
+    )
 
 
 def _module_search_path() -> list[str]:
@@ -76,13 +90,18 @@ def find_target(target: str) -> str | None:
 
     Module names are looked up without importing anything (no code runs).
     """
+    if os.path.isdir(target) and not _is_package_dir(target):
+        return directory_message(target)
     if is_path_like(target):
         if not os.path.exists(target):
             return f"no such file: {target}"
         if os.path.isdir(target):
-            return f"{target} is a directory; give a .py file, an .ipynb notebook or a module name"
+            return directory_message(target)
         if not target.endswith((".py", ".ipynb")):
-            return f"{target} is neither a .py file nor an .ipynb notebook"
+            return (
+                f"{target} is not a .py or .ipynb file; give the Python file or notebook "
+                "that defines the functions (or an importable module name)"
+            )
         return None
     parts = target.split(".")
     if not all(part.isidentifier() for part in parts):
@@ -144,6 +163,29 @@ def _exec_failure(where: str, exc: BaseException) -> LoadError:
     return LoadError(f"{where}: {what}: {trimmed_traceback(exc, _is_submission_frame)}")
 
 
+_EXPORTED_MARKER = re.compile(rb"^# In\[[ 0-9]*\]:|get_ipython\(\)", re.MULTILINE)
+
+
+def is_exported_notebook(source: bytes) -> bool:
+    """True for a script ``jupyter nbconvert --to script`` wrote (``# In[ ]:`` markers,
+    ``get_ipython()`` calls): it is loaded like the notebook it came from."""
+    return _EXPORTED_MARKER.search(source) is not None
+
+
+def exported_notebook_source(path: str, source: bytes) -> list[tuple[str, ast.Module]]:
+    """(file name, filtered module AST) of an exported notebook: as for a notebook, only
+    definitions, imports and constants are kept (``get_ipython()`` lines are dropped)."""
+    try:
+        text = source.decode("utf-8")
+        tree = ast.parse(text, path)
+    except SyntaxError as exc:
+        raise LoadError(_syntax_message(path, exc)) from None
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{path}: cannot read: {exc}") from None
+    tree.body = [node for node in tree.body if _kept(node)]
+    return [(path, tree)] if tree.body else []
+
+
 def _load_file(path: str) -> types.ModuleType:
     folder = os.path.dirname(path)
     if folder not in sys.path:
@@ -151,6 +193,8 @@ def _load_file(path: str) -> types.ModuleType:
     try:
         with open(path, "rb") as handle:
             source = handle.read()
+        if is_exported_notebook(source):
+            return _exec_cells(path, exported_notebook_source(path, source))
         code = compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise LoadError(_syntax_message(path, exc)) from None
@@ -268,11 +312,19 @@ def _load_notebook(path: str) -> types.ModuleType:
     folder = os.path.dirname(path)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    return _exec_cells(path, notebook_source(path))
+
+
+def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleType:
+    """Run the kept statements of a notebook (or exported notebook) in a fresh module.
+
+    A failing import (a course-only module such as ``public_tests`` or ``h5py``) is
+    skipped with a warning in ``module.__gradcheck_warnings__``."""
     module = types.ModuleType(_unique_name(path))
     module.__file__ = path
     module.__gradcheck_warnings__ = []
     sys.modules[module.__name__] = module
-    for filename, tree in notebook_source(path):
+    for filename, tree in cells:
         for node in tree.body:
             code = compile(
                 ast.Module(body=[node], type_ignores=[]), filename, "exec", dont_inherit=True

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,9 @@ from gradcheck.verdict.results import Detail
 
 MAX_ROWS = 4  # channels (or channel pairs) shown per heatmap figure
 ANNOTATE_UP_TO = 36  # write the values into the cells of panels this small
-DPI = 80
+DPI = 100
+# font sizes in points: readable when the HTML report shrinks a figure to the page width
+FONT_TEXT, FONT_TITLE, FONT_HEADING, FONT_SMALL = 10.0, 11.0, 13.0, 9.0
 
 
 @dataclass
@@ -119,6 +122,19 @@ def heatmaps_png(
     max_rows: int = MAX_ROWS,
 ) -> bytes | None:
     """Analytic | numeric | |difference| heatmaps of ``detail`` as PNG, or None if nothing to draw."""
+    figure = heatmaps_figure(detail, quantity, title=title, worst_index=worst_index, max_rows=max_rows)
+    return None if figure is None else _png(figure)
+
+
+def heatmaps_figure(
+    detail: Detail,
+    quantity: str,
+    *,
+    title: str,
+    worst_index: Sequence[int] | None = None,
+    max_rows: int = MAX_ROWS,
+) -> Any:
+    """The matplotlib Figure of :func:`heatmaps_png` (None if nothing to draw)."""
     panels, note = heatmap_panels(detail, quantity, worst_index, max_rows)
     if not panels:
         return None
@@ -126,9 +142,9 @@ def heatmaps_png(
 
     rows = len(panels)
     height, width = panels[0].analytic.shape
-    cell = min(0.55, 3.0 / max(height, width, 1))
-    panel_w, panel_h = max(width * cell, 1.2), max(height * cell, 0.6)
-    figure = Figure(figsize=(3 * panel_w + 3.4, rows * (panel_h + 0.55) + 0.7), dpi=DPI)
+    cell = min(0.7, 3.6 / max(height, width, 1))
+    panel_w, panel_h = max(width * cell, 1.5), max(height * cell, 0.8)
+    figure = Figure(figsize=(3 * panel_w + 4.0, rows * (panel_h + 0.7) + 0.9), dpi=DPI)
     axes = figure.subplots(rows, 3, squeeze=False)
     for row, panel in enumerate(panels):
         limit = float(max(np.abs(panel.analytic).max(), np.abs(panel.numeric).max(), 1e-300))
@@ -140,7 +156,7 @@ def heatmaps_png(
             _style(ax, name if row == 0 else "")
             _colorbar(figure, image, ax)
         if panel.label:
-            axes[row][0].set_ylabel(panel.label, fontsize=8)
+            axes[row][0].set_ylabel(panel.label, fontsize=FONT_TEXT)
         ax = axes[row][2]
         image = ax.imshow(panel.difference, cmap="magma_r", vmin=0.0, interpolation="nearest")
         ys, xs = np.nonzero(panel.mismatched)
@@ -149,19 +165,19 @@ def heatmaps_png(
         _style(ax, "|diff|  (x: beyond tolerance)" if row == 0 else "")
         _colorbar(figure, image, ax)
     heading = title + (f"\n{note}" if note else "")
-    figure.suptitle(heading, fontsize=10)
+    figure.suptitle(heading, fontsize=FONT_HEADING)
     # a fixed layout: the "tight" engine costs an extra draw of every tick label
     inches_w, inches_h = figure.get_size_inches()
-    top = 1.0 - (0.2 + 0.17 * (heading.count("\n") + 1)) / inches_h
+    top = 1.0 - (0.25 + 0.22 * (heading.count("\n") + 1)) / inches_h
     figure.subplots_adjust(
         left=0.55 / inches_w, right=1.0 - 0.55 / inches_w, bottom=0.25 / inches_h, top=top, wspace=0.55, hspace=0.3
     )
-    return _png(figure)
+    return figure
 
 
 def _colorbar(figure, image, ax) -> None:
     bar = figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    bar.ax.tick_params(labelsize=6.5)
+    bar.ax.tick_params(labelsize=FONT_SMALL)
     bar.formatter.set_powerlimits((-2, 3))
 
 
@@ -171,12 +187,12 @@ def _annotate(ax, values: np.ndarray) -> None:
     limit = float(np.abs(values).max()) or 1.0
     for (y, x), value in np.ndenumerate(values):
         color = "white" if abs(value) > 0.6 * limit else "black"
-        ax.text(x, y, f"{value:.2g}", ha="center", va="center", fontsize=6.5, color=color)
+        ax.text(x, y, f"{value:.2g}", ha="center", va="center", fontsize=FONT_SMALL, color=color)
 
 
 def _style(ax, title: str) -> None:
-    ax.set_title(title, fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.set_title(title, fontsize=FONT_TITLE)
+    ax.tick_params(labelsize=FONT_SMALL)
     height, width = ax.images[0].get_array().shape
     ax.set_xticks(range(width) if width <= 12 else range(0, width, max(1, width // 6)))
     ax.set_yticks(range(height) if height <= 12 else range(0, height, max(1, height // 6)))
@@ -193,7 +209,13 @@ class Sweep:
 
 
 def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | None = None) -> bytes | None:
-    """Error against finite-difference step on log-log axes, one line per gradient, as PNG.
+    """:func:`step_sweep_figure` as PNG, or None if nothing to draw."""
+    figure = step_sweep_figure(sweeps, title=title, tolerance=tolerance)
+    return None if figure is None else _png(figure)
+
+
+def step_sweep_figure(sweeps: Sequence[Sweep], *, title: str, tolerance: float | None = None) -> Any:
+    """Error against finite-difference step on log-log axes, one line per gradient (a Figure).
 
     For these piecewise-linear layers correct code sits at rounding level for moderate
     steps (no truncation error) and rises like 1/h for tiny ones (rounding divided by
@@ -204,7 +226,7 @@ def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | No
         return None
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7.6, 3.8), dpi=DPI)
+    figure = Figure(figsize=(9.5, 4.6), dpi=DPI)
     ax = figure.subplots()
     floor, ceiling = 1e-17, 1e4
     capped = False
@@ -218,14 +240,15 @@ def step_sweep_png(sweeps: Sequence[Sweep], *, title: str, tolerance: float | No
         ax.loglog(steps, errors, marker="o", markersize=3, label=label, **style)
     if tolerance is not None and tolerance > 0:
         ax.axhline(tolerance, color="grey", linewidth=0.8, linestyle=":", label="tolerance")
-    ax.set_xlabel("finite-difference step h", fontsize=8)
-    ax.set_ylabel("relative error" + (f" (values > {ceiling:g} drawn at {ceiling:g})" if capped else ""), fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.set_xlabel("finite-difference step h", fontsize=FONT_TEXT)
+    capped_note = f" (values > {ceiling:g} drawn at {ceiling:g})" if capped else ""
+    ax.set_ylabel("relative error" + capped_note, fontsize=FONT_TEXT)
+    ax.tick_params(labelsize=FONT_SMALL)
     ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    figure.subplots_adjust(left=0.1, right=0.64, bottom=0.13, top=0.9)
-    return _png(figure)
+    ax.set_title(title, fontsize=FONT_HEADING)
+    ax.legend(fontsize=FONT_SMALL, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    figure.subplots_adjust(left=0.1, right=0.62, bottom=0.14, top=0.9)
+    return figure
 
 
 def _png(figure) -> bytes:

@@ -6,9 +6,10 @@ import os
 import sys
 import textwrap
 import time
-from typing import IO, Any
+from typing import IO
 
-from gradcheck.verdict.results import CheckResult, Report
+from gradcheck.render.common import warning_text
+from gradcheck.verdict.results import CheckResult, Report, case_text
 
 _COLORS = {
     "pass": "32",
@@ -33,12 +34,6 @@ def _paint(text: str, status: str, color: bool) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2e}"
-
-
-def _geometry(counterexample: dict[str, Any] | None) -> str:
-    if not counterexample:
-        return ""
-    return ", ".join(f"{key}={value}" for key, value in counterexample.items())
 
 
 def format_table(checks: list[CheckResult], color: bool = False) -> str:
@@ -75,13 +70,12 @@ def _shorten(message: str, limit: int = MESSAGE_LINES) -> str:
     return "\n".join([*lines[:limit], f"... ({len(lines) - limit} more lines in the JSON report)"])
 
 
-def format_failure(check: CheckResult, color: bool = False) -> str:
-    """The failure's message, counterexample, likely cause and warnings, indented."""
-    title = _paint(f"{check.function}: {check.quantity} [{check.status}]", check.status, color)
-    parts = [title]
+def failure_details(check: CheckResult) -> str:
+    """A failing check's message, counterexample, worst element and likely cause (unindented):
+    the body under its title on the terminal, the text of a ``pytest --impl`` failure."""
     body = [_shorten(check.message)]
-    if check.counterexample and _geometry(check.counterexample) not in check.message:
-        body.append(f"counterexample: {_geometry(check.counterexample)}")
+    if check.counterexample and case_text(check.counterexample) not in check.message:
+        body.append(f"counterexample: {case_text(check.counterexample)}")
     if check.worst_index is not None:
         body.append(f"worst element: {list(check.worst_index)}")
     if check.diagnosis:
@@ -89,8 +83,19 @@ def format_failure(check: CheckResult, color: bool = False) -> str:
         body.append(f"likely cause: {cause}")
         if check.diagnosis.get("evidence"):
             body.append(f"  evidence: {check.diagnosis['evidence']}")
-    parts.append(textwrap.indent("\n".join(body), "    "))
-    return "\n".join(parts)
+    return "\n".join(body)
+
+
+def format_failure(check: CheckResult, color: bool = False) -> str:
+    """The failure's title, then its details (message, counterexample, likely cause) indented."""
+    title = _paint(f"{check.function}: {check.quantity} [{check.status}]", check.status, color)
+    return "\n".join([title, textwrap.indent(failure_details(check), "    ")])
+
+
+def failure_text(check: CheckResult) -> str:
+    """One failing check as plain text: title, message, smallest case and likely cause
+    (what ``assert_check`` and its ``GradcheckError`` show)."""
+    return format_failure(check, color=False)
 
 
 def _body(check: CheckResult) -> str:
@@ -109,7 +114,10 @@ def format_report(report: Report, color: bool = False) -> str:
         return "\n".join(out)
     out.append("")
     out.append(format_table(report.checks, color))
-    failures = report.failures()
+    required = [check.function for check in report.required_missing()]
+    if required:
+        out.extend(["", _paint(f"required but not defined: {', '.join(required)}", "fail", color)])
+    failures = [check for check in report.failures() if check.status != "missing"]
     if failures:
         out.append("")
         shown: dict[tuple[str, str, str], str] = {}
@@ -129,10 +137,16 @@ def format_report(report: Report, color: bool = False) -> str:
     if warnings:
         out.extend(["", "warnings:"] if not failures else ["warnings:"])
         out.extend(
-            f"  {check.function}: {check.quantity}: {warning}" for check, warning in warnings
+            f"  {warning_text(check, warning)}" for check, warning in warnings
         )
+    if report.warnings:
+        out.extend(["", "notes:"])
+        out.extend(textwrap.indent(note, "  ") for note in report.warnings)
     counts = report.summary()
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    required = len(report.required_missing())
+    if required:
+        summary += f"; {required} required function(s) missing"
     verdict = "PASSED" if report.passed else "FAILED"
     out.append("")
     out.append(_paint(f"{verdict} ({summary})", "pass" if report.passed else "fail", color))

@@ -64,6 +64,12 @@ class CheckResult:
     diagnosis: dict[str, Any] | None = None  # {"id": str, "cause": str, "evidence": str}
     detail: Detail | None = None
     step_sweep: dict[str, list[float]] | None = None  # {"steps": [...], "errors": [...]}
+    # which rounding bound decided a compared verdict: "element-wise", or "norm-wise" when a
+    # transform algorithm (FFT, Winograd) needed the fallback bound (gradcheck.engine.numeric)
+    bound: str | None = None
+    # {"function", "callee", "text", "evidence"}: this function passes with the callee replaced
+    # by the reference, so the callee is the one to fix first (gradcheck.verdict.diagnosis)
+    root_cause: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -88,6 +94,8 @@ class CheckResult:
             "diagnosis": self.diagnosis,
             "detail": None if self.detail is None else self.detail.to_dict(),
             "step_sweep": self.step_sweep,
+            "bound": self.bound,
+            "root_cause": self.root_cause,
         }
 
     @classmethod
@@ -107,7 +115,16 @@ class CheckResult:
             diagnosis=data.get("diagnosis"),
             detail=None if detail is None else Detail.from_dict(detail),
             step_sweep=data.get("step_sweep"),
+            bound=data.get("bound"),
+            root_cause=data.get("root_cause"),
         )
+
+
+def case_text(counterexample: dict[str, Any] | None) -> str:
+    """A case as messages and reports show it: ``m=1, n_H_prev=2, ..., seed=0`` ("" for none)."""
+    if not counterexample:
+        return ""
+    return ", ".join(f"{key}={value}" for key, value in counterexample.items())
 
 
 def json_safe(value: Any) -> Any:
@@ -130,7 +147,13 @@ def _finite_or_none(value: float | None) -> float | None:
 
 @dataclass
 class Report:
-    """All verdicts on one target. ``passed``: every function present passes."""
+    """All verdicts on one target. ``passed``: every function present passes, and every
+    function in ``required`` is present.
+
+    ``warnings``: notes on the run as a whole (imports skipped in a notebook, code run
+    in process because its source could not be recovered). ``str(report)`` is the
+    terminal text; in a notebook a report displays itself as HTML (``_repr_html_``).
+    """
 
     target: str
     seed: int = 0
@@ -138,22 +161,52 @@ class Report:
     load_error: str | None = None
     examples: int | None = None
     duration_s: float | None = None
+    required: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+    isolation: str | None = None  # the worker's isolation level (gradcheck.boundary.sandbox.LEVELS) or "in-process"
+    # how the isolated worker was used (round trips, restarts): for the closing note, not in the JSON
+    worker: dict[str, int] | None = field(default=None, repr=False, compare=False)
+
+    def required_missing(self) -> list[CheckResult]:
+        """The ``missing`` checks of required functions (they fail the run)."""
+        return [check for check in self.checks if check.status == "missing" and _is_required(check, self.required)]
 
     @property
     def passed(self) -> bool:
-        if self.load_error is not None:
+        if self.load_error is not None or self.required_missing():
             return False
         present = [check for check in self.checks if check.status != "missing"]
         return bool(present) and all(check.passed for check in present)
 
     def failures(self) -> list[CheckResult]:
-        return [check for check in self.checks if check.status not in ("pass", "missing")]
+        """Checks that do not pass: every status but pass and missing, and required missing ones."""
+        return [
+            check
+            for check in self.checks
+            if check.status not in ("pass", "missing")
+            or (check.status == "missing" and _is_required(check, self.required))
+        ]
 
     def summary(self) -> dict[str, int]:
         counts = {status: 0 for status in STATUSES}
         for check in self.checks:
             counts[check.status] += 1
         return counts
+
+    def __repr__(self) -> str:  # short: a notebook's text/plain, a debugger, a log line
+        counts = ", ".join(f"{n} {status}" for status, n in self.summary().items() if n)
+        state = "load error" if self.load_error is not None else counts or "no checks"
+        return f"<Report {self.target!r}: {'PASSED' if self.passed else 'FAILED'} ({state})>"
+
+    def __str__(self) -> str:
+        from gradcheck.render.terminal import format_report
+
+        return format_report(self)
+
+    def _repr_html_(self) -> str:
+        from gradcheck.render.notebook import format_notebook_html
+
+        return format_notebook_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +218,9 @@ class Report:
             "examples": self.examples,
             "duration_s": self.duration_s,
             "summary": self.summary(),
+            "required": list(self.required),
+            "warnings": list(self.warnings),
+            "isolation": self.isolation,
         }
 
     @classmethod
@@ -176,4 +232,17 @@ class Report:
             load_error=data.get("load_error"),
             examples=data.get("examples"),
             duration_s=data.get("duration_s"),
+            required=tuple(data.get("required") or ()),
+            warnings=list(data.get("warnings") or []),
+            isolation=data.get("isolation"),
         )
+
+
+def _is_required(check: CheckResult, required: tuple[str, ...]) -> bool:
+    """``check.function`` may be a convention's display name (``conv_forward_naive``)."""
+    if not required:
+        return False
+    from gradcheck.load.cs231n import DISPLAY_NAMES
+
+    contract = {cs: name for name, cs in DISPLAY_NAMES.items()}.get(check.function, check.function)
+    return contract in required

@@ -17,7 +17,7 @@ from gradcheck.boundary.backend import Backend, Call, Outcome
 from gradcheck.boundary.values import wire_equal
 from gradcheck.contract import FATAL_STATUSES
 from gradcheck.engine import numeric as fd
-from gradcheck.verdict.compare import Comparison, unpack, validate_array
+from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE, Comparison, unpack, validate_array
 
 FATAL = FATAL_STATUSES
 
@@ -177,6 +177,8 @@ def make_verdict(comparison: Comparison, inputs: dict[str, Any], oracle: str) ->
     verdict = CaseVerdict("pass" if comparison.passed else "fail", comparison=comparison, inputs=inputs)
     if not comparison.passed:
         verdict.message = comparison.table(oracle)
+    elif comparison.bound == NORMWISE:
+        verdict.warnings.append(NORMWISE_NOTE)
     return verdict
 
 

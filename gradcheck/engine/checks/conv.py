@@ -102,9 +102,28 @@ def conv_forward_case(
     expected, _ = reference.conv_forward(A_prev, W, b, hp)
     magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
     tolerance = forward_tolerance(magnitude, geometry.f * geometry.f * geometry.n_C_prev + 1)
+    normwise = tolerance + fd.SAFETY * conv_transform_bound(A_prev, W, hp, magnitude)
     return make_verdict(
-        Comparison(Z, expected, tolerance), {"A_prev": A_prev, "W": W, "b": b, "hparameters": hp}, "reference"
+        Comparison(Z, expected, tolerance, normwise),
+        {"A_prev": A_prev, "W": W, "b": b, "hparameters": hp},
+        "reference",
     )
+
+
+def conv_transform_bound(A_prev: np.ndarray, W: np.ndarray, hp: dict, magnitude: np.ndarray) -> np.ndarray:
+    """Rounding bound of Z (m, n_H, n_W, n_C) computed by a transform algorithm: the larger of
+    the FFT bound and the Winograd bound (``gradcheck.engine.numeric``, "Transform
+    algorithms"), plus the rounding of adding b and of subsampling by the stride (exact)."""
+    stride, pad = hp["stride"], hp["pad"]
+    f, _, n_C_prev, n_C = W.shape
+    A_pad = reference.zero_pad(A_prev, pad)
+    fft = fd.fft_bound(A_pad, W, fd.fft_log2_length(A_pad.shape, (1, f, f, n_C_prev, n_C)), n_C_prev * n_C)
+    # l1 norm of the (f + 2) x (f + 2) x n_C_prev neighbourhood of each window: any tile alignment
+    box = np.ones((f + 2, f + 2, n_C_prev, 1))
+    tile_l1, _ = reference.conv_forward(np.abs(A_prev), box, np.zeros((1, 1, 1, 1)), {"stride": stride, "pad": pad + 1})
+    kernel_l1 = np.abs(W).sum(axis=(0, 1, 2)).reshape(1, 1, 1, n_C)
+    winograd = fd.winograd_bound(tile_l1, kernel_l1, n_C_prev)
+    return np.maximum(fft, winograd) + 2.0 * fd.UNIT_ROUNDOFF * magnitude
 
 
 def _conv_gradients(geometry: ConvGeometry, A_prev, W, b, upstream) -> dict[str, Gradient]:
@@ -126,6 +145,10 @@ def _conv_gradients(geometry: ConvGeometry, A_prev, W, b, upstream) -> dict[str,
     def ref(builder):
         return lambda x: reference.conv_forward(*builder(x))[0]
 
+    A_pad = reference.zero_pad(A_prev, pad)
+    A_pad_shape = A_pad.shape
+    n_C, n_C_prev = geometry.n_C, geometry.n_C_prev
+    n_sum = n_C * n_C_prev
     per_channel = lambda P, shape: np.broadcast_to(P.sum(axis=(0, 1, 2)), shape)  # noqa: E731
     with_A, with_W, with_b = conv_with(A_prev=1), conv_with(W=1), conv_with(b=1)
     W_colors = np.broadcast_to(np.arange(f * f * geometry.n_C_prev).reshape(f, f, geometry.n_C_prev, 1), W.shape)
@@ -144,6 +167,10 @@ def _conv_gradients(geometry: ConvGeometry, A_prev, W, b, upstream) -> dict[str,
             n_terms,
             abs_dA,
             f * f * geometry.n_C,
+            max(
+                fd.fft_bound(upstream, W, fd.fft_log2_length((1, *A_pad_shape), (1, f, f, n_C, n_C_prev)), n_sum),
+                float(fd.winograd_bound(np.abs(upstream).sum(), np.abs(W).sum(), n_C)),
+            ),
         ),
         "dW": Gradient(
             1,
@@ -156,6 +183,7 @@ def _conv_gradients(geometry: ConvGeometry, A_prev, W, b, upstream) -> dict[str,
             n_terms,
             abs_dW,
             spatial_terms,
+            fd.fft_bound(A_pad, upstream, fd.fft_log2_length(A_pad_shape, upstream.shape), n_sum * geometry.m),
         ),
         "db": Gradient(
             2,

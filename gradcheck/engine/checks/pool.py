@@ -23,7 +23,7 @@ from gradcheck.engine.checks.case import (
 )
 from gradcheck.engine.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
 from gradcheck.engine.checks.window import subgradient_rule, tie_warning
-from gradcheck.strategies import PoolGeometry
+from gradcheck.strategies import PoolGeometry, tie_the_maximum
 from gradcheck.verdict.compare import Comparison, validate_array
 
 
@@ -125,10 +125,7 @@ def pool_ties_case(
                 for w in w_starts:
                     window = A_prev[i, h : h + f, w : w + f, c]
                     if f > 1 and rng.random() < 0.7:
-                        k = int(rng.integers(2, f * f + 1))
-                        flat = window.ravel()
-                        flat[rng.choice(f * f, size=k, replace=False)] = flat.max() + 0.5
-                        window[...] = flat.reshape(f, f)
+                        tie_the_maximum(window, rng, int(rng.integers(2, f * f + 1)), 0.5)
     upstream = fd.upstream_gradient(rng, geometry.output_shape)
     upstream[upstream == 0] = 1.0
     hp = geometry.hparameters

@@ -10,7 +10,7 @@ import numpy as np
 
 from gradcheck.engine import numeric as fd
 from gradcheck.engine.checks.case import CaseProblem, CaseVerdict, Context, Steps, make_verdict
-from gradcheck.strategies import tie_free_array
+from gradcheck.strategies import tie_free_array, tie_the_maximum
 from gradcheck.verdict.compare import Comparison, validate_array
 
 
@@ -86,9 +86,7 @@ def mask_ties_case(
     size = window.n_H * window.n_W
     x = tie_free_array(rng, (window.n_H, window.n_W))
     k = int(rng.integers(2, size + 1)) if size > 1 else 1
-    flat = x.ravel()
-    flat[rng.choice(size, size=k, replace=False)] = flat.max() + 0.5
-    x = flat.reshape(x.shape)
+    tie_the_maximum(x, rng, k, 0.5)
     outcome = yield from ctx.call("create_mask_from_window", (x,))
     mask, problem = validate_array(outcome.value, "mask", x.shape, allow_bool=True)
     if problem:

@@ -1,0 +1,408 @@
+"""Isolation levels of the worker process: which one this machine offers, and how to start it.
+
+Three levels, strongest first (``LEVELS``):
+
+- ``"sandbox"``: the worker runs under bubblewrap (``bwrap``) in new user, PID,
+  network, IPC, UTS (and cgroup) namespaces with no capabilities; the file
+  system it sees holds only the Python installation, the ``gradcheck`` and
+  ``reference`` packages and the one submission, all read-only, plus a private
+  tmpfs ``/tmp`` as scratch; a scrubbed environment; ``--die-with-parent``.
+- ``"unprivileged-user"`` (the checker runs as root, no usable bwrap): the
+  worker drops to a uid/gid of its own (no supplementary groups) after its
+  trusted imports and before the submission is imported, in a private scratch
+  directory holding a copy of the submission, with a scrubbed environment.
+- ``"limits-only"``: the worker runs as the checker's user, with the resource
+  limits only.
+
+``resolve`` turns a request (``"auto"``, ``"strict"`` or a level name; the
+``GRADCHECK_ISOLATION`` environment variable when none is given) into a level.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from gradcheck.errors import UsageError
+
+LEVELS = ("sandbox", "unprivileged-user", "limits-only")
+CHOICES = ("auto", "strict", *LEVELS)
+ENV_VAR = "GRADCHECK_ISOLATION"
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`, Fedora: `dnf install bubblewrap`, "
+    "Arch: `pacman -S bubblewrap`) and make sure it can create namespaces (see docs/sandbox.md)"
+)
+UID_BASE = 1 << 30  # unprivileged-user level: worker uid = gid = UID_BASE + worker pid (one per worker)
+SCRATCH_SIZE = 256 << 20  # bytes of the sandbox's tmpfs /tmp
+BWRAP_NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try")
+SCRUBBED_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
+# --- which level ------------------------------------------------------------------------
+
+
+def resolve(isolation: str | None = None, *, where: str = "isolation") -> str:
+    """The level to run at for ``isolation`` (None: ``$GRADCHECK_ISOLATION``, else ``"auto"``).
+
+    ``where`` names the setting in messages. ``"auto"``: the strongest available level. ``"strict"``: ``"sandbox"`` or a
+    :class:`UsageError` saying how to install bubblewrap. A level name: that
+    level (a weaker one than available is allowed: tests and comparisons use it).
+    """
+    if isolation is None:
+        isolation, where = os.environ.get(ENV_VAR) or "auto", f"${ENV_VAR}"
+    if isolation not in CHOICES:
+        raise UsageError(f"{where}={isolation} is not an isolation level; choose from {', '.join(CHOICES)}")
+    if isolation == "auto":
+        return next(level for level in LEVELS if why_unavailable(level) is None)
+    wanted = "sandbox" if isolation == "strict" else isolation
+    reason = why_unavailable(wanted)
+    if reason is not None:
+        hint = f"; {INSTALL_HINT}" if wanted == "sandbox" else ""
+        raise UsageError(f"{where}={isolation}: the {wanted} isolation level is not available here ({reason}){hint}")
+    return wanted
+
+
+@functools.cache
+def why_unavailable(level: str) -> str | None:
+    """Why this machine cannot offer ``level``; None when it can (probed once per process)."""
+    if level == "sandbox" and bwrap_flags() is None:
+        return _bwrap_problem()
+    if level == "unprivileged-user" and os.geteuid() != 0:
+        return "the checker does not run as root, so it cannot switch users"
+    if level == "unprivileged-user" and not _uids_mapped(UID_BASE, UID_BASE + PID_MAX):
+        return f"uids {UID_BASE}.. are not mapped in this user namespace (/proc/self/uid_map)"
+    return None
+
+
+PID_MAX = 1 << 22  # the kernel's largest pid_max
+
+
+def _uids_mapped(first: int, last: int) -> bool:
+    """Whether every uid in [first, last] exists in this process's user namespace."""
+    try:
+        with open("/proc/self/uid_map") as handle:
+            ranges = [tuple(int(n) for n in line.split()) for line in handle if line.strip()]
+    except (OSError, ValueError):
+        return True  # not Linux, or no user namespaces: nothing restricts the uids
+    return any(start <= first and last < start + count for start, _, count in ranges)
+
+
+def unavailable() -> dict[str, str]:
+    """Every level this machine cannot offer, with the reason."""
+    return {level: reason for level in LEVELS if (reason := why_unavailable(level)) is not None}
+
+
+@functools.cache
+def bwrap_flags() -> tuple[str, ...] | None:
+    """The namespace flags bwrap accepts here (with a user namespace if it can), None if it cannot run."""
+    if shutil.which("bwrap") is None:
+        return None
+    for flags in (("--unshare-user", "--uid", "65534", "--gid", "65534"), ()):
+        command = bwrap_command([sys.executable, "-I", "-S", "-c", "pass"], flags=flags)
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=20, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return flags
+    return None
+
+
+def _bwrap_problem() -> str:
+    if shutil.which("bwrap") is None:
+        return "bwrap is not installed"
+    command = bwrap_command([sys.executable, "-I", "-S", "-c", "pass"], flags=())
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=20, check=False, text=True)
+        detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        detail = [str(exc)]
+    return f"bwrap cannot create its namespaces here: {detail[0][:300]}"
+
+
+NOTES = {
+    "unprivileged-user": "the submission ran as a user of its own, without namespaces: it could see the "
+    "processes and network of this machine and read world-readable files",
+    "limits-only": "the submission ran as your user with resource limits only: it could read and write your "
+    "files and signal your processes",
+}
+
+
+def level_note(level: str | None) -> str | None:
+    """What a level below the sandbox did not protect, with the remedy (None for the sandbox)."""
+    if level not in NOTES:
+        return None
+    return f"isolation {level}: {NOTES[level]}; install bubblewrap for the sandbox level (docs/sandbox.md)"
+
+
+# --- the sandbox command line ---------------------------------------------------------------
+
+
+def _python_roots() -> list[str]:
+    """Folders the Python installation and its packages live in (read-only in the sandbox)."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    roots.update(p for p in sys.path if p and os.path.basename(p) in ("site-packages", "dist-packages"))
+    import gradcheck
+    import reference
+
+    roots.update(os.path.dirname(os.path.abspath(module.__file__)) for module in (gradcheck, reference))
+    return sorted(os.path.realpath(root) for root in roots if os.path.isdir(root))
+
+
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/localtime")
+
+
+def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Sequence[str] = ()) -> list[str]:
+    """The ``bwrap`` command line that runs ``worker`` in the sandbox.
+
+    Read-only: the system libraries, the Python installation, ``gradcheck``,
+    ``reference`` and each path in ``visible`` (at its own path). Writable: a
+    fresh tmpfs ``/tmp`` (also the working directory). Nothing else exists.
+    """
+    command = ["bwrap", *flags, *BWRAP_NAMESPACES, "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    # the scratch first: binds below /tmp (a venv or a submission there) then sit on top of it
+    command += ["--size", str(SCRATCH_SIZE), "--tmpfs", "/tmp"]
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):
+            command += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            command += ["--ro-bind", path, path]
+    for path in _python_roots():
+        command += ["--ro-bind", path, path]
+    for path in visible:
+        real = os.path.realpath(path)
+        command += ["--ro-bind", real, real]
+        if real != os.path.abspath(path):
+            command += ["--symlink", real, os.path.abspath(path)]
+    command += ["--proc", "/proc", "--dev", "/dev"]
+    command += ["--remount-ro", "/", "--clearenv"]
+    for key, value in {**SCRUBBED_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
+        command += ["--setenv", key, value]
+    return [*command, "--chdir", "/tmp", *worker]
+
+
+MAX_SIBLINGS = 50
+
+
+def _imported_names(path: str) -> set[str]:
+    """Top-level names of the modules a ``.py`` file or notebook imports (absolute imports)."""
+    import ast
+
+    try:
+        if path.endswith(".ipynb"):
+            from gradcheck.load.loaders import notebook_source
+
+            trees = [tree for _, tree in notebook_source(path)]
+        else:
+            with open(path, "rb") as handle:
+                trees = [ast.parse(handle.read(), path)]
+    except Exception:  # noqa: BLE001 - unreadable or invalid: the worker reports it
+        return set()
+    names = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def imported_siblings(path: str) -> list[str]:
+    """Modules next to ``path`` that it imports, directly or through each other (files or packages).
+
+    A submission split over several files (``layers.py`` importing ``im2col.py``) needs them; any
+    other file of its folder (a classmate's) stays hidden.
+    """
+    folder, found, queue = os.path.dirname(path), [], [path]
+    while queue and len(found) < MAX_SIBLINGS:
+        for name in sorted(_imported_names(queue.pop())):
+            module, package = os.path.join(folder, name + ".py"), os.path.join(folder, name)
+            if os.path.isfile(module) and module not in found and module != path:
+                found.append(module)
+                queue.append(module)
+            elif os.path.isfile(os.path.join(package, "__init__.py")) and package not in found:
+                found.append(package)
+    return found
+
+
+def visible_paths(target: str, is_path: bool, siblings: bool = True) -> list[str]:
+    """What of the submission the sandbox must show: the file (and, with ``siblings``, the modules
+    next to it that it imports), or a module's file/package."""
+    if is_path:
+        return [target, *(imported_siblings(target) if siblings else [])]
+    top = target.split(".")[0]
+    old_path = sys.path[:]
+    sys.path.append(os.getcwd())
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    finally:
+        sys.path[:] = old_path
+    if spec is None or not spec.origin or not os.path.isabs(spec.origin):
+        return []  # built in, or not found (the worker then reports it as not found)
+    if spec.submodule_search_locations:
+        return [p for p in spec.submodule_search_locations if os.path.isdir(p)]
+    return [spec.origin]
+
+
+def sandbox_sys_path(extra: Sequence[str]) -> list[str]:
+    """The checker's ``sys.path`` entries that exist in the sandbox, plus the folders of ``extra``."""
+    roots = _python_roots()
+    kept = [
+        p for p in sys.path
+        if isinstance(p, str) and p and any(p == r or p.startswith(r + os.sep) for r in roots)
+    ]
+    parents = [os.path.dirname(os.path.abspath(p)) for p in extra]
+    return kept + [p for p in dict.fromkeys(parents) if p not in kept]
+
+
+# --- the unprivileged-user level -----------------------------------------------------------
+
+
+def private_scratch(uid: int, files: Sequence[str]) -> tuple[str, str | None]:
+    """A 0700 scratch folder owned by ``uid`` (as root), with read-only copies of ``files``
+    (the submission first, then the modules beside it that it imports: files or packages).
+
+    Returns (folder, path of the submission's copy or None).
+    """
+    folder = tempfile.mkdtemp(prefix="gradcheck-scratch-")
+    copies = []
+    for path in files:
+        copy = os.path.join(folder, os.path.basename(path))
+        if os.path.isdir(path):
+            shutil.copytree(path, copy)
+        else:
+            shutil.copyfile(path, copy)
+        copies.append(copy)
+    for root, dirs, names in os.walk(folder):
+        for name in dirs + names:
+            os.chown(os.path.join(root, name), uid, uid)
+            os.chmod(os.path.join(root, name), 0o500 if name in dirs else 0o400)
+    os.chown(folder, uid, uid)
+    os.chmod(folder, 0o700)
+    return folder, (copies[0] if copies else None)
+
+
+def readable_by_others(path: str) -> bool:
+    """Whether a user that is neither owner nor in the group can reach and read ``path``."""
+    path = os.path.realpath(path)
+    parts = path.split(os.sep)
+    for end in range(1, len(parts)):
+        folder = os.sep.join(parts[:end]) or os.sep
+        if not os.stat(folder).st_mode & 0o001:
+            return False
+    return bool(os.stat(path).st_mode & 0o004)
+
+
+def stdlib_warning() -> str | None:
+    """A note when the worker's uid cannot read the standard library (unprivileged-user level)."""
+    stdlib = os.path.dirname(os.__file__)
+    if readable_by_others(stdlib):
+        return None
+    return (
+        f"isolation unprivileged-user: the Python installation ({stdlib}) is not readable by other users, "
+        "so the submission can import only the modules gradcheck loaded before switching users "
+        "(numpy and the common standard modules); install bubblewrap or a Python other users can read"
+    )
+
+
+def remove_scratch(folder: str | None) -> None:
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- starting the worker at a level --------------------------------------------------------
+
+
+def worker_command(level: str, worker: Sequence[str], visible: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """(command, environment) that start ``worker`` (``python -I -m ...``) at ``level``."""
+    if level == "sandbox":
+        flags = bwrap_flags()
+        if flags is None:
+            raise UsageError(f"the sandbox isolation level is not available here; {INSTALL_HINT}")
+        return bwrap_command(worker, flags=flags, visible=visible), dict(os.environ)
+    if level == "unprivileged-user":
+        return list(worker), dict(SCRUBBED_ENV)  # HOME/TMPDIR: the scratch folder, set by the worker
+    env = dict(os.environ)
+    env.update({key: value for key, value in SCRUBBED_ENV.items() if key not in ("PATH", "LANG")})
+    return list(worker), env
+
+
+# --- processes the submission started ------------------------------------------------------
+
+
+def _process_table() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent pid, process group, session) of every process this one can see."""
+    table = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return table
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            table[int(entry)] = (int(fields[1]), int(fields[2]), int(fields[3]))
+    return table
+
+
+def _real_uid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def strays(worker_pid: int, uid: int | None = None) -> list[int]:
+    """Processes the worker ``worker_pid`` started: its descendants, the members of its
+    process group and session, and (``uid``: a uid of its own) every process of that uid."""
+    table = _process_table()
+    found = {pid for pid, (_, group, session) in table.items() if worker_pid in (group, session)}
+    if uid is not None:
+        found.update(pid for pid in table if _real_uid(pid) == uid)
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    stack = [worker_pid]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    found.discard(worker_pid)
+    found.discard(os.getpid())
+    return sorted(found)
+
+
+def kill_strays(worker_pid: int, uid: int | None = None) -> None:
+    import signal
+
+    for pid in strays(worker_pid, uid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass

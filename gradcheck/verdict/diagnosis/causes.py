@@ -1,0 +1,99 @@
+"""The likely cause each diagnosis id names (the evidence says what was measured)."""
+
+from __future__ import annotations
+
+CAUSES: dict[str, str] = {
+    # templates: the hypothesised mistake reproduces the analytic result exactly
+    "pad_zero_crash": (
+        "crashes only at pad = 0: the crop `x[pad:-pad]` is empty when pad = 0; "
+        "slice with `x[pad:pad + n_H_prev]` instead"
+    ),
+    "all_zero": (
+        "the result is 0 everywhere: nothing is written to it (a branch whose condition never holds, e.g. "
+        "mode == 'avg' instead of 'average', or a loop over an empty range), or every value written is 0"
+    ),
+    "bias_in_window": (
+        "the bias is added inside the window sum (once per element of the window) instead of "
+        "once per output: Z = sum(a_slice * W) + b"
+    ),
+    "bias_missing": "the bias b is not added: Z = np.sum(a_slice_prev * W) + float(b)",
+    "other_mode": (
+        "the pooling mode is mixed up: the 'max' and 'average' branches are swapped or the mode is ignored"
+    ),
+    "window_size": (
+        "the pooling window has the wrong size: the slice end must be vert_start + f (and horiz_start + f)"
+    ),
+    "kernel_flipped": (
+        "the kernel is rotated by 180 degrees (true convolution); the layer is a "
+        "cross-correlation: use W[p, q] as is, without flipping"
+    ),
+    "hw_swapped": (
+        "the height and width axes are swapped (arrays are NHWC: index [i, h, w, c], W is (f, f, n_C_prev, n_C))"
+    ),
+    "crop_offset": (
+        "dA_prev is cut out of dA_prev_pad at the wrong offset: take da_prev_pad[pad:pad + n_H_prev, "
+        "pad:pad + n_W_prev, :]"
+    ),
+    "equals_other_tensor": "the gradient is computed from the wrong tensor (see the evidence for which one)",
+    "not_reset_per_example": (
+        "the gradient buffer of one example is not reset per example: create (or zero) da_prev_pad inside the "
+        "loop over i, or take it as dA_prev_pad[i]"
+    ),
+    "mask_wrong": (
+        "the max-pooling mask is wrong: it must be one-hot at the window's maximum "
+        "(x == np.max(x)), the only element through which the gradient flows"
+    ),
+    # structure: measured facts
+    "batch_averaged": (
+        "the gradient is divided by the batch size m: the checked loss is a sum over the batch, "
+        "not a mean, so do not divide by m"
+    ),
+    "distribute_factor": (
+        "the average-pooling gradient is off by a constant factor: each of the n_H * n_W = f * f elements of a "
+        "window gets dz / (n_H * n_W)"
+    ),
+    "constant_factor": "the gradient is off by a constant factor (its value is in the evidence): a missing or extra "
+    "factor",
+    "skipped_windows": (
+        "some windows are skipped: a loop bound stops one short or starts one late (e.g. range(n_H - 1) or "
+        "range(1, n_H) instead of range(n_H))"
+    ),
+    "overwritten": (
+        "the sum over windows is assigned with `=` instead of accumulated with `+=`: only the last window "
+        "written is left"
+    ),
+    "one_example": (
+        "only one example's gradient is kept: the sum over the batch is missing or assigned with `=` "
+        "(accumulate over i with +=)"
+    ),
+    "unwritten_outputs": (
+        "part of the output is never computed: a loop bound stops one short or starts one late "
+        "(e.g. range(n_H - 1) instead of range(n_H))"
+    ),
+    "border_only": (
+        "dA_prev is wrong only in a border band and right in the interior: the windows that "
+        "reach into the zero padding (or the crop of the padding from dA_prev_pad) are handled "
+        "wrongly"
+    ),
+    # dependence: what changes the verdict
+    "stride_only": (
+        "fails only with stride > 1: the windows are placed as if stride were 1 (vert_start = h instead of h * stride)"
+    ),
+    "overlap_only": (
+        "fails only where windows overlap (stride < f): the gradient of a window is assigned "
+        "with `=` instead of accumulated with `+=`"
+    ),
+    "pad_only": (
+        "fails only with padding (pad > 0): the padding is handled wrongly (the padded size or output size, "
+        "the crop of dA_prev_pad, or the windows over the padding)"
+    ),
+    "batch_only": (
+        "fails only with more than one example (m > 1): the examples are mixed up (a wrong example index, "
+        "a buffer shared between examples, or a sum over the batch done wrongly)"
+    ),
+    "channels_only": "fails only with more than one channel: a channel index is wrong",
+    "nonsquare_only": (
+        "fails only on non-square inputs: height and width are mixed up (n_H used where n_W belongs, "
+        "in a loop bound, an output size or a slice)"
+    ),
+}

@@ -1,0 +1,18 @@
+"""Hostile submission: zero_pad SIGKILLs its parent process, then answers correctly.
+
+Disarmed as committed; the sandbox tests copy it with ``ARMED = True``.
+"""
+
+import os
+import signal
+
+from reference.naive import *  # noqa: F403
+from reference.naive import zero_pad as _zero_pad
+
+ARMED = False  # set by the tests
+
+
+def zero_pad(X, pad):
+    if ARMED:
+        os.kill(os.getppid(), signal.SIGKILL)
+    return _zero_pad(X, pad)

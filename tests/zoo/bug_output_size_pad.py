@@ -1,0 +1,33 @@
+"""Bug: conv_forward's output size counts the padding once (``n_H_prev + pad - f``) instead of twice.
+
+Z has the wrong shape whenever pad > 0. Breaks: conv_forward.
+"""
+
+import numpy as np
+
+from reference.naive import *  # noqa: F403
+from reference.naive import conv_single_step, zero_pad
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
+    f, f, n_C_prev, n_C = W.shape
+    stride = hparameters["stride"]
+    pad = hparameters["pad"]
+    n_H = (n_H_prev + pad - f) // stride + 1
+    n_W = (n_W_prev + pad - f) // stride + 1
+    Z = np.zeros((m, n_H, n_W, n_C))
+    A_prev_pad = zero_pad(A_prev, pad)
+    for i in range(m):
+        a_prev_pad = A_prev_pad[i]
+        for h in range(n_H):
+            vert_start = h * stride
+            vert_end = vert_start + f
+            for w in range(n_W):
+                horiz_start = w * stride
+                horiz_end = horiz_start + f
+                for c in range(n_C):
+                    a_slice_prev = a_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :]
+                    Z[i, h, w, c] = conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c])
+    cache = (A_prev, W, b, hparameters)
+    return Z, cache
