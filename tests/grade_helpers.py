@@ -26,7 +26,10 @@ ZOO = TESTS / "zoo"
 SUBMISSIONS = TESTS / "submissions"
 WORST_FIRST = ("crashed", "memory", "timeout", "error", "fail", "pass")
 
-KILLS_PARENT = '''"""Hostile: conv_forward kills the process that started its worker (the grading task)."""
+KILLS_PARENT = '''"""Hostile: conv_forward kills the process that started its worker (the grading task).
+
+It succeeds at the limits-only isolation level; the sandbox (PID namespace) and the
+unprivileged-user level stop it."""
 import os
 import signal
 
@@ -115,14 +118,22 @@ def worst(statuses: list[str]) -> str:
     return min(present, key=WORST_FIRST.index) if present else "missing"
 
 
-def expected_row(path: Path, workdir: Path, *, examples: int, timeout: float) -> dict[str, str]:
+WEAKEST = {"GRADCHECK_ISOLATION": "limits-only"}  # the level at which a submission can kill its grading task
+
+
+def run_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the grader and checker subprocesses (``extra``: e.g. :data:`WEAKEST`)."""
+    return {**os.environ, "PYTHONPATH": str(TESTS.parent), **(extra or {})}
+
+
+def expected_row(path: Path, workdir: Path, *, examples: int, timeout: float,
+                 extra_env: dict[str, str] | None = None) -> dict[str, str]:
     """What the gradebook row of ``path`` must say, from ``gradcheck check --json`` on it."""
     out = workdir / f"{path.stem}-{abs(hash(str(path)))}.json"
     subprocess.run(
         [sys.executable, "-m", "gradcheck.cli", "check", str(path), "--examples", str(examples), "--seed", "0",
          "--timeout", str(timeout), "--json", str(out), "-q"],
-        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(TESTS.parent)},
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, env=run_env(extra_env),
     )
     report = json.loads(out.read_text())
     row = {name: worst([c["status"] for c in report["checks"] if c["function"] == name]) for name in CONTRACT_FUNCTIONS}

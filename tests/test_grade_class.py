@@ -9,14 +9,13 @@ cost only their own row.
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from grade_helpers import TESTS, build_class, expected_row
+from grade_helpers import WEAKEST, build_class, expected_row, run_env
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.grade.store import Store
@@ -25,10 +24,10 @@ EXAMPLES = 10
 TIMEOUT = 2.0
 
 
-def run_grade(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_grade(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "gradcheck.cli", "grade", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=900, env={**os.environ, "PYTHONPATH": str(TESTS.parent)},
+        timeout=900, env=run_env(extra_env),
     )
 
 
@@ -37,11 +36,18 @@ def read_rows(path: Path) -> dict[str, dict[str, str]]:
         return {row["submission"]: row for row in csv.DictReader(handle)}
 
 
-def assert_agrees_with_check(rows: dict[str, dict[str, str]], targets: dict[str, Path], workdir: Path) -> None:
-    checked = {name: path for name, path in targets.items() if name != "kills_parent"}
+def killer_contained(rows: dict[str, dict[str, str]]) -> bool:
+    """Whether the isolation level stopped kills_parent from killing its grading task."""
+    return rows["correct_course"]["isolation"] in ("sandbox", "unprivileged-user")
+
+
+def assert_agrees_with_check(rows: dict[str, dict[str, str]], targets: dict[str, Path], workdir: Path,
+                             extra_env: dict[str, str] | None = None) -> None:
+    checked = {name: path for name, path in targets.items() if name != "kills_parent" or killer_contained(rows)}
     with ThreadPoolExecutor(2) as pool:
         expected = dict(zip(checked, pool.map(
-            lambda path: expected_row(path, workdir, examples=EXAMPLES, timeout=TIMEOUT), checked.values()
+            lambda path: expected_row(path, workdir, examples=EXAMPLES, timeout=TIMEOUT, extra_env=extra_env),
+            checked.values()
         ), strict=True))
     for name, want in expected.items():
         row = rows[name]
@@ -54,8 +60,11 @@ def assert_agrees_with_check(rows: dict[str, dict[str, str]], targets: dict[str,
 
 def assert_hostile_rows(rows: dict[str, dict[str, str]], out: Path) -> None:
     killer = rows["kills_parent"]
-    assert killer["outcome"] == "crashed" and killer["passed"] == "false" and killer["score"] == "0"
-    assert "died twice" in killer["load_error"]
+    if killer_contained(rows):
+        assert killer["outcome"] == "graded" and killer["conv_forward"] == "fail"
+    else:  # it killed its grading task, twice: its row only
+        assert killer["outcome"] == "crashed" and killer["passed"] == "false" and killer["score"] == "0"
+        assert killer["load_error"] == "the grading process died twice (it was retried once)"
     assert rows["signal_death"]["pool_backward"] == "crashed"  # its worker died: that function only
     assert rows["signal_death"]["conv_backward"] == "pass"
     assert rows["exit_at_import"]["load_error"] != ""
@@ -74,11 +83,13 @@ def test_small_class_agrees_with_check_and_rerun_grades_nothing(tmp_path: Path) 
     folder, targets = build_class(tmp_path, full=False)
     out = tmp_path / "out"
     result = run_grade(str(folder), "--out", str(out), "--examples", str(EXAMPLES), "--timeout", str(TIMEOUT),
-                       "--workers", "2", cwd=tmp_path)
-    assert result.returncode == 1, result.stderr  # kills_parent could not be graded
-    assert "1 could not be graded: kills_parent" in result.stderr
-    assert "graded, " in result.stderr and "ETA" in result.stderr  # progress
+                       "--workers", "2", cwd=tmp_path)  # at the strongest isolation level available
     rows = read_rows(out / "grades.csv")
+    if killer_contained(rows):
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 1 and "1 could not be graded: kills_parent" in result.stderr
+    assert "graded, " in result.stderr and "ETA" in result.stderr  # progress
     assert set(rows) == set(targets) | {"grades_2023", "empty_student"}
     assert_hostile_rows(rows, out)
     assert_agrees_with_check(rows, targets, tmp_path)
@@ -99,11 +110,12 @@ def test_full_class_of_sixty_agrees_with_check(tmp_path: Path) -> None:
     assert len(targets) >= 60
     out = tmp_path / "out"
     result = run_grade(str(folder), "--out", str(out), "--examples", str(EXAMPLES), "--timeout", str(TIMEOUT),
-                       "--workers", "2", cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
+                       "--workers", "2", cwd=tmp_path, extra_env=WEAKEST)  # kills_parent can kill its task
+    assert result.returncode == 1 and "1 could not be graded: kills_parent" in result.stderr, result.stderr
     rows = read_rows(out / "grades.csv")
     assert len(rows) >= 62
+    assert rows["correct_course"]["isolation"] == "limits-only"
     assert_hostile_rows(rows, out)
-    assert_agrees_with_check(rows, targets, tmp_path)
+    assert_agrees_with_check(rows, targets, tmp_path, extra_env=WEAKEST)
     page = (out / "class.md").read_text()
     assert "## Likely causes, most common first" in page and "correct_course, same_as_course" in page

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from grade_helpers import TESTS, build_class
+from grade_helpers import WEAKEST, build_class, run_env
 
 from gradcheck.grade.store import Store
 
@@ -29,7 +29,7 @@ def grade_command(folder: Path, out: Path, *extra: str) -> list[str]:
 
 
 def env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(TESTS.parent)}
+    return run_env(WEAKEST)  # the level at which kills_parent kills its grading task: a crashed row
 
 
 def committed(out: Path) -> int:

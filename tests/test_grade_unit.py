@@ -99,8 +99,9 @@ def test_grade_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         LocalExecutor(0)
 
 
-def test_tiny_class_end_to_end(tmp_path: Path) -> None:
+def test_tiny_class_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A correct file, a copy, one defining only zero_pad, one killing its grading task, a data file."""
+    monkeypatch.setenv("GRADCHECK_ISOLATION", "limits-only")  # the level at which dan can kill its task
     folder = tmp_path / "class"
     folder.mkdir()
     shutil.copy(ZOO / "correct_course.py", folder / "ann.py")
@@ -117,6 +118,7 @@ def test_tiny_class_end_to_end(tmp_path: Path) -> None:
     assert rows["ben"].same_as == "ann" and rows["ben"].passed
     assert (rows["cat"].passed, rows["cat"].score) == (False, 1)  # conv_forward required, missing
     assert rows["dan"].outcome == "crashed" and [r.submission.id for r in run.ungraded] == ["dan"]
+    assert rows["ann"].isolation == "limits-only"
     assert rows["eve"].outcome == "odd"
     assert "3/3 graded" in err.getvalue() and "ETA" in err.getvalue()
     with open(tmp_path / "out" / "grades.csv", newline="") as handle:
