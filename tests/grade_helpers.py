@@ -118,6 +118,12 @@ def worst(statuses: list[str]) -> str:
     return min(present, key=WORST_FIRST.index) if present else "missing"
 
 
+# Submissions whose answers depend on what they can see around them (other processes' command
+# lines, classmates' files, the working folder): graded in a folder of their own, they see something
+# else than `gradcheck check` run in place does. They are in the class (they must cost only their
+# row) but not in the function-by-function comparison.
+CONTEXT_DEPENDENT = frozenset({"hostile_proc_cmdline", "hostile_read_sibling", "hostile_looks_around"})
+
 WEAKEST = {"GRADCHECK_ISOLATION": "limits-only"}  # the level at which a submission can kill its grading task
 
 
