@@ -8,7 +8,8 @@ files share bytes (identical files would be graded once). Each run starts from a
 empty ``--out`` (no store to reuse). Prints wall time per run, the 2-worker speed-up
 (target >= 1.7x), and the cost per submission (task duration) for correct and
 failing ones; the CPU time the grading processes got (``cores busy`` = CPU / wall: with
-2 workers on an idle 2-core machine it approaches 2), and the load average before and
+2 workers on an idle 2-core machine it approaches 2; processes inside a bubblewrap PID namespace
+are not counted), and the load average before and
 after (a shared machine skews everything).
 """
 
