@@ -254,6 +254,7 @@ def test_gradescope_file_is_written_when_the_submission_is_missing(capsys, tmp_p
     assert "no such file" in json.loads(results.read_text())["tests"][0]["output"]
 
 
+@pytest.mark.slow  # a timeout or a long run: CI runs it, `-m "not slow"` skips it
 def test_console_script_and_module_entry_point(tmp_path):
     script = shutil.which("gradcheck")
     commands = [[sys.executable, "-m", "gradcheck.cli"]] + ([[script]] if script else [])

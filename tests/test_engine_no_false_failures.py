@@ -22,6 +22,7 @@ LAYERS = "conv_forward,conv_backward,pool_forward,pool_backward"
 EXAMPLES_PER_QUANTITY = 600
 
 
+@pytest.mark.slow  # a timeout or a long run: CI runs it, `-m "not slow"` skips it
 def test_ten_thousand_generated_cases_on_correct_code_never_fail():
     total = 0
     for implementation in (reference, reference.naive):

@@ -295,6 +295,7 @@ def test_render_saved_defaults_to_the_json_directory(tmp_path):
     assert again["markdown"] == written["markdown"] and again["markdown"].is_file()
 
 
+@pytest.mark.slow  # a timeout or a long run: CI runs it, `-m "not slow"` skips it
 def test_command_line_rerender(tmp_path, capsys):
     written = write_report_dir(handmade(), tmp_path / "saved")
     assert main([str(written["json"]), str(tmp_path / "out")]) == 0

@@ -248,6 +248,7 @@ def test_load_failures_raise_load_error(name, message):
         worker(name)
 
 
+@pytest.mark.slow  # a timeout or a long run: CI runs it, `-m "not slow"` skips it
 def test_endless_import_is_cut_by_the_load_timeout():
     started = time.monotonic()
     with pytest.raises(LoadError, match="importing it did not finish within 1 s"):
@@ -263,6 +264,7 @@ def test_missing_module_is_target_not_found():
 # --- misbehaviour during calls -------------------------------------------------------------
 
 
+@pytest.mark.slow  # a timeout or a long run: CI runs it, `-m "not slow"` skips it
 def test_sleep_times_out_and_the_worker_keeps_serving():
     with worker("sleep.py") as backend:
         started = time.monotonic()
@@ -275,6 +277,7 @@ def test_sleep_times_out_and_the_worker_keeps_serving():
         assert backend.call("conv_forward", conv_args()).status == "ok"
 
 
+@pytest.mark.slow  # a timeout or a long run: CI runs it, `-m "not slow"` skips it
 def test_loop_that_swallows_the_alarm_gets_the_worker_killed():
     with worker("infinite_loop.py") as backend:
         started = time.monotonic()
@@ -286,6 +289,7 @@ def test_loop_that_swallows_the_alarm_gets_the_worker_killed():
         assert backend.restarts == 1
 
 
+@pytest.mark.slow  # a timeout or a long run: CI runs it, `-m "not slow"` skips it
 def test_batch_stops_at_the_first_timeout():
     with worker("sleep.py") as backend:
         started = time.monotonic()

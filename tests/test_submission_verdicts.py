@@ -140,9 +140,15 @@ VERDICTS = {
 }
 
 
+SLOW_SUBMISSIONS = ("infinite_loop.py", "sleep.py", "signal_death.py")  # seconds of timeouts each
+
+
 @pytest.mark.parametrize(
     ("name", "function", "quantity"),
-    list(VERDICTS),
+    [
+        pytest.param(n, f, q, marks=[pytest.mark.slow] if n in SLOW_SUBMISSIONS else [])
+        for n, f, q in VERDICTS
+    ],
     ids=[f"{n}:{f}:{q or '*'}" for n, f, q in VERDICTS],
 )
 def test_bad_submission_status_and_message(name, function, quantity):
