@@ -4,7 +4,8 @@ For every target (the article's loops ``reference.naive``, the vectorized ``refe
 each member of the bug zoo and each correct variant) the script runs
 ``gradcheck check TARGET --json FILE`` twice: with this checkout, and with the
 baseline commit (by default the engine before the batched, hypothesis-free screening),
-each isolated, with default settings. It prints wall and CPU time (parent + worker)
+each isolated, with default settings. It prints wall and CPU time (parent + worker;
+a worker inside the bubblewrap sandbox is not counted: it is not reaped as a child)
 and whether each verdict agrees with ``tests/zoo/manifest.py``: every function the
 manifest says must fail fails (fail or error) and every other present one passes.
 
