@@ -93,24 +93,13 @@ class Backend(ABC):
         With ``select``, only output ``select`` of a tuple-returning function is
         returned, and ``args_after`` is not collected (finite differences).
         """
-        return _run_batch(lambda args: self._select(self.call(name, args), select), name, arg_list)
-
-    @staticmethod
-    def _select(outcome: Outcome, select: int | None, keep_args: bool = False) -> Outcome:
-        if outcome.ok and select is not None:
-            if isinstance(outcome.value, tuple | list) and len(outcome.value) > select:
-                outcome.value = outcome.value[select]
-            # else leave as is: the engine reports the wrong return structure
-        if not keep_args:
-            outcome.args_after = None
-        return outcome
+        return self.call_batch([Call(name, args, select=select, collect_args=False) for args in arg_list])
 
     def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
         """Run ``calls`` in order (one round trip in a worker); after a timeout, memory or
         crash outcome the rest is not run and gets the same status (see :func:`run_batch`)."""
         return run_batch(
-            lambda call: self._select(self.call(call.name, call.args, keep=call.keep), call.select, call.collect_args),
-            calls,
+            lambda call: select_output(self.call(call.name, call.args, keep=call.keep), call), calls
         )
 
     def release(self) -> None:  # noqa: B027 - a default no-op, not abstract
@@ -146,9 +135,16 @@ def run_batch(run: Callable[[Call], Outcome], calls: Sequence[Call]) -> list[Out
     return outcomes
 
 
-def _run_batch(run: Callable[[tuple], Outcome], name: str, arg_list: Sequence[tuple]) -> list[Outcome]:
-    """:func:`run_batch` of calls of one function."""
-    return run_batch(lambda call: run(call.args), [Call(name, args) for args in arg_list])
+def select_output(outcome: Outcome, call: Call) -> Outcome:
+    """``outcome`` as ``call`` asks for it: only output ``call.select`` of a returned tuple
+    (a wrong return structure is left for the engine to report), and the arguments after
+    the call only with ``call.collect_args``."""
+    if outcome.ok and call.select is not None:
+        if isinstance(outcome.value, tuple | list) and len(outcome.value) > call.select:
+            outcome.value = outcome.value[call.select]
+    if not call.collect_args:
+        outcome.args_after = None
+    return outcome
 
 
 def trimmed_traceback(exc: BaseException, keep_file: Callable[[str], bool]) -> str:
@@ -286,6 +282,12 @@ class CallRunner:
         return Outcome("ok", value=to_wire(result), args_after=args_after, kept=kept_snapshots,
                        output=captured.getvalue())
 
+    def run_batch(self, calls: Sequence[Call]) -> list[Outcome]:
+        """:func:`run_batch` of ``calls`` against the namespace."""
+        return run_batch(
+            lambda call: select_output(self.run(call.name, call.args, call.keep, call.collect_args), call), calls
+        )
+
     def release(self) -> None:
         self.kept.clear()
 
@@ -341,20 +343,8 @@ class InProcessBackend(Backend):
     def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Outcome:
         return self._runner.run(name, args, keep)
 
-    def call_many(self, name: str, arg_list: Sequence[tuple], *, select: int | None = None) -> list[Outcome]:
-        return _run_batch(
-            lambda args: self._select(self._runner.run(name, args, collect_args=False), select), name, arg_list
-        )
-
     def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
-        return run_batch(
-            lambda call: self._select(
-                self._runner.run(call.name, call.args, call.keep, collect_args=call.collect_args),
-                call.select,
-                keep_args=True,
-            ),
-            calls,
-        )
+        return self._runner.run_batch(calls)
 
     def release(self) -> None:
         self._runner.release()

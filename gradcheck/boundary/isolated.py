@@ -330,39 +330,6 @@ class WorkerBackend(Backend):
                 "crashed", message=f"{name}: malformed reply from the worker process ({exc})"
             )
 
-    def call_many(
-        self, name: str, arg_list: Sequence[tuple], *, select: int | None = None
-    ) -> list[Outcome]:
-        if not arg_list:
-            return []
-        arrays: list[bytes] = []
-        encoded = [self._encode_args(args, arrays) for args in arg_list]
-        if any(item is None for item in encoded):
-            return [self._lost_cache(name) for _ in arg_list]
-        failed = self._ensure_worker()
-        if failed is not None:
-            return [failed for _ in arg_list]
-        budget = min(self.timeout * len(arg_list), max(self.timeout, BATCH_TIMEOUT_CAP))
-        reply = self._request(
-            {"op": "call_many", "name": name, "arg_list": encoded, "select": select}, arrays, budget
-        )
-        if isinstance(reply, Outcome):
-            return [reply for _ in arg_list]
-        try:
-            outcomes = reply[0].get("outcomes")
-            if type(outcomes) is not list or len(outcomes) != len(arg_list):
-                raise ProtocolError("wrong number of outcomes")
-            return [self._outcome(item, reply[1]) for item in outcomes]
-        except ProtocolError as exc:
-            self._kill()
-            self._reap()
-            return [
-                Outcome(
-                    "crashed", message=f"{name}: malformed reply from the worker process ({exc})"
-                )
-                for _ in arg_list
-            ]
-
     def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
         """Run ``calls`` in order in one round trip (see ``Backend.call_batch``)."""
         if not calls:

@@ -1,7 +1,7 @@
 """The worker process of ``gradcheck.boundary.isolated``: ``python -I -m gradcheck.boundary.worker READ_FD WRITE_FD``.
 
 Reads a ``load`` message (target, limits), sets the resource limits, imports the
-target, answers ``ready`` and then serves ``call``/``call_many``/``call_batch``/``release``
+target, answers ``ready`` and then serves ``call``/``call_batch``/``release``
 requests with ``gradcheck.boundary.backend.CallRunner`` until ``exit`` or end of input.
 """
 
@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import Any
 
-from gradcheck.boundary.backend import Backend, Call, CallRunner, CappedText, Outcome, _run_batch, run_batch
+from gradcheck.boundary.backend import Backend, Call, CallRunner, CappedText, Outcome
 from gradcheck.boundary.protocol import Closed, decode, encode, pack, read_message, write_all
 
 
@@ -180,30 +180,12 @@ def main(argv: list[str]) -> int:
             args = decode(request["args"], blobs)
             outcome = runner.run(request["name"], args, tuple(request.get("keep", ())))
             reply = {"outcome": _outcome_data(outcome, arrays)}
-        elif op == "call_many":
-            name, select = request["name"], request.get("select")
-            arg_list = [decode(item, blobs) for item in request["arg_list"]]
-            outcomes = _run_batch(
-                lambda args, name=name, select=select: Backend._select(
-                    runner.run(name, args, collect_args=False), select
-                ),
-                name,
-                arg_list,
-            )
-            reply = {"outcomes": [_outcome_data(outcome, arrays) for outcome in outcomes]}
         elif op == "call_batch":
             calls = [
                 Call(item["name"], decode(item["args"], blobs), tuple(item["keep"]), item["select"], item["collect"])
                 for item in request["calls"]
             ]
-            outcomes = run_batch(
-                lambda call: Backend._select(
-                    runner.run(call.name, call.args, call.keep, collect_args=call.collect_args),
-                    call.select,
-                    keep_args=True,
-                ),
-                calls,
-            )
+            outcomes = runner.run_batch(calls)
             reply = {"outcomes": [_outcome_data(outcome, arrays) for outcome in outcomes]}
         else:
             reply = {"error": f"unknown op {op!r}"}

@@ -19,6 +19,7 @@ reference forward with the contract's cache (each function judged on its own).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -29,9 +30,11 @@ from gradcheck.engine.numeric import STEP
 from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of
 from gradcheck.engine.screening import Found, Tally, factory, screen, screen_jointly, shrink
 from gradcheck.strategies import PoolGeometry
+from gradcheck.verdict.compare import ELEMENTWISE, NORMWISE
 from gradcheck.verdict.results import CheckResult, Detail, case_text
 
 Progress = Callable[[str], None]
+
 
 def evaluate_case(
     backend: Backend,
@@ -105,7 +108,7 @@ def check_quantity(
     ``screened``: the outcome of a joint screen (:func:`~gradcheck.engine.screening.screen_jointly`)
     that already ran this quantity's cases.
     """
-    result = _check_quantity(
+    result, case = _check_quantity(
         backend,
         function,
         quantity,
@@ -117,11 +120,7 @@ def check_quantity(
         screened=screened,
     )
     if sweep and result.status in ("pass", "fail"):
-        spec = SPECS[(function, quantity)]
-        if result.counterexample is not None:
-            geometry, case_seed = _geometry_from(spec, result.counterexample), result.counterexample["seed"]
-        else:
-            geometry, case_seed = spec.representative, seed
+        geometry, case_seed = case or (SPECS[(function, quantity)].representative, seed)
         result.step_sweep = step_sweep(backend, function, quantity, geometry, case_seed, trusted_forwards)
     return result
 
@@ -137,7 +136,8 @@ def _check_quantity(
     display_name: str | None = None,
     display_names: dict[str, str] | None = None,
     screened: tuple[Found | None, Tally] | None = None,
-) -> CheckResult:
+) -> tuple[CheckResult, tuple[Any, int] | None]:
+    """The verdict, and the (geometry, array seed) of its counterexample (None when it passed)."""
     spec = SPECS[(function, quantity)]
     name = display_name or function
     oracle = spec.oracle
@@ -159,7 +159,7 @@ def _check_quantity(
         )
         if tally.worst is not None:
             result.max_error, result.tolerance = tally.worst.max_error, tally.worst.worst_tolerance
-        return result
+        return _with_bound(result, tally), None
     geometry, array_seed, verdict = found
     if verdict.status in FATAL or not verdict.reproducible:  # nothing to shrink or explain
         return CheckResult(
@@ -170,7 +170,7 @@ def _check_quantity(
             counterexample=_counterexample(geometry, array_seed),
             message=f"{name}: {verdict.message}",
             warnings=tally.warnings,
-        )
+        ), (geometry, array_seed)
     geometry, array_seed, screened = shrink(backend, spec, geometry, array_seed, verdict, trusted_forwards)
     # the smallest case again, twice screened and once per element (one batch): a case that
     # fails only some of the time is nondeterminism, not a wrong formula
@@ -192,9 +192,17 @@ def _check_quantity(
             message=f"{name}: {quantity} passed and failed on the same inputs: the results are "
             "not reproducible (nondeterministic code?)",
             warnings=tally.warnings,
-        )
+        ), (geometry, array_seed)
     verdict = explained if not explained.passed else screened
-    return _failure_result(name, spec, oracle, geometry, array_seed, verdict, tally)
+    result = _failure_result(name, spec, oracle, geometry, array_seed, verdict, tally)
+    return _with_bound(result, tally), (geometry, array_seed)
+
+
+def _with_bound(result: CheckResult, tally: Tally) -> CheckResult:
+    """Say which rounding bound decided a compared verdict (``result.bound``)."""
+    if result.tolerance is not None:
+        result.bound = NORMWISE if tally.normwise else ELEMENTWISE
+    return result
 
 
 def _failure_result(
@@ -333,12 +341,7 @@ def _root_causes(results: list[CheckResult], backend: Backend, trusted: set[str]
 
 
 def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: str, trusted: set[str]) -> None:
-    """Attach a verified likely cause to a failure (see ``gradcheck.verdict.diagnosis``), and
-    say which rounding bound decided a compared verdict (``result.bound``)."""
-    from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE
-
-    if result.status in ("pass", "fail") and result.tolerance is not None:
-        result.bound = NORMWISE if NORMWISE_NOTE in result.warnings else "element-wise"
+    """Attach a verified likely cause to a failure (see ``gradcheck.verdict.diagnosis``)."""
     if result.status in ("pass", "missing"):
         return
     try:
@@ -351,8 +354,6 @@ def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: st
 
     try:
         # the rules know the contract's names; a convention's display name (conv_backward_naive) is only shown
-        import dataclasses
-
         result.diagnosis = diagnose(dataclasses.replace(result, function=function), evaluate)
     except Exception as exc:  # noqa: BLE001 - a diagnosis never changes a verdict
         result.warnings.append(f"diagnosis failed: {type(exc).__name__}: {exc}")

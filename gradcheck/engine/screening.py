@@ -21,6 +21,7 @@ from gradcheck.engine.checks.case import FATAL, CaseVerdict
 from gradcheck.engine.driver import CaseFactory, run_cases
 from gradcheck.engine.plan import PLAN, Spec
 from gradcheck.engine.sampling import draw_cases, shrink_candidates, smallest_case
+from gradcheck.verdict.compare import NORMWISE
 
 # Cases are screened in chunks of growing size: a bug is usually caught in the first
 # chunk (few calls), a correct implementation pays few round trips in all.
@@ -39,10 +40,12 @@ def factory(spec: Spec, geometry: Any, seed: int, **options: Any) -> CaseFactory
     return lambda ctx: spec.evaluate(ctx, geometry, seed, **options)
 
 
-def _drawn(spec: Spec, rng: np.random.Generator, count: int) -> list[tuple[Any, int]]:
-    """``count`` cases: the smallest one first (seed 0), then draws."""
+def _drawn(spec: Spec, seed: int, count: int) -> list[tuple[Any, int]]:
+    """``count`` (geometry, array seed) cases of ``spec`` after its representative: the smallest
+    one first (seed 0), then draws from a Generator seeded by ``seed`` and the plan position."""
     if count <= 0:
         return []
+    rng = np.random.default_rng([seed, PLAN.index((spec.function, spec.quantity))])
     return [(smallest_case(spec.representative, spec.smallest_window), 0), *draw_cases(spec.cases(rng), rng, count - 1)]
 
 
@@ -63,12 +66,15 @@ class Tally:
         self.cases = 0
         self.warnings: list[str] = []
         self.worst = None  # the passing comparison closest to its tolerance
+        self.normwise = False  # some comparison needed the norm-wise bound of transform algorithms
 
     def record(self, verdict: CaseVerdict) -> None:
         for warning in verdict.warnings:
             if warning not in self.warnings:
                 self.warnings.append(warning)
         comparison = verdict.comparison
+        if comparison is not None and comparison.bound == NORMWISE:
+            self.normwise = True
         if verdict.passed and comparison is not None and comparison.analytic.size:
             if self.worst is None or comparison.max_ratio > self.worst.max_ratio:
                 self.worst = comparison
@@ -79,25 +85,23 @@ def screen(
 ) -> tuple[Any, int, CaseVerdict] | None:
     """Screen the representative case (per element, determinism) and ``examples - 1`` drawn
     cases; return the first (geometry, seed, verdict) that does not pass, or None."""
-    rng = np.random.default_rng([seed, PLAN.index((spec.function, spec.quantity))])
-    drawn = _drawn(spec, rng, examples - 1)
     screened_twice = spec.function in SCREENED_TWICE and not spec.quantity.startswith("ties")
-    first: list[tuple[Any, int, CaseFactory]] = [
-        (spec.representative, seed, factory(spec, spec.representative, seed, first=True, full=True))
-    ]
-    if screened_twice:  # the first case is also screened, so both modes are exercised on it
-        first.append((spec.representative, seed, factory(spec, spec.representative, seed, first=False, full=False)))
-    queue = first + [(geometry, case_seed, factory(spec, geometry, case_seed)) for geometry, case_seed in drawn]
-    position, explicit = 0, None
+    # the representative per element (and for determinism), and also screened where the
+    # screen is another mode of checking (the backwards), then the drawn cases
+    first = [factory(spec, spec.representative, seed, first=True, full=True)]
+    if screened_twice:
+        first.append(factory(spec, spec.representative, seed, first=False, full=False))
+    queue = [(spec.representative, seed, case) for case in first]
+    queue += [(geometry, case_seed, factory(spec, geometry, case_seed)) for geometry, case_seed in
+              _drawn(spec, seed, examples - 1)]
+    start, explicit = 0, None
     for size in chunk_sizes(len(queue)):
-        chunk = queue[position : position + size]
-        position += size
-        verdicts = run_cases(backend, [factory for _, _, factory in chunk], trusted)
+        chunk = queue[start : start + size]
+        verdicts = run_cases(backend, [case for _, _, case in chunk], trusted)
         backend.release()
-        for index, ((geometry, case_seed, _), verdict) in enumerate(zip(chunk, verdicts, strict=False)):
-            representative = position - size + index < len(first)
-            if not (representative and index > 0):
-                tally.cases += 1
+        for number, ((geometry, case_seed, _), verdict) in enumerate(zip(chunk, verdicts, strict=False), start):
+            representative = number < len(first)
+            tally.cases += number != 1 or not screened_twice  # the representative counts once
             tally.record(verdict)
             if verdict.passed:
                 continue
@@ -107,6 +111,7 @@ def screen(
                 explicit = explicit or (geometry, case_seed, verdict)
                 continue
             return geometry, case_seed, verdict
+        start += size
     return explicit
 
 
@@ -132,8 +137,6 @@ def shrink(
             break
         (geometry, seed), verdict = failing[0]
     return geometry, seed, verdict
-
-
 
 
 def screen_jointly(
@@ -169,11 +172,9 @@ def screen_jointly(
             found[spec.quantity] = (spec.representative, seed, verdict)
         elif not verdict.passed:  # kept, used only when no drawn case fails (see screen)
             explicit[spec.quantity] = (spec.representative, seed, verdict)
-    rng = np.random.default_rng([seed, PLAN.index((specs[0].function, specs[0].quantity))])
-    representative = specs[0].representative
-    queue = [(representative, seed), *_drawn(specs[0], rng, examples - 1)]
-    position, sizes = 0, iter(chunk_sizes(len(queue)))
-    while position < len(queue):
+    queue = [(specs[0].representative, seed), *_drawn(specs[0], seed, examples - 1)]
+    position, sizes, stopped = 0, iter(chunk_sizes(len(queue))), False
+    while position < len(queue) and not stopped:
         active = tuple(quantity for quantity, failure in found.items() if failure is None)
         if not active:
             break
@@ -190,10 +191,11 @@ def screen_jointly(
                 tallies[quantity].record(verdict)
             if verdict.passed:
                 continue
-            if verdict.status in FATAL:
+            if verdict.status in FATAL:  # ends every quantity still screened
                 for quantity in active:
                     found[quantity] = (geometry, case_seed, verdict)
-                return found
+                stopped = True
+                break
             alone = run_cases(
                 backend, [factory(by_quantity[q], geometry, case_seed) for q in active], trusted, stop_at_fatal=False
             )

@@ -17,8 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.contract import CONTRACT_FUNCTIONS, STATUSES
 from gradcheck.grade.gradebook import Row, write_atomic
+
+NOT_PASSING = tuple(status for status in STATUSES if status != "pass")  # a column each, in the contract's order
 
 
 @dataclass
@@ -122,10 +124,10 @@ def format_class_md(summary: ClassSummary) -> str:
     out = ["# Class results", "", _counts_line(rows) + ".", "",
            f"Required functions: {', '.join(summary.required)}. Time per submission: {_times(rows)}.", "",
            "## Pass rate per function", "", "| function | passing | " + " | ".join(
-               ("fail", "error", "timeout", "memory", "crashed", "missing")) + " |", "|---" * 8 + "|"]
+               NOT_PASSING) + " |", "|---" * 8 + "|"]
     for name, counter in summary.per_function.items():
         passed, present = _rate(counter)
-        cells = [str(counter.get(s, 0)) for s in ("fail", "error", "timeout", "memory", "crashed", "missing")]
+        cells = [str(counter.get(s, 0)) for s in NOT_PASSING]
         out.append(f"| {name} | {passed} of {present} | " + " | ".join(cells) + " |")
     out += ["", "## Pass rate per quantity", "", "| function | quantity | passing |", "|---|---|---|"]
     for (function, quantity), counter in summary.per_quantity.items():
@@ -175,12 +177,12 @@ def format_class_html(summary: ClassSummary) -> str:
            f"<p>{_h(_counts_line(rows))}.</p><p>Required functions: {_h(', '.join(summary.required))}. "
            f"Time per submission: {_h(_times(rows))}.</p>",
            "<h2>Pass rate per function</h2><table><tr><th>function</th><th>passing</th>"
-           + "".join(f"<th>{s}</th>" for s in ("fail", "error", "timeout", "memory", "crashed", "missing"))
+           + "".join(f"<th>{s}</th>" for s in NOT_PASSING)
            + "</tr>"]
     for name, counter in summary.per_function.items():
         passed, present = _rate(counter)
         cells = "".join(f"<td>{counter.get(s, 0)}</td>"
-                        for s in ("fail", "error", "timeout", "memory", "crashed", "missing"))
+                        for s in NOT_PASSING)
         out.append(f"<tr><td>{name}</td><td>{passed} of {present}</td>{cells}</tr>")
     out.append("</table><h2>Pass rate per quantity</h2><table><tr><th>function</th><th>quantity</th>"
                "<th>passing</th></tr>")
