@@ -50,6 +50,9 @@ CONV_CASES = [
     ((4, 16, 16, 3), 8, 5, 2, 2),
     ((16, 14, 14, 32), 64, 3, 1, 1),
 ]
+# Seconds between blocks: OpenBLAS threads spin for up to 2**28 cycles (~0.1 s here) after a
+# call, and would steal a core from the next block (PyTorch's OpenMP threads spin too).
+_IDLE = 0.25
 # (f, stride) pooled over each conv input, in both modes
 POOL_CASES = [(2, 2), (3, 1)]
 MODES = ("max", "average")
@@ -80,7 +83,7 @@ def best_times(fns: dict[str, Callable[[], object]], repeats: int, min_batch: fl
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, fn in fns.items():
-            time.sleep(0.02)  # let the other library's threads go idle
+            time.sleep(_IDLE)  # let the other library's threads go idle
             fn()
             for _ in range(repeats):
                 start = time.perf_counter()

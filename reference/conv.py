@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from reference import _shifted
+from reference._blas import product_into
 from reference._validate import Array, as_float_array, hparams, int_param, output_size
 
 ConvCache = tuple[Array, Array, Array, dict[str, Any]]
@@ -41,6 +43,7 @@ ConvCache = tuple[Array, Array, Array, dict[str, Any]]
 _A_LAYOUT = "(m, n_H_prev, n_W_prev, n_C_prev)"
 _BLOCK_BYTES = 1 << 21  # im2col bytes per block of examples: 2 MiB stays in a core's L2 cache
 _MANY_CHANNELS = 8  # from 8 input channels on, col2im adds run along channels, else along width
+_SHIFTED_MIN_ROWS = 4096  # stride 1 with at least this many padded input pixels: shifted products
 
 
 def zero_pad(X: Array, pad: int) -> Array:
@@ -141,6 +144,8 @@ def conv_forward(A_prev: Array, W: Array, b: Array, hparameters: dict) -> tuple[
     """
     A_prev, W, b, hp, f, n_H, n_W = _conv_geometry(A_prev, W, b, hparameters)
     m, n_C = A_prev.shape[0], W.shape[3]
+    if _shifted_products(A_prev, hp):
+        return _shifted.forward(_padded(A_prev, hp["pad"]), W, b), (A_prev, W, b, hparameters)
     W_b = np.concatenate([W.reshape(-1, n_C), b.reshape(1, n_C)])
     Z = np.empty((m, n_H, n_W, n_C))
     windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
@@ -170,16 +175,31 @@ def conv_backward(dZ: Array, cache: ConvCache) -> tuple[Array, Array, Array]:
     dZ = as_float_array("dZ", dZ, 4, "(m, n_H, n_W, n_C)")
     if dZ.shape != (m, n_H, n_W, n_C):
         raise ValueError(f"dZ must have the shape of Z, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, got {dZ.shape}")
-    dA_prev = np.zeros(A_prev.shape)
+    large = _shifted_products(A_prev, hp)
+    dA_prev = _shifted.input_gradient(dZ, W, hp["pad"], A_prev.shape) if large else np.zeros(A_prev.shape)
     dW_b = np.zeros((f * f * A_prev.shape[3] + 1, n_C))  # [dW_mat; db]
     dW_b_block = np.empty(dW_b.shape)
     windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
     for examples, cols in _blocks(windows):
-        dW_b += np.matmul(cols.T, dZ[examples].reshape(-1, n_C), out=dW_b_block)
+        dZ_rows = dZ[examples].reshape(-1, n_C)
+        if large:  # its products, like the shifted ones, go through SciPy's BLAS (reference._blas)
+            product_into(dW_b.T, np.asfortranarray(dZ_rows.T), cols.T, accumulate=True, transpose_b=True)
+            continue
+        dW_b += np.matmul(cols.T, dZ_rows, out=dW_b_block)
         # cols is read: its buffer now receives the products dZ[rows] @ W_mat.T
         scratch = cols.reshape(-1)[: cols.shape[0] * (cols.shape[1] - 1)]
         _col2im(dA_prev[examples], dZ[examples], W, hp["stride"], hp["pad"], scratch)
     return dA_prev, dW_b[:-1].reshape(W.shape), dW_b[-1].reshape(b.shape)
+
+
+def _shifted_products(A_prev: Array, hp: dict[str, int]) -> bool:
+    """Whether this convolution runs as shifted products (``reference._shifted``): stride 1,
+    ``_MANY_CHANNELS`` input channels or more (each product sums over them) and a padded
+    input large enough that the BLAS calls pay for themselves."""
+    m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
+    pad = hp["pad"]
+    rows = m * (n_H_prev + 2 * pad) * (n_W_prev + 2 * pad)
+    return hp["stride"] == 1 and n_C_prev >= _MANY_CHANNELS and rows >= _SHIFTED_MIN_ROWS
 
 
 def _overlap(n_out: int, n_in: int, offset: int, stride: int) -> tuple[slice, slice]:

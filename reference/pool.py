@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from reference import _parallel
 from reference._validate import Array, as_float_array, hparams, output_size
 
 PoolCache = tuple[Array, dict[str, Any]]
@@ -72,15 +73,18 @@ def _reduce_windows(X: Array, f: int, stride: int, ufunc, out: Array, channels_l
     """Reduce every f x f window of X (m, n_C, H, W) with ``ufunc`` (np.maximum or np.add)
     into ``out`` (m, n_C, n_H, n_W), separably, 2f strided operations instead of f*f:
 
-        R[i, c, y, w]   = ufunc over q of X[i, c, y, w*stride + q]
-        out[i, c, h, w] = ufunc over p of R[i, c, h*stride + p, w]
+        R[i, c, h, x]   = ufunc over p of X[i, c, h*stride + p, x]
+        out[i, c, h, w] = ufunc over q of R[i, c, h, w*stride + q]
+
+    Rows first: in NHWC a row of X is contiguous, so the first (larger) pass runs along
+    whole rows whatever the stride.
     """
     n_H, n_W = out.shape[2:]
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
-    rows = X[..., : h_span + f - 1, :]  # rows below the last window are read by none
-    R = _empty(rows.shape[:3] + (n_W,), channels_last)
-    _fold(ufunc, [rows[..., q : q + w_span : stride] for q in range(f)], R)
-    _fold(ufunc, [R[..., p : p + h_span : stride, :] for p in range(f)], out)
+    columns = X[..., : w_span + f - 1]  # columns right of the last window are read by none
+    R = _empty(columns.shape[:2] + (n_H, columns.shape[3]), channels_last)
+    _fold(ufunc, [columns[..., p : p + h_span : stride, :] for p in range(f)], R)
+    _fold(ufunc, [R[..., q : q + w_span : stride] for q in range(f)], out)
     return out
 
 
@@ -101,17 +105,24 @@ def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[A
     """
     mode = _check_mode(mode)
     A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters)
-    m, n_C = A_prev.shape[0], A_prev.shape[3]
-    channels_last = stride == 1 or n_C >= _FEW_CHANNELS
-    A = np.empty((m, n_H, n_W, n_C))
-    A_view = A.transpose(0, 3, 1, 2)
-    X = A_prev.transpose(0, 3, 1, 2)
+    A = np.empty((A_prev.shape[0], n_H, n_W, A_prev.shape[3]))
+    if A_prev.size < 2 * _parallel.MIN_ELEMENTS:
+        _forward_into(A_prev, f, stride, mode, A)
+    else:
+        slices = _parallel.batch_slices(A_prev.shape[0], A_prev.size)
+        _parallel.run([lambda s=s: _forward_into(A_prev[s], f, stride, mode, A[s]) for s in slices])
+    return A, (A_prev, hparameters)
+
+
+def _forward_into(A_prev: Array, f: int, stride: int, mode: str, A: Array) -> None:
+    """pool_forward's result for (a slice of) the batch, written into A (NHWC)."""
+    channels_last = stride == 1 or A_prev.shape[3] >= _FEW_CHANNELS
+    X, A_view = A_prev.transpose(0, 3, 1, 2), A.transpose(0, 3, 1, 2)
     if mode == "max":
         _reduce_windows(X, f, stride, np.maximum, A_view, channels_last)
     else:
         _reduce_windows(X, f, stride, np.add, A_view, channels_last)
         A /= f * f
-    return A, (A_prev, hparameters)
 
 
 def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
@@ -139,12 +150,26 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     m, n_C = A_prev.shape[0], A_prev.shape[3]
     if dA.shape != (m, n_H, n_W, n_C):
         raise ValueError(f"dA must have the shape of A, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, got {dA.shape}")
+    dA_prev = np.empty(A_prev.shape)
+    if A_prev.size < 2 * _parallel.MIN_ELEMENTS:
+        _backward_into(A_prev, dA, f, stride, mode, dA_prev)
+    else:
+        slices = _parallel.batch_slices(m, A_prev.size)
+        _parallel.run([lambda s=s: _backward_into(A_prev[s], dA[s], f, stride, mode, dA_prev[s]) for s in slices])
+    return dA_prev
+
+
+def _backward_into(A_prev: Array, dA: Array, f: int, stride: int, mode: str, dA_prev: Array) -> None:
+    """pool_backward's result for (a slice of) the batch, written into dA_prev (NHWC, any content)."""
+    if mode == "max" and stride == f > 1 and _route_max_tiled(A_prev, dA, f, dA_prev):
+        return
+    m, n_H, n_W, n_C = dA.shape
     channels_last = stride == 1 or n_C >= _FEW_CHANNELS
     out_shape = (m, n_C, n_H, n_W)
     X, G = A_prev.transpose(0, 3, 1, 2), dA.transpose(0, 3, 1, 2)
-    dA_prev = np.zeros(A_prev.shape)
-    dX = dA_prev.transpose(0, 3, 1, 2)
     overlapping = stride < f
+    dA_prev.fill(0.0)
+    dX = dA_prev.transpose(0, 3, 1, 2)
     if mode == "max" and overlapping:
         step = max(1, _CHUNK // X[0].size)  # images per chunk, so its temporaries stay in cache
         for i in range(0, m, step):
@@ -175,7 +200,36 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
         else:
             for window in _window_slices(f, stride, n_H, n_W):
                 dX[window] = share
-    return dA_prev
+
+
+def _route_max_tiled(A_prev: Array, dA: Array, f: int, dA_prev: Array) -> bool:
+    """Max routing when the windows tile the input (stride = f): writes dA_prev from NHWC
+    A_prev and dA and returns True, or returns False, leaving dA_prev as it was, when some
+    window holds tied maxima (the caller then routes offset by offset).
+
+    Each input row y = h*f + p of the tiled part is compared in one operation with row h of
+    the maxima, repeated f times along width (``A_rep[i, h, x] = A[i, h, x // f]``), and
+    receives ``G_rep * hit``: every operand is contiguous along whole rows, whatever the
+    number of channels. Without ties each window has exactly one hit, so the hits number
+    exactly the windows; with a tie they number more, and routing to every hit would be
+    wrong.
+    """
+    m, n_H_prev, n_W_prev, n_C = A_prev.shape
+    n_H, n_W = dA.shape[1:3]
+    A = np.empty((m, n_H, n_W, n_C))
+    _reduce_windows(A_prev.transpose(0, 3, 1, 2), f, f, np.maximum, A.transpose(0, 3, 1, 2), True)
+    A_rep = np.repeat(A, f, axis=2)
+    rows = [(slice(None), slice(p, p + f * n_H, f), slice(0, f * n_W)) for p in range(f)]
+    hits = [np.equal(A_prev[row], A_rep) for row in rows]
+    if sum(map(np.count_nonzero, hits)) != A.size:
+        return False
+    dA_prev[:, f * n_H :] = 0.0  # rows and columns no window reads
+    dA_prev[:, :, f * n_W :] = 0.0
+    G_rep = np.repeat(dA, f, axis=2)
+    for row, hit in zip(rows, hits, strict=True):
+        np.multiply(G_rep, hit, out=dA_prev[row])
+    np.add(dA_prev, 0.0, out=dA_prev)  # -0.0 (a negative times False) -> 0.0
+    return True
 
 
 def _route_max(X: Array, G: Array, f: int, stride: int, dX: Array, channels_last: bool) -> None:

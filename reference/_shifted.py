@@ -1,0 +1,78 @@
+"""Stride-1 convolution products as f*f shifted matrix products, with no im2col copy.
+
+With stride 1, flatten the padded input ``A_pad`` (m, H_pad, W_pad, n_C_prev) to rows
+r = (i*H_pad + y)*W_pad + x. Output (i, h, w) sits at row r = (i*H_pad + h)*W_pad + w
+of a grid of the same shape, and its window offset (p, q) reads input row
+r + p*W_pad + q: for every offset, the rows an output reads are one contiguous slice of
+the flattened input. So, over the grid's rows r < span (span = rows - (f-1)*W_pad - (f-1),
+which covers every real output):
+
+    Z_grid[r]             = b + sum_{p, q} A_flat[r + p*W_pad + q] @ W[p, q]
+    dA_flat[r + p*W_pad + q] += dZ_grid[r] @ W[p, q].T          for every (p, q)
+
+where grid rows that are no output (h >= n_H or w >= n_W) are computed and dropped
+(forward) or hold a zero dZ (backward). Each product is one BLAS ``dgemm`` with
+``beta = 1`` (``reference._blas``) that accumulates straight into a slice of the result: no intermediate
+of f*f times the data, and no strided adds. The rows are handled in blocks whose
+operands stay in cache across the f*f products.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference._blas import product_into
+from reference._validate import Array
+
+_BLOCK_ROWS = 4096  # grid rows per block: a block's operands stay in a core's L2 cache
+
+
+def _span(rows: int, f: int, W_pad: int) -> int:
+    return rows - (f - 1) * W_pad - (f - 1)
+
+
+def forward(A_pad: Array, W: Array, b: Array) -> Array:
+    """Z (m, n_H, n_W, n_C) of a stride-1 convolution of the padded input A_pad
+    (m, H_pad, W_pad, n_C_prev) with W (f, f, n_C_prev, n_C) and b (1, 1, 1, n_C)."""
+    m, H_pad, W_pad, n_C_prev = A_pad.shape
+    f, n_C = W.shape[0], W.shape[3]
+    n_H, n_W = H_pad - f + 1, W_pad - f + 1
+    rows = m * H_pad * W_pad
+    span = _span(rows, f, W_pad)
+    A_flat = np.ascontiguousarray(A_pad).reshape(rows, n_C_prev)
+    Z_grid = np.empty((rows, n_C))
+    Z_grid[:span] = b.reshape(n_C)
+    W_T = [[np.asfortranarray(W[p, q].T) for q in range(f)] for p in range(f)]  # (n_C, n_C_prev)
+    for start in range(0, span, _BLOCK_ROWS):
+        stop = min(span, start + _BLOCK_ROWS)
+        Z_T = Z_grid[start:stop].T
+        for p in range(f):
+            for q in range(f):
+                offset = p * W_pad + q
+                product_into(Z_T, W_T[p][q], A_flat[start + offset : stop + offset].T, accumulate=True)
+    return np.ascontiguousarray(Z_grid.reshape(m, H_pad, W_pad, n_C)[:, :n_H, :n_W])
+
+
+def input_gradient(dZ: Array, W: Array, pad: int, A_shape: tuple[int, int, int, int]) -> Array:
+    """dA_prev (A_shape) of a stride-1 convolution with W (f, f, n_C_prev, n_C) and pad,
+    for the upstream gradient dZ (m, n_H, n_W, n_C)."""
+    m, n_H, n_W, n_C = dZ.shape
+    f, n_C_prev = W.shape[0], W.shape[2]
+    n_H_prev, n_W_prev = A_shape[1:3]
+    H_pad, W_pad = n_H + f - 1, n_W + f - 1
+    rows = m * H_pad * W_pad
+    span = _span(rows, f, W_pad)
+    dZ_grid = np.zeros((m, H_pad, W_pad, n_C))
+    dZ_grid[:, :n_H, :n_W] = dZ
+    dZ_flat = dZ_grid.reshape(rows, n_C)
+    dA_flat = np.zeros((rows, n_C_prev))
+    W_pq = [[np.asfortranarray(W[p, q]) for q in range(f)] for p in range(f)]  # (n_C_prev, n_C)
+    for start in range(0, span, _BLOCK_ROWS):
+        stop = min(span, start + _BLOCK_ROWS)
+        dZ_T = dZ_flat[start:stop].T
+        for p in range(f):
+            for q in range(f):
+                offset = p * W_pad + q
+                product_into(dA_flat[start + offset : stop + offset].T, W_pq[p][q], dZ_T, accumulate=True)
+    dA_pad = dA_flat.reshape(m, H_pad, W_pad, n_C_prev)
+    return np.ascontiguousarray(dA_pad[:, pad : pad + n_H_prev, pad : pad + n_W_prev])
