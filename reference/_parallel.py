@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 MIN_ELEMENTS = 1 << 17  # elements per slice below which threads do not pay for themselves
-_executor: ThreadPoolExecutor | None = None
+_executor: Any = None  # a concurrent.futures.ThreadPoolExecutor, made on first use
 _workers = 0
 
 
@@ -33,6 +33,16 @@ def batch_slices(m: int, elements: int) -> list[slice]:
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:], strict=False)]
 
 
+def over_batch(m: int, elements: int, work: Callable[[slice], None]) -> None:
+    """``work(examples)`` over slices of the ``m`` examples that together cover the batch:
+    one call on the calling thread for a small input (``elements`` < 2 ``MIN_ELEMENTS``),
+    else one call per slice of ``batch_slices``, run at once."""
+    if elements < 2 * MIN_ELEMENTS:
+        work(slice(0, m))
+        return
+    run([lambda examples=examples: work(examples) for examples in batch_slices(m, elements)])
+
+
 def run(tasks: list[Callable[[], None]]) -> None:
     """Run ``tasks``, the first on the calling thread and the others on worker threads, and
     return when all are done; the first exception raised by any is raised here."""
@@ -41,6 +51,9 @@ def run(tasks: list[Callable[[], None]]) -> None:
         tasks[0]()
         return
     if _executor is None or _workers < len(tasks) - 1:
+        # imported here: small inputs, the only ones gradcheck's workers see, never need it
+        from concurrent.futures import ThreadPoolExecutor
+
         _workers = len(tasks) - 1
         _executor = ThreadPoolExecutor(max_workers=_workers, thread_name_prefix="reference")
     futures = [_executor.submit(task) for task in tasks[1:]]

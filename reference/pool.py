@@ -106,11 +106,7 @@ def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[A
     mode = _check_mode(mode)
     A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters)
     A = np.empty((A_prev.shape[0], n_H, n_W, A_prev.shape[3]))
-    if A_prev.size < 2 * _parallel.MIN_ELEMENTS:
-        _forward_into(A_prev, f, stride, mode, A)
-    else:
-        slices = _parallel.batch_slices(A_prev.shape[0], A_prev.size)
-        _parallel.run([lambda s=s: _forward_into(A_prev[s], f, stride, mode, A[s]) for s in slices])
+    _parallel.over_batch(A.shape[0], A_prev.size, lambda s: _forward_into(A_prev[s], f, stride, mode, A[s]))
     return A, (A_prev, hparameters)
 
 
@@ -151,18 +147,18 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     if dA.shape != (m, n_H, n_W, n_C):
         raise ValueError(f"dA must have the shape of A, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, got {dA.shape}")
     dA_prev = np.empty(A_prev.shape)
-    if A_prev.size < 2 * _parallel.MIN_ELEMENTS:
-        _backward_into(A_prev, dA, f, stride, mode, dA_prev)
-    else:
-        slices = _parallel.batch_slices(m, A_prev.size)
-        _parallel.run([lambda s=s: _backward_into(A_prev[s], dA[s], f, stride, mode, dA_prev[s]) for s in slices])
+    _parallel.over_batch(m, A_prev.size, lambda s: _backward_into(A_prev[s], dA[s], f, stride, mode, dA_prev[s]))
     return dA_prev
 
 
 def _backward_into(A_prev: Array, dA: Array, f: int, stride: int, mode: str, dA_prev: Array) -> None:
     """pool_backward's result for (a slice of) the batch, written into dA_prev (NHWC, any content)."""
-    if mode == "max" and stride == f > 1 and _route_max_tiled(A_prev, dA, f, dA_prev):
-        return
+    if stride == f > 1:  # the windows tile the input
+        if mode == "average":
+            _spread_tiled(dA, f, dA_prev)
+            return
+        if _route_max_tiled(A_prev, dA, f, dA_prev):
+            return
     m, n_H, n_W, n_C = dA.shape
     channels_last = stride == 1 or n_C >= _FEW_CHANNELS
     out_shape = (m, n_C, n_H, n_W)
@@ -200,6 +196,19 @@ def _backward_into(A_prev: Array, dA: Array, f: int, stride: int, mode: str, dA_
         else:
             for window in _window_slices(f, stride, n_H, n_W):
                 dX[window] = share
+
+
+def _spread_tiled(dA: Array, f: int, dA_prev: Array) -> None:
+    """Average pooling's gradient when the windows tile the input (stride = f), NHWC: each
+    input row y = h*f + p of the tiled part is row h of dA / (f*f) repeated f times along
+    width; rows and columns no window reads are 0."""
+    n_H, n_W = dA.shape[1:3]
+    share_rep = np.repeat(dA, f, axis=2)
+    share_rep /= f * f
+    for p in range(f):
+        dA_prev[:, p : p + f * n_H : f, : f * n_W] = share_rep
+    dA_prev[:, f * n_H :] = 0.0
+    dA_prev[:, :, f * n_W :] = 0.0
 
 
 def _route_max_tiled(A_prev: Array, dA: Array, f: int, dA_prev: Array) -> bool:

@@ -18,6 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
+import reference._shifted
 import reference.conv
 from reference import conv_backward, conv_forward, conv_single_step, naive, zero_pad
 
@@ -250,3 +251,60 @@ def test_conv_blocks_and_channel_layouts_match_naive_loops(args) -> None:
     assert_allclose(Z, naive.conv_forward(A_prev, W, b, case.hparameters)[0], **TOL)
     for got, expected in zip(grads, naive.conv_backward(dZ, cache), strict=True):
         assert_allclose(got, expected, **TOL)
+
+
+@st.composite
+def shifted_conv_cases(draw: st.DrawFn) -> tuple[ConvCase, int]:
+    """A stride-1 case with 8..10 input channels (the shifted products' domain) and a block
+    of grid rows small enough that the rows are split, often mid-image."""
+    case = replace(draw(conv_cases()), stride=1, n_C_prev=draw(st.sampled_from([8, 9, 10])))
+    return case, draw(st.integers(1, 40))
+
+
+@given(args=shifted_conv_cases())
+@example(args=(replace(CONV_EXAMPLES[0], n_C_prev=8), 1))  # pad = 0
+@example(args=(replace(CONV_EXAMPLES[2], n_C_prev=9), 5))  # f = 1
+@example(args=(replace(CONV_EXAMPLES[5], n_C_prev=8), 7))  # n_H_prev != n_W_prev
+@example(args=(ConvCase(m=2, n_H_prev=2, n_W_prev=3, n_C_prev=8, n_C=2, f=4, stride=1, pad=1, seed=9), 3))
+def test_conv_shifted_products_match_naive_loops(args) -> None:
+    """Stride-1 convolutions with many channels run as f*f shifted BLAS products over the
+    flattened padded input (``reference._shifted``) once the input is large; with the size
+    threshold at 0 they run on every case, in blocks of any number of rows, and give the
+    loops' result. The spy shows that path was taken, so this test cannot pass on the
+    im2col path by accident."""
+    case, block_rows = args
+    A_prev, W, b, dZ = case.arrays()
+    cache = (A_prev, W, b, case.hparameters)
+    calls = []
+
+    def spy(function):
+        def called(*arguments):
+            calls.append(function.__name__)
+            return function(*arguments)
+
+        return called
+
+    with (
+        patch.object(reference.conv, "_SHIFTED_MIN_ROWS", 0),
+        patch.object(reference._shifted, "_BLOCK_ROWS", block_rows),
+        patch.object(reference._shifted, "forward", spy(reference._shifted.forward)),
+        patch.object(reference._shifted, "input_gradient", spy(reference._shifted.input_gradient)),
+    ):
+        Z, _ = conv_forward(A_prev, W, b, case.hparameters)
+        grads = conv_backward(dZ, cache)
+    assert calls == ["forward", "input_gradient"]
+    assert Z.flags.c_contiguous and grads[0].flags.c_contiguous
+    assert_allclose(Z, naive.conv_forward(A_prev, W, b, case.hparameters)[0], **TOL)
+    for got, expected in zip(grads, naive.conv_backward(dZ, cache), strict=True):
+        assert got.shape == expected.shape
+        assert_allclose(got, expected, **TOL)
+
+
+def test_large_stride_one_convolutions_take_the_shifted_path() -> None:
+    """The size rule itself: stride 1, >= 8 input channels and a large padded input; not
+    stride 2, not 3 channels, not a small input."""
+    decide = reference.conv._shifted_products
+    assert decide(np.empty((8, 30, 30, 8)), {"stride": 1, "pad": 1})
+    assert not decide(np.empty((8, 30, 30, 8)), {"stride": 2, "pad": 1})
+    assert not decide(np.empty((8, 30, 30, 3)), {"stride": 1, "pad": 1})
+    assert not decide(np.empty((1, 5, 5, 8)), {"stride": 1, "pad": 1})

@@ -11,6 +11,7 @@ Finite-difference checks are in ``test_reference_fd.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
+import reference._parallel
+import reference.pool
 from reference import (
     create_mask_from_window,
     distribute_value,
@@ -269,3 +272,77 @@ def test_pool_accepts_float32_and_returns_float64(mode: str) -> None:
     A, cache = pool_forward(A_prev.astype(np.float32), case.hparameters, mode)
     assert A.dtype == np.float64
     assert pool_backward(dA.astype(np.float32), cache, mode).dtype == np.float64
+
+
+@st.composite
+def tiled_pool_cases(draw: st.DrawFn) -> PoolCase:
+    """stride = f >= 2: the windows tile the input, with or without rows and columns left over."""
+    case = draw(pool_cases())
+    f = draw(st.integers(2, 4))
+    return replace(
+        case,
+        f=f,
+        stride=f,
+        n_H_prev=draw(st.integers(f, 3 * f + 1)),
+        n_W_prev=draw(st.integers(f, 3 * f + 1)),
+        n_C=draw(st.sampled_from([1, 3, 8])),
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+@given(case=tiled_pool_cases())
+@example(case=replace(POOL_EXAMPLES[0], ties=False))
+@example(case=POOL_EXAMPLES[7])  # ties, and a row and column left over
+def test_tiled_pooling_matches_naive_loops_and_falls_back_at_ties(mode: str, case: PoolCase) -> None:
+    """When the windows tile the input, max routing compares whole rows at once and is
+    used only when no window holds tied maxima (else the offset-by-offset routing runs);
+    average pooling repeats dA / f^2 along rows. Both give the loops' result, and the tie
+    rule decides which max path ran: a window with a tie must take the fallback."""
+    A_prev, dA = case.arrays()
+    cache = (A_prev, case.hparameters)
+    taken = []
+    route = reference.pool._route_max_tiled
+
+    def spy(*arguments):
+        taken.append(route(*arguments))
+        return taken[-1]
+
+    with patch.object(reference.pool, "_route_max_tiled", spy):
+        dA_prev = pool_backward(dA, cache, mode)
+    assert_allclose(dA_prev, naive.pool_backward(dA, cache, mode), **TOL)
+    assert not np.signbit(dA_prev[dA_prev == 0]).any(), "-0.0 in the gradient"
+    if mode == "max":
+        n_H, n_W = case.out_shape[1:3]
+        f = case.f
+        windows = A_prev[:, : n_H * f, : n_W * f].reshape(case.m, n_H, f, n_W, f, case.n_C)
+        maxima = windows.max(axis=(2, 4), keepdims=True)
+        tie = bool(((windows == maxima).sum(axis=(2, 4)) > 1).any())
+        assert taken == [not tie]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@given(case=pool_cases_any_channels())
+@with_examples([replace(c, m=3) for c in POOL_EXAMPLES])
+def test_pooling_split_over_threads_matches_naive_loops(mode: str, case: PoolCase) -> None:
+    """Large batches are cut into slices of examples that run in threads
+    (``reference._parallel``); with the size threshold at 1 every batch of m >= 2 is cut,
+    and forward and backward give the loops' result exactly as one thread would."""
+    A_prev, dA = case.arrays()
+    cache = (A_prev, case.hparameters)
+    A_one, _ = pool_forward(A_prev, case.hparameters, mode)
+    dA_prev_one = pool_backward(dA, cache, mode)
+    sizes = []
+    run = reference._parallel.run
+
+    def spy(tasks):
+        sizes.append(len(tasks))
+        run(tasks)
+
+    with patch.object(reference._parallel, "MIN_ELEMENTS", 1), patch.object(reference._parallel, "run", spy):
+        A, _ = pool_forward(A_prev, case.hparameters, mode)
+        dA_prev = pool_backward(dA, cache, mode)
+    tasks = min(reference._parallel._cores(), case.m)
+    assert sizes == ([tasks, tasks] if A_prev.size >= 2 else [])
+    assert_array_equal(A, A_one)
+    assert_array_equal(dA_prev, dA_prev_one)
+    assert_allclose(dA_prev, naive.pool_backward(dA, cache, mode), **TOL)

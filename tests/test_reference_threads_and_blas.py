@@ -1,0 +1,84 @@
+"""The reference layers' two helpers: slices of a batch run in threads (``_parallel``) and
+matrix products written into a slice of a result (``_blas``)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from reference import _blas, _parallel
+
+
+@given(m=st.integers(1, 50), elements=st.integers(0, 10**7))
+def test_batch_slices_cover_the_batch_once_in_order(m: int, elements: int) -> None:
+    slices = _parallel.batch_slices(m, elements)
+    assert 1 <= len(slices) <= max(1, min(_parallel._cores(), m))
+    assert slices[0].start == 0 and slices[-1].stop == m
+    assert all(a.stop == b.start for a, b in zip(slices, slices[1:], strict=False))
+    assert all(s.stop > s.start for s in slices)
+
+
+def test_run_runs_every_task_and_the_first_on_the_calling_thread() -> None:
+    threads = [None, None, None]
+
+    def task(index: int):
+        def work() -> None:
+            threads[index] = threading.current_thread()
+
+        return work
+
+    _parallel.run([task(0), task(1), task(2)])
+    assert threads[0] is threading.current_thread()
+    assert all(thread is not None for thread in threads)
+    assert threads[1] is not threading.current_thread()
+
+
+@pytest.mark.parametrize("failing", [0, 1])
+def test_run_raises_a_tasks_error_after_every_task_ended(failing: int) -> None:
+    """An error in the caller's task or in a worker's reaches the caller, and only once
+    every task has ended (no thread still writes into the result)."""
+    done = []
+
+    def task(index: int):
+        def work() -> None:
+            if index == failing:
+                raise ValueError(f"task {index} failed")
+            threading.Event().wait(0.05)
+            done.append(index)
+
+        return work
+
+    with pytest.raises(ValueError, match=f"task {failing} failed"):
+        _parallel.run([task(0), task(1)])
+    assert done == [1 - failing]
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("transpose_b", [False, True])
+def test_product_into_writes_a_slice_of_rows_in_place(accumulate: bool, transpose_b: bool) -> None:
+    """result[3:9] (+)= rows @ M, written through the Fortran view result[3:9].T, touches
+    no other row."""
+    rng = np.random.default_rng(0)
+    result = rng.standard_normal((12, 4))
+    before = result.copy()
+    rows, M = rng.standard_normal((6, 5)), rng.standard_normal((5, 4))
+    b = np.asfortranarray(rows.T) if not transpose_b else np.asfortranarray(rows)
+    _blas.product_into(result[3:9].T, np.asfortranarray(M.T), b, accumulate, transpose_b)
+    expected = before.copy()
+    expected[3:9] = (before[3:9] if accumulate else 0.0) + rows @ M
+    assert_allclose(result, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_product_into_is_right_when_scipy_works_on_a_copy() -> None:
+    """A target SciPy cannot write in place (C-ordered, not Fortran) gets the sum written back."""
+    rng = np.random.default_rng(1)
+    target = rng.standard_normal((4, 6))  # C-ordered: dgemm copies it
+    before = target.copy()
+    a, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 6))
+    _blas.product_into(target, np.asfortranarray(a), np.asfortranarray(b), accumulate=True)
+    assert_allclose(target, before + a @ b, rtol=1e-13, atol=1e-13)
