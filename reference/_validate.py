@@ -22,10 +22,12 @@ import numpy as np
 Array = np.ndarray
 
 
-def as_float_array(name: str, value: Any, ndim: int, layout: str) -> Array:
+def as_float_array(name: str, value: Any, ndim: int, layout: str, check_finite: bool = True) -> Array:
     """Return ``value`` as a float64 ndarray of rank ``ndim`` or raise.
 
-    ``layout`` is the expected axes, e.g. ``"(m, n_H_prev, n_W_prev, n_C_prev)"``.
+    ``layout`` is the expected axes, e.g. ``"(m, n_H_prev, n_W_prev, n_C_prev)"``. Without
+    ``check_finite`` the caller must call ``require_finite`` itself (e.g. slice by slice,
+    in the threads that compute on the slices).
     """
     if not isinstance(value, np.ndarray):
         raise TypeError(
@@ -39,10 +41,18 @@ def as_float_array(name: str, value: Any, ndim: int, layout: str) -> Array:
         )
     if value.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions {layout}, got shape {value.shape}")
-    if not np.isfinite(value).all():
-        n_bad = int(value.size - np.count_nonzero(np.isfinite(value)))
-        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); the layers need finite inputs")
+    if check_finite:
+        require_finite(name, value)
     return np.asarray(value, dtype=np.float64)
+
+
+def require_finite(name: str, part: Array, whole: Array | None = None) -> None:
+    """Raise if ``part`` (of the array ``whole``, itself by default) holds a NaN or an
+    infinity; the message counts them over ``whole``."""
+    if not np.isfinite(part).all():
+        whole = part if whole is None else whole
+        n_bad = int(whole.size - np.count_nonzero(np.isfinite(whole)))
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); the layers need finite inputs")
 
 
 def int_param(name: str, value: Any, minimum: int, where: str) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from reference import _parallel
-from reference._validate import Array, as_float_array, hparams, output_size
+from reference._validate import Array, as_float_array, hparams, output_size, require_finite
 
 PoolCache = tuple[Array, dict[str, Any]]
 MODES = ("max", "average")
@@ -42,8 +42,8 @@ def _check_mode(mode: Any) -> str:
     return mode
 
 
-def _pool_geometry(A_prev: Any, hparameters: Any):
-    A_prev = as_float_array("A_prev", A_prev, 4, "(m, n_H_prev, n_W_prev, n_C)")
+def _pool_geometry(A_prev: Any, hparameters: Any, check_finite: bool = True):
+    A_prev = as_float_array("A_prev", A_prev, 4, "(m, n_H_prev, n_W_prev, n_C)", check_finite)
     hp = hparams(hparameters, ("f", "stride"), {"f": 1, "stride": 1})
     f, stride = hp["f"], hp["stride"]
     n_H = output_size(A_prev.shape[1], f, stride, 0, "height n_H_prev")
@@ -104,9 +104,14 @@ def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[A
     Returns (A, cache) with cache ``(A_prev, hparameters)``.
     """
     mode = _check_mode(mode)
-    A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters)
+    A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters, check_finite=False)
     A = np.empty((A_prev.shape[0], n_H, n_W, A_prev.shape[3]))
-    _parallel.over_batch(A.shape[0], A_prev.size, lambda s: _forward_into(A_prev[s], f, stride, mode, A[s]))
+
+    def forward(examples: slice) -> None:  # finiteness is checked in the threads too
+        require_finite("A_prev", A_prev[examples], A_prev)
+        _forward_into(A_prev[examples], f, stride, mode, A[examples])
+
+    _parallel.over_batch(A.shape[0], A_prev.size, forward)
     return A, (A_prev, hparameters)
 
 
@@ -141,13 +146,19 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
         raise TypeError(
             f"cache must be the tuple (A_prev, hparameters) returned by pool_forward, got {type(cache).__name__}"
         )
-    A_prev, f, stride, n_H, n_W = _pool_geometry(*cache)
-    dA = as_float_array("dA", dA, 4, "(m, n_H, n_W, n_C)")
+    A_prev, f, stride, n_H, n_W = _pool_geometry(*cache, check_finite=False)
+    dA = as_float_array("dA", dA, 4, "(m, n_H, n_W, n_C)", check_finite=False)
     m, n_C = A_prev.shape[0], A_prev.shape[3]
     if dA.shape != (m, n_H, n_W, n_C):
         raise ValueError(f"dA must have the shape of A, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, got {dA.shape}")
     dA_prev = np.empty(A_prev.shape)
-    _parallel.over_batch(m, A_prev.size, lambda s: _backward_into(A_prev[s], dA[s], f, stride, mode, dA_prev[s]))
+
+    def backward(examples: slice) -> None:  # finiteness is checked in the threads too
+        require_finite("A_prev", A_prev[examples], A_prev)
+        require_finite("dA", dA[examples], dA)
+        _backward_into(A_prev[examples], dA[examples], f, stride, mode, dA_prev[examples])
+
+    _parallel.over_batch(m, A_prev.size, backward)
     return dA_prev
 
 

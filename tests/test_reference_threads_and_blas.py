@@ -82,3 +82,28 @@ def test_product_into_is_right_when_scipy_works_on_a_copy() -> None:
     a, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 6))
     _blas.product_into(target, np.asfortranarray(a), np.asfortranarray(b), accumulate=True)
     assert_allclose(target, before + a @ b, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_pooling_split_over_threads_still_refuses_nan_and_counts_them_all(where: str) -> None:
+    """Split over threads, each slice checks its own finiteness; a NaN in any slice raises
+    the message of the unsplit layer, counting every bad value of the whole array."""
+    from unittest.mock import patch
+
+    from reference import pool_backward, pool_forward
+
+    rng = np.random.default_rng(2)
+    A_prev = rng.standard_normal((4, 4, 4, 2))
+    dA = rng.standard_normal((4, 2, 2, 2))
+    index = 0 if where == "first" else -1
+    bad_A, bad_dA = A_prev.copy(), dA.copy()
+    bad_A[index, 0, 0, 0] = bad_A[index, 1, 1, 1] = np.nan
+    bad_dA[index, 0, 0, 0] = np.inf
+    hp = {"f": 2, "stride": 2}
+    with patch.object(_parallel, "MIN_ELEMENTS", 1):
+        with pytest.raises(ValueError, match=r"^A_prev contains 2 NaN or infinite value\(s\)"):
+            pool_forward(bad_A, hp, "max")
+        with pytest.raises(ValueError, match=r"^A_prev contains 2 NaN"):
+            pool_backward(dA, (bad_A, hp), "average")
+        with pytest.raises(ValueError, match=r"^dA contains 1 NaN or infinite value\(s\)"):
+            pool_backward(bad_dA, (A_prev, hp), "max")
