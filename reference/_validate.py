@@ -13,6 +13,7 @@ told how to fix the call. Decisions (tested in ``tests/test_reference_errors.py`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from numbers import Integral
 from typing import Any
@@ -49,7 +50,9 @@ def as_float_array(name: str, value: Any, ndim: int, layout: str, check_finite: 
 def require_finite(name: str, part: Array, whole: Array | None = None) -> None:
     """Raise if ``part`` (of the array ``whole``, itself by default) holds a NaN or an
     infinity; the message counts them over ``whole``."""
-    if not np.isfinite(part).all():
+    # A sum is finite only if every term is (NaN and inf propagate); a finite array whose
+    # sum overflows is settled by the element-wise test. One pass, no temporary.
+    if not math.isfinite(np.add.reduce(part, axis=None)) and not np.isfinite(part).all():
         whole = part if whole is None else whole
         n_bad = int(whole.size - np.count_nonzero(np.isfinite(whole)))
         raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); the layers need finite inputs")

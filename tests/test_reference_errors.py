@@ -469,3 +469,14 @@ def test_conv_accepts_integer_like_hparameters(hparameters) -> None:
 def test_distribute_value_accepts_a_one_element_array() -> None:
     """``dA[i, h, w, c]`` is a NumPy scalar, and some students pass ``dA[i:i+1, h, w, c]``."""
     assert distribute_value(np.array([2.0]), (2, 2)).tolist() == [[0.5, 0.5], [0.5, 0.5]]
+
+
+def test_huge_finite_values_are_accepted_though_their_sum_overflows() -> None:
+    """Finiteness is read from the sum first; a finite array whose sum overflows to inf
+    (here 1e308 + 1e308) is settled element by element, and accepted."""
+    huge = np.full((1, 2, 2, 1), 1e308)
+    pooled, cache = pool_forward(huge, {"f": 2, "stride": 2}, "max")
+    assert pooled.item() == 1e308
+    assert pool_backward(np.ones((1, 1, 1, 1)), cache, "max").sum() == 1.0
+    Z, _ = conv_forward(huge, np.full((1, 1, 1, 1), 1e-10), np.zeros((1, 1, 1, 1)), {"stride": 1, "pad": 0})
+    assert np.allclose(Z, 1e298)
