@@ -47,12 +47,21 @@ def as_float_array(name: str, value: Any, ndim: int, layout: str, check_finite: 
     return np.asarray(value, dtype=np.float64)
 
 
+def _all_finite(part: Array) -> bool:
+    """Whether every element of ``part`` is finite. On a large array, from its sum first: a
+    sum is finite only if every term is (NaN and inf propagate), in one pass with no
+    temporary; a finite array whose sum overflows is settled element by element."""
+    if part.size < 4096:  # the sum's error-state context would cost more than it saves
+        return bool(np.isfinite(part).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(part, axis=None)
+    return math.isfinite(total) or bool(np.isfinite(part).all())
+
+
 def require_finite(name: str, part: Array, whole: Array | None = None) -> None:
     """Raise if ``part`` (of the array ``whole``, itself by default) holds a NaN or an
     infinity; the message counts them over ``whole``."""
-    # A sum is finite only if every term is (NaN and inf propagate); a finite array whose
-    # sum overflows is settled by the element-wise test. One pass, no temporary.
-    if not math.isfinite(np.add.reduce(part, axis=None)) and not np.isfinite(part).all():
+    if not _all_finite(part):
         whole = part if whole is None else whole
         n_bad = int(whole.size - np.count_nonzero(np.isfinite(whole)))
         raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); the layers need finite inputs")

@@ -471,12 +471,17 @@ def test_distribute_value_accepts_a_one_element_array() -> None:
     assert distribute_value(np.array([2.0]), (2, 2)).tolist() == [[0.5, 0.5], [0.5, 0.5]]
 
 
+@pytest.mark.filterwarnings("error")  # and no overflow warning reaches the caller
 def test_huge_finite_values_are_accepted_though_their_sum_overflows() -> None:
-    """Finiteness is read from the sum first; a finite array whose sum overflows to inf
-    (here 1e308 + 1e308) is settled element by element, and accepted."""
-    huge = np.full((1, 2, 2, 1), 1e308)
+    """On a large array finiteness is read from the sum first; a finite array whose sum
+    overflows to inf (1e308 + 1e308) is settled element by element, and accepted, while
+    one NaN or inf among them is still refused."""
+    huge = np.full((1, 64, 64, 2), 1e308)
     pooled, cache = pool_forward(huge, {"f": 2, "stride": 2}, "max")
-    assert pooled.item() == 1e308
-    assert pool_backward(np.ones((1, 1, 1, 1)), cache, "max").sum() == 1.0
-    Z, _ = conv_forward(huge, np.full((1, 1, 1, 1), 1e-10), np.zeros((1, 1, 1, 1)), {"stride": 1, "pad": 0})
-    assert np.allclose(Z, 1e298)
+    assert (pooled == 1e308).all()
+    assert pool_backward(np.ones(pooled.shape), cache, "max").sum() == pooled.size
+    Z, _ = conv_forward(huge, np.full((1, 1, 2, 1), 1e-10), np.zeros((1, 1, 1, 1)), {"stride": 1, "pad": 0})
+    assert np.allclose(Z, 2e298)
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match=r"A_prev contains 1 NaN or infinite value\(s\)"):
+            pool_forward(with_value(huge, bad), {"f": 2, "stride": 2}, "max")
