@@ -24,6 +24,12 @@ block holds about ``_BLOCK_BYTES`` of ``cols`` (at least one example), so the
 copy and the matmuls that read it stay in cache; besides the outputs, the
 largest intermediate is the padded input or one block of ``cols``, whichever
 is larger (one block is never more than the whole im2col matrix).
+
+Large stride-1 convolutions with ``_MANY_CHANNELS`` input channels or more
+(``_shifted_products``) compute Z and dA_prev as f*f shifted products over the
+flattened padded input instead (``reference._shifted``: no im2col copy, no
+col2im adds), and dW by the blocks above; all their products go through SciPy's
+BLAS (``reference._blas``).
 """
 
 from __future__ import annotations

@@ -11,13 +11,17 @@ row-major (p, q) order, as PyTorch does. At a tie that is a valid subgradient
 
 Implementation: a window offset (p, q) selects one strided slice of A_prev, so
 no window array is built and no intermediate is larger than A_prev. Window sums
-and maxima are separable (along width, then along height: 2f strided operations
+and maxima are separable (along height, then along width: 2f strided operations
 instead of f*f), and so are spreading the average's gradient back and, for
 overlapping windows, max routing (see ``pool_backward``). The arrays are handled
 as (m, n_C, height, width) views. NumPy runs its inner loop along an axis that
-is contiguous in every operand: in NHWC that is channels (with width too when
-stride = 1), which is short when there are few channels, so then the
-intermediates are stored channels-first and the loop runs along width.
+is contiguous in every operand: in NHWC that is a whole row for the first,
+along-height pass, and channels (with width too when stride = 1) otherwise,
+which is short when there are few channels, so then the intermediates are
+stored channels-first and the loop runs along width. When the windows tile the
+input (stride = f), the backward pass works on whole input rows at once
+(``_route_max_tiled``, ``_spread_tiled``). Large batches are cut into slices of
+examples that run in threads (``reference._parallel``), with the same result.
 """
 
 from __future__ import annotations
