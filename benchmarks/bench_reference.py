@@ -16,13 +16,17 @@ with ``torch.set_num_threads(2)`` on NCHW contiguous tensors; its backward is
 results are checked against the reference before timing. reference.naive is
 timed once, on the first input only (``--naive all`` for every input; it takes
 minutes). Ratios: ``naive / ref`` (how much faster the reference is) and
-``ref / torch`` (below 1 means the reference is faster).
+``ref / torch`` (below 1 means the reference is faster). With PyTorch, a last table
+times the three matrix products of each convolution alone, NumPy's BLAS against
+PyTorch's (MKL), and divides NumPy's by PyTorch's time for the whole layer: a floor
+the reference cannot go below with NumPy's BLAS.
 This is a benchmark, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import sys
@@ -252,7 +256,48 @@ def main(argv: list[str] | None = None) -> None:
     both = vs_torch["conv"] + vs_torch["pool"]
     if both:
         print(f"geometric mean all: ref/torch {geomean(both):.2f} ({len(both)} cases)")
+    if torch is not None and args.only != "pool":
+        print_gemm_floor(args, rng)
     print(f"load average at the end {os.getloadavg()[0]:.2f} (this benchmark adds about 1)")
+
+
+def _three_products(cols, W_b, dZ):
+    """Z = cols @ W_b, dW_b = cols.T @ dZ, dcols = dZ @ W_b.T (NumPy arrays or torch tensors)."""
+    return cols @ W_b, cols.T @ dZ, dZ @ W_b.T
+
+
+def print_gemm_floor(args: argparse.Namespace, rng: np.random.Generator) -> None:
+    """The convolutions' three matrix products alone, NumPy's BLAS against PyTorch's (MKL).
+
+    An im2col convolution, forward + backward, does three products of the im2col matrix
+    (rows m*n_H*n_W, columns f*f*n_C_prev + 1): Z = cols @ W, dW = cols.T @ dZ and
+    dcols = dZ @ W.T. Their time with NumPy's BLAS, divided by PyTorch's time for the
+    whole layer, is the ratio a NumPy reference cannot go below whatever it does around
+    them (it can only change their shapes: see reference._shifted).
+    """
+    print()
+    header = f"{'products of':<42} {'numpy ms':>9} {'torch ms':>9} {'np/torch':>9} {'np / torch layer':>17}"
+    print(header)
+    print("-" * len(header))
+    for shape, n_C, f, stride, pad in CONV_CASES:
+        m, n_H_prev, n_W_prev, n_C_prev = shape
+        n_H = (n_H_prev + 2 * pad - f) // stride + 1
+        n_W = (n_W_prev + 2 * pad - f) // stride + 1
+        cols = rng.standard_normal((m * n_H * n_W, f * f * n_C_prev + 1))
+        W_b = rng.standard_normal((cols.shape[1], n_C))
+        dZ = rng.standard_normal((cols.shape[0], n_C))
+        fns = {
+            "numpy": functools.partial(_three_products, cols, W_b, dZ),
+            "torch": functools.partial(_three_products, *(torch.from_numpy(x) for x in (cols, W_b, dZ))),
+            "layer": conv_fns(shape, n_C, f, stride, pad, rng)[2],
+        }
+        times = best_times(fns, args.repeats, args.min_batch)
+        label = f"conv {shape}->{n_C} f{f} s{stride} p{pad}"
+        print(
+            f"{label:<42} {times['numpy'] * 1e3:9.3f} {times['torch'] * 1e3:9.3f} "
+            f"{times['numpy'] / times['torch']:9.2f} {times['numpy'] / times['layer']:17.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
