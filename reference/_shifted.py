@@ -31,6 +31,17 @@ def _span(rows: int, f: int, W_pad: int) -> int:
     return rows - (f - 1) * W_pad - (f - 1)
 
 
+def _products(span: int, f: int, W_pad: int):
+    """(start, stop, p, q, offset) for each block [start, stop) of the grid's first ``span``
+    rows and each window offset (p, q) in turn: the block's f*f products, one after the
+    other, while its rows are in cache. ``offset`` = p*W_pad + q, the input row shift."""
+    for start in range(0, span, _BLOCK_ROWS):
+        stop = min(span, start + _BLOCK_ROWS)
+        for p in range(f):
+            for q in range(f):
+                yield start, stop, p, q, p * W_pad + q
+
+
 def forward(A_pad: Array, W: Array, b: Array) -> Array:
     """Z (m, n_H, n_W, n_C) of a stride-1 convolution of the padded input A_pad
     (m, H_pad, W_pad, n_C_prev) with W (f, f, n_C_prev, n_C) and b (1, 1, 1, n_C)."""
@@ -43,13 +54,8 @@ def forward(A_pad: Array, W: Array, b: Array) -> Array:
     Z_grid = np.empty((rows, n_C))
     Z_grid[:span] = b.reshape(n_C)
     W_T = [[np.asfortranarray(W[p, q].T) for q in range(f)] for p in range(f)]  # (n_C, n_C_prev)
-    for start in range(0, span, _BLOCK_ROWS):
-        stop = min(span, start + _BLOCK_ROWS)
-        Z_T = Z_grid[start:stop].T
-        for p in range(f):
-            for q in range(f):
-                offset = p * W_pad + q
-                product_into(Z_T, W_T[p][q], A_flat[start + offset : stop + offset].T, accumulate=True)
+    for start, stop, p, q, offset in _products(span, f, W_pad):
+        product_into(Z_grid[start:stop].T, W_T[p][q], A_flat[start + offset : stop + offset].T, accumulate=True)
     return np.ascontiguousarray(Z_grid.reshape(m, H_pad, W_pad, n_C)[:, :n_H, :n_W])
 
 
@@ -67,12 +73,7 @@ def input_gradient(dZ: Array, W: Array, pad: int, A_shape: tuple[int, int, int, 
     dZ_flat = dZ_grid.reshape(rows, n_C)
     dA_flat = np.zeros((rows, n_C_prev))
     W_pq = [[np.asfortranarray(W[p, q]) for q in range(f)] for p in range(f)]  # (n_C_prev, n_C)
-    for start in range(0, span, _BLOCK_ROWS):
-        stop = min(span, start + _BLOCK_ROWS)
-        dZ_T = dZ_flat[start:stop].T
-        for p in range(f):
-            for q in range(f):
-                offset = p * W_pad + q
-                product_into(dA_flat[start + offset : stop + offset].T, W_pq[p][q], dZ_T, accumulate=True)
+    for start, stop, p, q, offset in _products(span, f, W_pad):
+        product_into(dA_flat[start + offset : stop + offset].T, W_pq[p][q], dZ_flat[start:stop].T, accumulate=True)
     dA_pad = dA_flat.reshape(m, H_pad, W_pad, n_C_prev)
     return np.ascontiguousarray(dA_pad[:, pad : pad + n_H_prev, pad : pad + n_W_prev])
