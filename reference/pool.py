@@ -36,7 +36,7 @@ from reference._validate import Array, as_float_array, hparams, output_size, req
 
 PoolCache = tuple[Array, dict[str, Any]]
 MODES = ("max", "average")
-_CHUNK = 32768  # max pooling backward works on chunks of images of about this many elements
+_CHUNK = 65536  # max pooling backward works on chunks of images of about this many elements
 _FEW_CHANNELS = 8  # below this, with stride > 1, intermediates are stored channels-first
 
 
@@ -232,20 +232,26 @@ def _route_max_tiled(A_prev: Array, dA: Array, f: int, dA_prev: Array) -> bool:
     window holds tied maxima (the caller then routes offset by offset).
 
     Each input row y = h*f + p of the tiled part is compared in one operation with row h of
-    the maxima, repeated f times along width (``A_rep[i, h, x] = A[i, h, x // f]``), and
+    the maxima, repeated f times along width (``A_rep[i, h, x] = A[i, h, x // f]``; for
+    f = 2 built straight from the rows' maxima, pairs of columns against their swap), and
     receives ``G_rep * hit``: every operand is contiguous along whole rows, whatever the
     number of channels. Without ties each window has exactly one hit, so the hits number
     exactly the windows; with a tie they number more, and routing to every hit would be
     wrong.
     """
-    m, n_H_prev, n_W_prev, n_C = A_prev.shape
-    n_H, n_W = dA.shape[1:3]
-    A = np.empty((m, n_H, n_W, n_C))
-    _reduce_windows(A_prev.transpose(0, 3, 1, 2), f, f, np.maximum, A.transpose(0, 3, 1, 2), True)
-    A_rep = np.repeat(A, f, axis=2)
+    m, n_H, n_W, n_C = dA.shape
     rows = [(slice(None), slice(p, p + f * n_H, f), slice(0, f * n_W)) for p in range(f)]
+    R = np.empty((m, n_H, f * n_W, n_C))  # R[i, h, x] = max over p of A_prev[i, h*f + p, x]
+    _fold(np.maximum, [A_prev[row] for row in rows], R)
+    if f == 2:  # each pair of columns' maximum, in both: the pair against itself swapped
+        pairs = R.reshape(m, n_H, n_W, 2, n_C)
+        A_rep = np.maximum(pairs, pairs[:, :, :, ::-1]).reshape(R.shape)
+    else:
+        A = np.empty(dA.shape)
+        _fold(np.maximum, [R[:, :, q::f] for q in range(f)], A)
+        A_rep = np.repeat(A, f, axis=2)
     hits = [np.equal(A_prev[row], A_rep) for row in rows]
-    if sum(map(np.count_nonzero, hits)) != A.size:
+    if sum(map(np.count_nonzero, hits)) != dA.size:
         return False
     dA_prev[:, f * n_H :] = 0.0  # rows and columns no window reads
     dA_prev[:, :, f * n_W :] = 0.0
