@@ -107,3 +107,44 @@ def test_pooling_split_over_threads_still_refuses_nan_and_counts_them_all(where:
             pool_backward(dA, (bad_A, hp), "average")
         with pytest.raises(ValueError, match=r"^dA contains 1 NaN or infinite value\(s\)"):
             pool_backward(bad_dA, (A_prev, hp), "max")
+
+
+def test_large_layers_accept_any_memory_layout_and_match_their_small_input_paths() -> None:
+    """Inputs large enough for the shifted products and the threads, given in Fortran
+    order, as float32 and as strided views, give the results of the im2col and
+    single-thread paths (forced by raising the size thresholds), which the loop tests
+    cover."""
+    from unittest.mock import patch
+
+    import reference.conv
+    from reference import conv_backward, conv_forward, pool_backward, pool_forward
+
+    rng = np.random.default_rng(3)
+    A_prev = np.asfortranarray(rng.standard_normal((4, 30, 30, 8)))
+    W = rng.standard_normal((3, 3, 8, 5)).astype(np.float32)
+    b = rng.standard_normal((1, 1, 1, 5))
+    dZ = rng.standard_normal((4, 30, 60, 5))[:, :, ::2]  # a strided view
+    hp = {"stride": 1, "pad": 1}
+    assert reference.conv._shifted_products(A_prev, hp)
+    Z, cache = conv_forward(A_prev, W, b, hp)
+    grads = conv_backward(dZ, cache)
+    with patch.object(reference.conv, "_SHIFTED_MIN_ROWS", 10**12):
+        Z_im2col, _ = conv_forward(A_prev, W, b, hp)
+        grads_im2col = conv_backward(dZ, cache)
+    assert_allclose(Z, Z_im2col, rtol=1e-12, atol=1e-12)
+    for got, expected in zip(grads, grads_im2col, strict=True):
+        assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+    pooled_input = np.asfortranarray(rng.standard_normal((4, 64, 64, 16)))
+    assert pooled_input.size >= 2 * _parallel.MIN_ELEMENTS
+    for f, stride in [(2, 2), (3, 1), (3, 2)]:
+        for mode in ("max", "average"):
+            hp_pool = {"f": f, "stride": stride}
+            A, cache_pool = pool_forward(pooled_input, hp_pool, mode)
+            dA = rng.standard_normal(A.shape)[:, ::-1]  # a reversed view
+            dA_prev = pool_backward(dA, cache_pool, mode)
+            with patch.object(_parallel, "MIN_ELEMENTS", 10**12):
+                A_one, _ = pool_forward(pooled_input, hp_pool, mode)
+                dA_prev_one = pool_backward(dA, cache_pool, mode)
+            np.testing.assert_array_equal(A, A_one)
+            np.testing.assert_array_equal(dA_prev, dA_prev_one)
