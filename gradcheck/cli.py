@@ -260,15 +260,20 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_PASS if report.passed else EXIT_FAIL
 
 
+def _count(number: int, noun: str) -> str:
+    """'1 check', '2 checks'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _closing_note(report: Report) -> str:
     checked = [check for check in report.checks if check.status != "missing"]
-    note = f"{len(checked)} checks in {report.duration_s:.1f} s"
+    note = f"{_count(len(checked), 'check')} in {report.duration_s:.1f} s"
     if report.worker is not None:
         trips = report.worker["round_trips"]
         per_check = f", {trips / len(checked):.0f} per check" if checked else ""
-        note += f" (isolated worker, {report.isolation}: {trips} round trips{per_check}"
+        note += f" (isolated worker, {report.isolation}: {_count(trips, 'round trip')}{per_check}"
         restarts = report.worker.get("restarts", 0)
-        note += f", {restarts} restarts)" if restarts else ")"
+        note += f", {_count(restarts, 'restart')})" if restarts else ")"
     else:
         note += " (in process, not isolated)"
     from gradcheck.boundary.sandbox import level_note

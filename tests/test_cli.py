@@ -94,6 +94,19 @@ def test_reference_passes_with_exit_0_and_valid_json(capsys, tmp_path):
     assert "[1/14] zero_pad: X_pad" in err  # progress goes to stderr
 
 
+def test_closing_note_counts_in_the_singular_and_the_plural(capsys, tmp_path):
+    """One function checked reads "1 check", never "1 checks"; fourteen read "14 checks"."""
+    one = tmp_path / "one_function.py"
+    one.write_text(
+        "import numpy as np\n\n\ndef distribute_value(dz, shape):\n    return np.full(shape, dz / np.prod(shape))\n"
+    )
+    code, out, _ = run(capsys, "check", str(one), *FAST, "--in-process")
+    assert code == 0, out  # missing functions are not failures unless required
+    assert re.search(r"^1 check in \d", out, re.MULTILINE), out
+    code, out, _ = run(capsys, "check", "reference.naive", *FAST, "--in-process")
+    assert re.search(r"^14 checks in \d", out, re.MULTILINE), out
+
+
 def test_failing_submission_exits_1_with_counterexample(capsys, tmp_path):
     target = str(SUBMISSIONS / "wrong_shape.py")
     code, out, _ = run(
