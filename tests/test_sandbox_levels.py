@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradcheck.boundary import sandbox
+from gradcheck.boundary import sandbox, strays
 from gradcheck.boundary.isolated import WorkerBackend
 from gradcheck.cli import main
 from gradcheck.errors import UsageError
@@ -183,12 +183,12 @@ def test_strays_finds_a_workers_descendants_and_its_group():
     tree = subprocess.Popen(["sh", "-c", "sleep 301 & sleep 302 & wait"], start_new_session=True)
     try:
         deadline = time.monotonic() + 5
-        while len(sandbox.strays(tree.pid)) < 2 and time.monotonic() < deadline:
+        while len(strays.strays(tree.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert len(sandbox.strays(tree.pid)) == 2
-        sandbox.kill_strays(tree.pid)
+        assert len(strays.strays(tree.pid)) == 2
+        strays.kill_strays(tree.pid)
         assert tree.wait(timeout=5) == 0  # the shell's `wait` returns once both are killed
-        assert sandbox.strays(tree.pid) == []
+        assert strays.strays(tree.pid) == []
     finally:
         tree.kill()
         tree.wait()

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from gradcheck.boundary import sandbox
+from gradcheck.boundary import sandbox, strays
 from gradcheck.boundary.protocol import Closed, Deadline, ProtocolError, pack, read_message, write_all
 
 EXIT_WAIT = 1.0  # seconds a worker whose pipe closed gets to exit on its own before it is killed
@@ -143,7 +143,7 @@ class WorkerProcess:
         process = self.process
         if process is None:
             return
-        sandbox.kill_strays(process.pid, self._uid)
+        strays.kill_strays(process.pid, self._uid)
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -173,7 +173,7 @@ class WorkerProcess:
             usage = None
             process.wait()
         self.process = None
-        sandbox.kill_strays(process.pid, self._uid)
+        strays.kill_strays(process.pid, self._uid)
         code = process.returncode
         if self.isolation == "sandbox" and code is not None and 128 < code <= 128 + 64:
             code = -(code - 128)  # bwrap exits with 128 + the signal that killed the worker
@@ -230,7 +230,7 @@ class WorkerProcess:
         """End the worker, whatever it is doing, and everything it started; remove its scratch."""
         process = self.process
         if process is not None:
-            sandbox.kill_strays(process.pid, self._uid)
+            strays.kill_strays(process.pid, self._uid)
         if process is not None and process.poll() is None:
             try:
                 write_all(self.to_worker, pack({"op": "exit"}, []), time.monotonic() + 0.5)
@@ -246,7 +246,7 @@ class WorkerProcess:
                 pass
         self.process = None
         if process is not None:
-            sandbox.kill_strays(process.pid, self._uid)
+            strays.kill_strays(process.pid, self._uid)
         self._close_pipes()
         self._remove_scratch()
         if self._log is not None:
