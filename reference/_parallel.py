@@ -16,6 +16,7 @@ from typing import Any
 MIN_ELEMENTS = 1 << 17  # elements per slice below which threads do not pay for themselves
 _executor: Any = None  # a concurrent.futures.ThreadPoolExecutor, made on first use
 _workers = 0
+_owner = 0  # the process that made it: a forked child inherits the object but not its threads
 
 
 def _cores() -> int:
@@ -46,15 +47,15 @@ def over_batch(m: int, elements: int, work: Callable[[slice], None]) -> None:
 def run(tasks: list[Callable[[], None]]) -> None:
     """Run ``tasks``, the first on the calling thread and the others on worker threads, and
     return when all are done; the first exception raised by any is raised here."""
-    global _executor, _workers
+    global _executor, _workers, _owner
     if len(tasks) == 1:
         tasks[0]()
         return
-    if _executor is None or _workers < len(tasks) - 1:
+    if _executor is None or _workers < len(tasks) - 1 or _owner != os.getpid():
         # imported here: small inputs, the only ones gradcheck's workers see, never need it
         from concurrent.futures import ThreadPoolExecutor
 
-        _workers = len(tasks) - 1
+        _workers, _owner = len(tasks) - 1, os.getpid()
         _executor = ThreadPoolExecutor(max_workers=_workers, thread_name_prefix="reference")
     futures = [_executor.submit(task) for task in tasks[1:]]
     error: BaseException | None = None

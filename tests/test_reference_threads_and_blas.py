@@ -148,3 +148,31 @@ def test_large_layers_accept_any_memory_layout_and_match_their_small_input_paths
                 dA_prev_one = pool_backward(dA, cache_pool, mode)
             np.testing.assert_array_equal(A, A_one)
             np.testing.assert_array_equal(dA_prev, dA_prev_one)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_threads_of_its_own() -> None:
+    """A child forked after the parent ran threads inherits the executor object but not its
+    threads; it must make its own instead of waiting forever on a queue nobody reads."""
+    import os
+
+    _parallel.run([lambda: None, lambda: None])  # the parent's executor exists
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run threads, report, exit without pytest's teardown
+        try:
+            done = []
+            _parallel.run([lambda: done.append(0), lambda: done.append(1)])
+            os.write(write, b"ok" if sorted(done) == [0, 1] else b"bad")
+        finally:
+            os._exit(0)
+    os.close(write)
+    import select
+
+    ready, _, _ = select.select([read], [], [], 20)
+    answer = os.read(read, 2) if ready else b""
+    os.close(read)
+    if not ready:
+        os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    assert answer == b"ok", "the forked child's threads never ran (hung on the parent's executor)"
