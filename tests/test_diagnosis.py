@@ -165,7 +165,7 @@ def test_constant_factor_is_named_only_when_the_name_holds_on_other_sizes():
     named = implementation(conv_backward=conv_backward_scaled(lambda cache, dZ: 1.0 / (cache[1].shape[0] ** 2)))
     result, evaluate, _ = failing_result(named, "conv_backward", "dW", CONV)
     hint = diagnose(result, evaluate)
-    assert hint["id"] == "constant_factor" and "c = 1/(f*f) in both" in hint["evidence"], hint
+    assert hint["id"] == "constant_factor" and "c = 1/(f*f) in each" in hint["evidence"], hint
     assert "1/(f*f) times the right one" in hint["cause"]
     # a factor that is constant on one case but has no name (here 0.37) is only "measured": no hint
     unnamed = implementation(conv_backward=conv_backward_scaled(lambda cache, dZ: 0.37))
@@ -179,7 +179,7 @@ def test_batch_mean_is_told_apart_from_other_factors_of_the_same_value():
     geometry = {**CONV, "n_C_prev": 2, "n_C": 2, "f": 2}
     result, evaluate, _ = failing_result(module, "conv_backward", "dW", geometry)
     hint = diagnose(result, evaluate)
-    assert hint["id"] == "batch_averaged" and "c = 1/m in both" in hint["evidence"], hint
+    assert hint["id"] == "batch_averaged" and "c = 1/m in each" in hint["evidence"], hint
 
 
 def test_every_hint_id_has_a_cause_text():

@@ -362,6 +362,18 @@ WITNESSES: dict[str, list[Case]] = {
     "bug_db_mean": [_bw(OVERLAP), _bw(STRIDE_GT_F)],
     "bug_dw_example0": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(M1, "matches")],
     "bug_db_all_channels": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(C1, "matches")],
+    "bug_pool_mask_other_channel": [
+        Case("pool_backward", OVERLAP, "max"),
+        Case("pool_backward", STRIDE_GT_F, "max"),
+        Case("pool_backward", STRIDE_EQ_F, "max", "matches"),  # one channel
+        Case("pool_backward", OVERLAP, "average", "matches"),
+    ],
+    "bug_avg_window_stride": [
+        Case("pool_backward", OVERLAP, "average"),  # stride 1: f*f times too much
+        Case("pool_backward", STRIDE_GT_F, "average"),  # a 3x3 share on a 2x2 window: a crash
+        Case("pool_backward", STRIDE_EQ_F, "average", "matches"),
+        Case("pool_backward", OVERLAP, "max", "matches"),
+    ],
     "bug_avg_forward_divide_f": [
         Case("pool_forward", OVERLAP, "average"),
         Case("pool_forward", STRIDE_GT_F, "average"),

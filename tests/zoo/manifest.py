@@ -102,6 +102,8 @@ ZOO: dict[str, Expectation] = {
     "bug_db_mean": _bug("conv_backward", diagnosis="constant_factor"),
     "bug_dw_example0": _bug("conv_backward", diagnosis="batch_only"),
     "bug_db_all_channels": _bug("conv_backward", diagnosis="channels_only"),
+    "bug_pool_mask_other_channel": _bug("pool_backward", diagnosis="channels_only"),
+    "bug_avg_window_stride": _bug("pool_backward"),
     "bug_avg_forward_divide_f": _bug("pool_forward", diagnosis="constant_factor"),
     "bug_mask_axis_max": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong", root_cause=MASK),
     "bug_distribute_precedence": _bug(SPREAD, "pool_backward", diagnosis="distribute_factor", root_cause=SPREAD),

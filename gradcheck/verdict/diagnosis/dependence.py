@@ -108,6 +108,9 @@ def overlap_only(case: Case, evaluate: Evaluate | None) -> Found:
     assigned = _assigned(case)
     if assigned is not None:
         return "overlap_only", evidence + "; " + assigned
+    if not passes(evaluate, case, {**g, "stride": f + 1}):
+        return None  # fails where windows leave gaps too: the windows are wrong, not just their overlap
+    evidence += f", and with stride={f + 1} > f, where they leave gaps"
     return "overlap_only", evidence, OVERLAP_MEASURED_CAUSE
 
 

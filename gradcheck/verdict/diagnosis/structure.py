@@ -85,23 +85,29 @@ def _matching(c: float, names: dict[str, float]) -> list[str]:
 
 def constant_factor(case: Case, evaluate: Evaluate | None) -> Found:
     """analytic = c * numeric everywhere, c a named constant that keeps its name on a re-run
-    with different sizes (so 1/m is told from 1/n_C and from 1/(f*f))."""
+    with different sizes (so 1/m is told from 1/n_C and from 1/(f*f)) and, where there is a
+    stride, on one with another stride (a window sized by the stride is no constant factor)."""
     c = _ratio(case)
     if c is None:
         return None
     names = _matching(c, _factor_names(case))
     evidence = f"analytic = c * numeric at all {case.analytic.size} elements with c = {c:.6g}"
     if case.geometry is not None and evaluate is not None:
-        other = rerun(case, evaluate, distinct_sizes(case.geometry))
-        c2 = None if other is None else _ratio(other)
-        if c2 is None:
-            return None  # the factor does not hold (or is 1) on other sizes: not a constant factor
-        names = [name for name in names if name in _matching(c2, _factor_names(other))]
-        evidence += f"; on a re-run with other sizes ({fmt_geometry(other.geometry)}) c = {c2:.6g}"
+        reruns = [("other sizes", distinct_sizes(case.geometry))]
+        if "stride" in case.geometry:  # a factor that is really f*f / stride**2 looks like f*f at stride 1
+            stride = 2 if int(case.geometry["stride"]) == 1 else 1
+            reruns.append(("another stride", distinct_sizes({**case.geometry, "stride": stride})))
+        for what, geometry in reruns:
+            other = rerun(case, evaluate, geometry)
+            c2 = None if other is None else _ratio(other)
+            if c2 is None:
+                return None  # the factor does not hold (or is 1) there: not a constant factor
+            names = [name for name in names if name in _matching(c2, _factor_names(other))]
+            evidence += f"; on a re-run with {what} ({fmt_geometry(other.geometry)}) c = {c2:.6g}"
     if not names:
         return None
     name = names[0]
-    evidence += f": c = {name} in both" if evaluate is not None and case.geometry is not None else f" = {name}"
+    evidence += f": c = {name} in each" if evaluate is not None and case.geometry is not None else f" = {name}"
     key = (case.function, case.quantity.split("[", 1)[0])
     if name == "1/m" and case.function in ("conv_backward", "pool_backward"):
         return "batch_averaged", evidence
