@@ -258,3 +258,53 @@ def test_bound_and_root_cause_survive_the_json_round_trip():
     assert data["bound"] == "element-wise" and data["root_cause"]["callee"] == "create_mask_from_window"
     again = CheckResult.from_dict(data)
     assert again.bound == result.bound and again.root_cause == result.root_cause
+
+
+SINGLE_STEP_RETURNS_AN_ARRAY = '''
+import numpy as np
+from reference.naive import *  # noqa: F403
+from reference.naive import zero_pad
+
+
+def conv_single_step(a_slice_prev, W, b):
+    return np.sum(a_slice_prev * W) + b  # an array of b's shape, (1, 1, 1), not a float
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
+    f, f, n_C_prev, n_C = W.shape
+    stride, pad = hparameters["stride"], hparameters["pad"]
+    n_H = (n_H_prev + 2 * pad - f) // stride + 1
+    n_W = (n_W_prev + 2 * pad - f) // stride + 1
+    Z = np.zeros((m, n_H, n_W, n_C))
+    A_prev_pad = zero_pad(A_prev, pad)
+    for i in range(m):
+        for h in range(n_H):
+            for w in range(n_W):
+                for c in range(n_C):
+                    window = A_prev_pad[i, h * stride : h * stride + f, w * stride : w * stride + f, :]
+                    Z[i, h, w, c] = conv_single_step(window, W[..., c], b[..., c])
+    return Z, (A_prev, W, b, hparameters)
+'''
+
+
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0", reason="numpy 1 turns the array into a float")
+@pytest.mark.parametrize("isolate", [False, True])
+def test_root_cause_names_a_callee_that_passes_with_a_warning(tmp_path, isolate):
+    """conv_single_step returning a (1, 1, 1) array passes its own check with a warning, and
+    conv_forward crashes storing it. The root cause names the callee all the same, because
+    conv_forward passes with conv_single_step replaced by the reference; the evidence quotes
+    the warning."""
+    import gradcheck
+
+    path = tmp_path / "single_step_array.py"
+    path.write_text(SINGLE_STEP_RETURNS_AN_ARRAY)
+    report = gradcheck.check(str(path), only=["conv_single_step", "conv_forward"], examples=10, isolate=isolate)
+    step = [c for c in report.checks if c.function == "conv_single_step"]
+    forward = [c for c in report.checks if c.function == "conv_forward"]
+    assert step and all(c.status == "pass" and c.warnings for c in step)
+    assert forward and all(c.status in ("fail", "error") for c in forward)
+    for c in forward:
+        assert c.root_cause is not None and c.root_cause["callee"] == "conv_single_step", c
+        assert c.root_cause["text"] == "conv_forward fails because of conv_single_step; fix that first"
+        assert "passes its own check with a warning" in c.root_cause["evidence"]

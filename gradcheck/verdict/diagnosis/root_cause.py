@@ -6,7 +6,9 @@ is wrong.
 ``zero_pad``. When a caller's check fails and so does a callee's, the caller is re-run on its
 failing case (two seeds) and on a non-degenerate one with the callee replaced by the
 reference (``reference.<callee>`` in the submission's globals; in the worker, by the
-backend's ``use_reference`` option). When every re-run passes, the caller's result gets
+backend's ``use_reference`` option). A callee that passes its own check with a warning (an
+array where the contract says a float) is a suspect too. When every re-run passes, the
+caller's result gets
 ``root_cause`` ("pool_backward fails because of create_mask_from_window; fix that first")
 and that sentence becomes its likely cause.
 """
@@ -45,14 +47,20 @@ def attach_root_causes(results: list[CheckResult], with_reference: Callable[[tup
     ``with_reference(names)`` is a context manager yielding a :data:`Rerun` that calls the
     reference for ``names`` (or None when the backend cannot do that)."""
     failing = {r.function for r in results if r.status not in ("pass", "missing")}
+    # a callee that passes with a warning (e.g. returns an array where the contract says a
+    # float) can still break its callers: it is a suspect too, named only if replacing it works
+    warned = {r.function: r.warnings[0] for r in results if r.status == "pass" and r.warnings}
     for result in results:
         if result.status in ("pass", "missing") or not isinstance(result.counterexample, dict):
             continue
         for callee in callees(result.function, result.quantity):
-            if callee not in failing:
+            if callee not in failing and callee not in warned:
                 continue
+            own = f"{callee}'s own check fails" if callee in failing else (
+                f"{callee} passes its own check with a warning: {warned[callee]}"
+            )
             try:
-                evidence = _passes_without(result, callee, with_reference)
+                evidence = _passes_without(result, callee, with_reference, own)
             except Exception:  # noqa: BLE001 - a diagnosis never breaks a verdict
                 evidence = None
             if evidence is None:
@@ -63,7 +71,7 @@ def attach_root_causes(results: list[CheckResult], with_reference: Callable[[tup
             break
 
 
-def _passes_without(result: CheckResult, callee: str, with_reference: Callable) -> str | None:
+def _passes_without(result: CheckResult, callee: str, with_reference: Callable, own: str) -> str | None:
     example = dict(result.counterexample or {})
     seed = int(example.pop("seed", 0))
     cases = [(example, seed), (example, seed + 1), (nondegenerate(example), seed)]
@@ -77,5 +85,5 @@ def _passes_without(result: CheckResult, callee: str, with_reference: Callable) 
     return (
         f"{result.function} ({result.quantity}) fails on its own, and passes with {callee} replaced by the reference "
         f"on the failing case ({fmt_geometry(example)}; seeds {seed} and {seed + 1}) and on a larger one "
-        f"({fmt_geometry(cases[2][0])}); {callee}'s own check fails"
+        f"({fmt_geometry(cases[2][0])}); {own}"
     )
