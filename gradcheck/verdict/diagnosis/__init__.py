@@ -58,6 +58,7 @@ RULES: tuple[templates.Rule, ...] = (
     templates.hw_swapped,
     templates.crop_offset,
     templates.equals_other_tensor,
+    templates.starts_from_input,
     templates.cumulative_examples,
     templates.mask_wrong,
     structure.constant_factor,

@@ -35,6 +35,10 @@ CAUSES: dict[str, str] = {
         "pad:pad + n_W_prev, :]"
     ),
     "equals_other_tensor": "the gradient is computed from the wrong tensor (see the evidence for which one)",
+    "starts_from_input": (
+        "the gradient buffer starts from the input's values instead of zeros: create it with np.zeros "
+        "(np.zeros_like(W), np.zeros(A_prev.shape), ...), not as a copy or a slice of the input"
+    ),
     "not_reset_per_example": (
         "the gradient buffer of one example is not reset per example: create (or zero) da_prev_pad inside the "
         "loop over i, or take it as dA_prev_pad[i]"

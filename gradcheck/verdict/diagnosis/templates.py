@@ -16,6 +16,7 @@ from gradcheck.verdict.diagnosis.common import (
     NHWC,
     Case,
     Evaluate,
+    broadcast_tolerance,
     close,
     conv_inputs,
     fails,
@@ -269,6 +270,29 @@ def equals_other_tensor(case: Case, evaluate: Evaluate | None) -> Found:
     return None
 
 
+def starts_from_input(case: Case, evaluate: Evaluate | None) -> Found:
+    """The gradient is the right one plus the tensor it is the gradient of: its buffer was
+    started from that tensor (``dW = W``, ``da_prev_pad = a_prev_pad``) instead of zeros."""
+    tensors = {
+        ("conv_backward", "dA_prev"): "A_prev",
+        ("conv_backward", "dW"): "W",
+        ("conv_backward", "db"): "b",
+        ("pool_backward", "dA_prev"): "A_prev",
+    }
+    name = tensors.get((case.function, case.quantity.split("[", 1)[0]))
+    found = case.arrays()
+    if name is None or found is None or name not in case.inputs:
+        return None
+    a, n, tol = found
+    x = np.asarray(case.inputs[name], dtype=np.float64)
+    if x.shape != a.shape or not np.any(np.abs(x) > broadcast_tolerance(tol, a.shape)) or not close(a, n + x, tol):
+        return None
+    return "starts_from_input", (
+        f"analytic {case.quantity} = numeric {case.quantity} + {name} at all {a.size} elements: the gradient "
+        f"buffer holds {name}'s values before the first += (e.g. d{name} = {name}, or da_prev_pad = a_prev_pad)"
+    )
+
+
 def cumulative_examples(case: Case, evaluate: Evaluate | None) -> Found:
     if case.key not in (("conv_backward", "dA_prev"), ("pool_backward", "dA_prev")):
         return None
@@ -302,6 +326,7 @@ NEEDS: dict[Rule, frozenset[str]] = {
     hw_swapped: frozenset({"window", "interior"}),
     crop_offset: frozenset({"interior", "batch"}),
     equals_other_tensor: frozenset({"window", "batch", "channels", "interior"}),
+    starts_from_input: frozenset(),
     cumulative_examples: frozenset({"batch", "window"}),
     mask_wrong: frozenset({"window"}),
 }

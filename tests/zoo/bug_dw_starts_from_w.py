@@ -1,0 +1,42 @@
+"""Bug: conv_backward starts dW as a copy of W instead of zeros.
+
+dW comes out as the right gradient plus W. Breaks: conv_backward (dW). (A held-out round
+found the same family in dA_prev: a gradient buffer started from the input it is the
+gradient of, `da_prev_pad = A_prev_pad[i]`.)
+"""
+
+import numpy as np
+
+from reference.naive import *  # noqa: F403
+from reference.naive import zero_pad
+
+
+def conv_backward(dZ, cache):
+    (A_prev, W, b, hparameters) = cache
+    m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
+    f, f, n_C_prev, n_C = W.shape
+    stride = hparameters["stride"]
+    pad = hparameters["pad"]
+    m, n_H, n_W, n_C = dZ.shape
+    dA_prev = np.zeros((m, n_H_prev, n_W_prev, n_C_prev))
+    dW = W.copy()  # the right shape, but W's values too
+    db = np.zeros((1, 1, 1, n_C))
+    A_prev_pad = zero_pad(A_prev, pad)
+    dA_prev_pad = zero_pad(dA_prev, pad)
+    for i in range(m):
+        a_prev_pad = A_prev_pad[i]
+        da_prev_pad = dA_prev_pad[i]
+        for h in range(n_H):
+            for w in range(n_W):
+                for c in range(n_C):
+                    vert_start = h * stride
+                    vert_end = vert_start + f
+                    horiz_start = w * stride
+                    horiz_end = horiz_start + f
+                    a_slice = a_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :]
+                    da_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :] += W[:, :, :, c] * dZ[i, h, w, c]
+                    dW[:, :, :, c] += a_slice * dZ[i, h, w, c]
+                    db[:, :, :, c] += dZ[i, h, w, c]
+        # Crop the padding; slicing with n_H_prev, not [pad:-pad], which is empty at pad = 0.
+        dA_prev[i, :, :, :] = da_prev_pad[pad : pad + n_H_prev, pad : pad + n_W_prev, :]
+    return dA_prev, dW, db
