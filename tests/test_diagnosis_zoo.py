@@ -77,3 +77,14 @@ def test_at_least_90_percent_of_the_zoo_gets_a_right_cause():
     explained = [name for name, e in ZOO.items() if e.diagnosis is not None or e.root_cause is not None]
     assert len(ZOO) >= 40
     assert len(explained) / len(ZOO) >= 0.9, sorted(set(ZOO) - set(explained))
+
+
+def test_one_example_cause_fits_the_quantity():
+    """dW and db sum over the batch: keeping one example's share means a missing `+=` over i.
+    dA_prev[i] is each example's own: keeping one means its store runs outside the loop over i,
+    and `+=` would not fix it."""
+    dW_hints = [h for q, h in hints("bug_dw_reset_per_example").items() if "dW" in q]
+    assert dW_hints and all(h["cause"] == CAUSES["one_example"] for h in dW_hints), dW_hints
+    dA_hints = [h for q, h in hints("bug_crop_outside_example_loop").items() if "dA_prev" in q]
+    assert dA_hints and all(h["id"] == "one_example" for h in dA_hints), dA_hints
+    assert all("inside the loop over i" in h["cause"] and "+=" not in h["cause"] for h in dA_hints), dA_hints

@@ -96,6 +96,23 @@ def test_modified_cache_is_a_failure():
                              only="conv_backward")
     assert all(c.status == "fail" for c in report.checks)
     assert "modified its input cache" in report.checks[0].message
+    assert "(A_prev = cache[0])" in report.checks[0].message
+
+
+@pytest.mark.parametrize(("index", "name"), [(1, "W"), (2, "b")])
+def test_modified_cache_message_names_the_array_that_changed(index, name):
+    """The fix names the array the function changed: scaling W in place is told to copy W, not A_prev."""
+
+    def conv_backward(dZ, cache):
+        grads = reference.conv_backward(dZ, cache)
+        cache[index][...] *= 2.0
+        return grads
+
+    report = gradcheck.check(reference_namespace(conv_backward=conv_backward), isolate=False, examples=5,
+                             only="conv_backward")
+    message = report.checks[0].message
+    assert f"modified its input cache in place ({name} = cache[{index}])" in message, message
+    assert f"e.g. {name} = cache[{index}].copy()" in message, message
 
 
 def test_nondeterministic_output_is_a_failure():

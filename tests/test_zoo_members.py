@@ -369,6 +369,7 @@ WITNESSES: dict[str, list[Case]] = {
         Case("pool_backward", OVERLAP, "average", "matches"),
     ],
     "bug_dw_starts_from_w": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(F1)],
+    "bug_crop_outside_example_loop": [_bw(OVERLAP), _bw(STRIDE_GT_F), _bw(M1, "matches")],
     "bug_avg_window_stride": [
         Case("pool_backward", OVERLAP, "average"),  # stride 1: f*f times too much
         Case("pool_backward", STRIDE_GT_F, "average"),  # a 3x3 share on a 2x2 window: a crash

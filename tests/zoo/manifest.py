@@ -105,6 +105,7 @@ ZOO: dict[str, Expectation] = {
     "bug_pool_mask_other_channel": _bug("pool_backward", diagnosis="channels_only"),
     "bug_avg_window_stride": _bug("pool_backward"),
     "bug_dw_starts_from_w": _bug("conv_backward", diagnosis="starts_from_input"),
+    "bug_crop_outside_example_loop": _bug("conv_backward", diagnosis="one_example"),
     "bug_avg_forward_divide_f": _bug("pool_forward", diagnosis="constant_factor"),
     "bug_mask_axis_max": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong", root_cause=MASK),
     "bug_distribute_precedence": _bug(SPREAD, "pool_backward", diagnosis="distribute_factor", root_cause=SPREAD),

@@ -92,6 +92,21 @@ def explain_call(name: str, outcome: Outcome) -> str:
     return text
 
 
+CACHE_ITEMS = {"conv_backward": ("A_prev", "W", "b", "hparameters"), "pool_backward": ("A_prev", "hparameters")}
+
+
+def _changed_cache_items(function: str, before: Any, after: Any) -> list[tuple[str, int]]:
+    """(name, index) of the cache items ``function`` changed, when both are sequences of one length."""
+    names = CACHE_ITEMS.get(function, ())
+    if not isinstance(before, tuple | list) or not isinstance(after, tuple | list) or len(before) != len(after):
+        return []
+    return [
+        (names[k] if k < len(names) else "item", k)
+        for k in range(len(before))
+        if not wire_equal(before[k], after[k])
+    ]
+
+
 class Context:
     """What a case needs besides its geometry: the backend and which forwards are trusted."""
 
@@ -114,14 +129,18 @@ class Context:
         if outcome.args_after is None:
             return
         for index, (arg_name, before) in originals.items():
-            if not wire_equal(before, outcome.args_after[index]):
-                fix = (
-                    "copy the arrays you take from the cache before changing them (e.g. A_prev = cache[0].copy())"
-                    if arg_name == "cache"
-                    else f"work on a copy (e.g. {arg_name}.copy()) or build new arrays"
-                )
+            after = outcome.args_after[index]
+            if not wire_equal(before, after):
+                which, fix = "", f"work on a copy (e.g. {arg_name}.copy()) or build new arrays"
+                if arg_name == "cache":
+                    changed = _changed_cache_items(name, before, after) or [("A_prev", 0)]
+                    which = " (" + ", ".join(f"{item} = cache[{k}]" for item, k in changed) + ")"
+                    item, k = changed[0]
+                    example = f"{item} = cache[{k}].copy()"
+                    fix = f"copy the arrays you take from the cache before changing them (e.g. {example})"
                 raise CaseProblem(
-                    "fail", f"{name} modified its input {arg_name} in place; the checker needs inputs unchanged: {fix}"
+                    "fail",
+                    f"{name} modified its input {arg_name} in place{which}; the checker needs inputs unchanged: {fix}",
                 )
 
     def batch_forward(

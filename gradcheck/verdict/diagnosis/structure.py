@@ -169,11 +169,21 @@ def upstream_part(case: Case, evaluate: Evaluate | None) -> Found:
             continue
         computed = reference_quantity(case, **{key: G * M})
         if computed is not None and computed.shape == a.shape and close(a, computed, tol):
-            return class_id, (
+            evidence = (
                 f"analytic {case.quantity} equals, at all {a.size} elements, the exact gradient of {what} "
                 f"(m={m}, n_H={n_H}, n_W={n_W}): the gradient of the windows left out is missing"
             )
+            if class_id == "one_example" and case.quantity.startswith("dA_prev"):
+                # dA_prev[i] is each example's own: nothing sums over the batch, one store is missing
+                return class_id, evidence, ONE_EXAMPLE_INPUT_CAUSE
+            return class_id, evidence
     return None
+
+
+ONE_EXAMPLE_INPUT_CAUSE = (
+    "dA_prev is written for one example only, the others stay 0: the line that stores dA_prev[i] (e.g. the crop "
+    "of da_prev_pad) must run once per example, inside the loop over i"
+)
 
 
 def unwritten_outputs(case: Case, evaluate: Evaluate | None) -> Found:
