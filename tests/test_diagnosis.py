@@ -308,3 +308,25 @@ def test_root_cause_names_a_callee_that_passes_with_a_warning(tmp_path, isolate)
         assert c.root_cause is not None and c.root_cause["callee"] == "conv_single_step", c
         assert c.root_cause["text"] == "conv_forward fails because of conv_single_step; fix that first"
         assert "passes its own check with a warning" in c.root_cause["evidence"]
+
+
+def test_an_all_zero_mask_is_told_as_a_mask():
+    """create_mask_from_window comparing values with an index (x == np.argmax(x)) marks nothing:
+    the all-zero cause speaks of the mask, not of pooling modes or loop ranges."""
+    from helpers_impl import reference_namespace
+
+    import gradcheck
+
+    def create_mask_from_window(x):
+        return (x == np.argmax(x)).astype(np.float64)
+
+    report = gradcheck.check(
+        reference_namespace(create_mask_from_window=create_mask_from_window),
+        only="create_mask_from_window",
+        examples=10,
+        isolate=False,
+    )
+    mask = [c for c in report.checks if c.quantity == "mask"]
+    assert mask and mask[0].status == "fail" and mask[0].diagnosis is not None
+    assert mask[0].diagnosis["id"] == "all_zero"
+    assert mask[0].diagnosis["cause"].startswith("the mask is 0 everywhere"), mask[0].diagnosis

@@ -71,7 +71,13 @@ def all_zero(case: Case, evaluate: Evaluate | None) -> Found:
         return None
     a, n, tol = found
     if close(a, np.zeros(a.shape), tol) and not close(n, np.zeros(n.shape), tol):
-        return "all_zero", f"analytic {case.quantity} is 0 at all {a.size} elements, the numeric one is not"
+        evidence = f"analytic {case.quantity} is 0 at all {a.size} elements, the numeric one is not"
+        if case.function == "create_mask_from_window":
+            return "all_zero", evidence, (
+                "the mask is 0 everywhere: nothing marks the maximum (a comparison that never holds, such as "
+                "x == np.argmax(x), which compares values with an index: use x == np.max(x))"
+            )
+        return "all_zero", evidence
     return None
 
 
