@@ -13,11 +13,14 @@ convolutions therefore make every product of one call here (see ``reference.conv
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from reference._validate import Array
 
 
+@functools.cache
 def _dgemm():
     # imported on first use: scipy.linalg.blas takes ~0.15 s to import, and only large
     # convolutions come here

@@ -46,8 +46,10 @@ def _check_mode(mode: Any) -> str:
     return mode
 
 
-def _pool_geometry(A_prev: Any, hparameters: Any, check_finite: bool = True):
-    A_prev = as_float_array("A_prev", A_prev, 4, "(m, n_H_prev, n_W_prev, n_C)", check_finite)
+def _pool_geometry(A_prev: Any, hparameters: Any):
+    """A_prev as float64 and the window geometry; finiteness is left to the callers, which
+    check it slice by slice where they compute (``require_finite``)."""
+    A_prev = as_float_array("A_prev", A_prev, 4, "(m, n_H_prev, n_W_prev, n_C)", check_finite=False)
     hp = hparams(hparameters, ("f", "stride"), {"f": 1, "stride": 1})
     f, stride = hp["f"], hp["stride"]
     n_H = output_size(A_prev.shape[1], f, stride, 0, "height n_H_prev")
@@ -108,7 +110,7 @@ def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[A
     Returns (A, cache) with cache ``(A_prev, hparameters)``.
     """
     mode = _check_mode(mode)
-    A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters, check_finite=False)
+    A_prev, f, stride, n_H, n_W = _pool_geometry(A_prev, hparameters)
     A = np.empty((A_prev.shape[0], n_H, n_W, A_prev.shape[3]))
 
     def forward(examples: slice) -> None:  # finiteness is checked in the threads too
@@ -150,7 +152,7 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
         raise TypeError(
             f"cache must be the tuple (A_prev, hparameters) returned by pool_forward, got {type(cache).__name__}"
         )
-    A_prev, f, stride, n_H, n_W = _pool_geometry(*cache, check_finite=False)
+    A_prev, f, stride, n_H, n_W = _pool_geometry(*cache)
     dA = as_float_array("dA", dA, 4, "(m, n_H, n_W, n_C)", check_finite=False)
     m, n_C = A_prev.shape[0], A_prev.shape[3]
     if dA.shape != (m, n_H, n_W, n_C):
@@ -217,11 +219,21 @@ def _spread_tiled(dA: Array, f: int, dA_prev: Array) -> None:
     """Average pooling's gradient when the windows tile the input (stride = f), NHWC: each
     input row y = h*f + p of the tiled part is row h of dA / (f*f) repeated f times along
     width; rows and columns no window reads are 0."""
-    n_H, n_W = dA.shape[1:3]
     share_rep = np.repeat(dA, f, axis=2)
     share_rep /= f * f
-    for p in range(f):
-        dA_prev[:, p : p + f * n_H : f, : f * n_W] = share_rep
+    for row in _tiled_rows(f, *dA.shape[1:3]):
+        dA_prev[row] = share_rep
+    _zero_untiled(dA_prev, f, *dA.shape[1:3])
+
+
+def _tiled_rows(f: int, n_H: int, n_W: int) -> list[tuple[slice, slice, slice]]:
+    """For each p < f, the index of input rows h*f + p (h < n_H), columns < f*n_W, of an NHWC
+    array: row h of what it selects lies under the windows of output row h."""
+    return [(slice(None), slice(p, p + f * n_H, f), slice(0, f * n_W)) for p in range(f)]
+
+
+def _zero_untiled(dA_prev: Array, f: int, n_H: int, n_W: int) -> None:
+    """Zero the rows and columns of NHWC dA_prev that no window of the tiling reads."""
     dA_prev[:, f * n_H :] = 0.0
     dA_prev[:, :, f * n_W :] = 0.0
 
@@ -240,7 +252,7 @@ def _route_max_tiled(A_prev: Array, dA: Array, f: int, dA_prev: Array) -> bool:
     wrong.
     """
     m, n_H, n_W, n_C = dA.shape
-    rows = [(slice(None), slice(p, p + f * n_H, f), slice(0, f * n_W)) for p in range(f)]
+    rows = _tiled_rows(f, n_H, n_W)
     R = np.empty((m, n_H, f * n_W, n_C))  # R[i, h, x] = max over p of A_prev[i, h*f + p, x]
     _fold(np.maximum, [A_prev[row] for row in rows], R)
     if f == 2:  # each pair of columns' maximum, in both: the pair against itself swapped
@@ -253,8 +265,7 @@ def _route_max_tiled(A_prev: Array, dA: Array, f: int, dA_prev: Array) -> bool:
     hits = [np.equal(A_prev[row], A_rep) for row in rows]
     if sum(map(np.count_nonzero, hits)) != dA.size:
         return False
-    dA_prev[:, f * n_H :] = 0.0  # rows and columns no window reads
-    dA_prev[:, :, f * n_W :] = 0.0
+    _zero_untiled(dA_prev, f, n_H, n_W)
     G_rep = np.repeat(dA, f, axis=2)
     for row, hit in zip(rows, hits, strict=True):
         np.multiply(G_rep, hit, out=dA_prev[row])

@@ -3,7 +3,10 @@ matrix products written into a slice of a result (``_blas``)."""
 
 from __future__ import annotations
 
+import os
+import select
 import threading
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -11,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from reference import _blas, _parallel
+import reference.conv
+from reference import _blas, _parallel, conv_backward, conv_forward, pool_backward, pool_forward
 
 
 @given(m=st.integers(1, 50), elements=st.integers(0, 10**7))
@@ -88,10 +92,6 @@ def test_product_into_is_right_when_scipy_works_on_a_copy() -> None:
 def test_pooling_split_over_threads_still_refuses_nan_and_counts_them_all(where: str) -> None:
     """Split over threads, each slice checks its own finiteness; a NaN in any slice raises
     the message of the unsplit layer, counting every bad value of the whole array."""
-    from unittest.mock import patch
-
-    from reference import pool_backward, pool_forward
-
     rng = np.random.default_rng(2)
     A_prev = rng.standard_normal((4, 4, 4, 2))
     dA = rng.standard_normal((4, 2, 2, 2))
@@ -114,11 +114,6 @@ def test_large_layers_accept_any_memory_layout_and_match_their_small_input_paths
     order, as float32 and as strided views, give the results of the im2col and
     single-thread paths (forced by raising the size thresholds), which the loop tests
     cover."""
-    from unittest.mock import patch
-
-    import reference.conv
-    from reference import conv_backward, conv_forward, pool_backward, pool_forward
-
     rng = np.random.default_rng(3)
     A_prev = np.asfortranarray(rng.standard_normal((4, 30, 30, 8)))
     W = rng.standard_normal((3, 3, 8, 5)).astype(np.float32)
@@ -150,12 +145,10 @@ def test_large_layers_accept_any_memory_layout_and_match_their_small_input_paths
             np.testing.assert_array_equal(dA_prev, dA_prev_one)
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_gets_threads_of_its_own() -> None:
     """A child forked after the parent ran threads inherits the executor object but not its
     threads; it must make its own instead of waiting forever on a queue nobody reads."""
-    import os
-
     _parallel.run([lambda: None, lambda: None])  # the parent's executor exists
     read, write = os.pipe()
     pid = os.fork()
@@ -167,8 +160,6 @@ def test_a_forked_child_gets_threads_of_its_own() -> None:
         finally:
             os._exit(0)
     os.close(write)
-    import select
-
     ready, _, _ = select.select([read], [], [], 20)
     answer = os.read(read, 2) if ready else b""
     os.close(read)

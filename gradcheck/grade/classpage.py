@@ -124,7 +124,7 @@ def format_class_md(summary: ClassSummary) -> str:
     out = ["# Class results", "", _counts_line(rows) + ".", "",
            f"Required functions: {', '.join(summary.required)}. Time per submission: {_times(rows)}.", "",
            "## Pass rate per function", "", "| function | passing | " + " | ".join(
-               NOT_PASSING) + " |", "|---" * 8 + "|"]
+               NOT_PASSING) + " |", "|---" * (2 + len(NOT_PASSING)) + "|"]
     for name, counter in summary.per_function.items():
         passed, present = _rate(counter)
         cells = [str(counter.get(s, 0)) for s in NOT_PASSING]

@@ -157,6 +157,17 @@ def passes(evaluate: Evaluate, case: Case, geometry: dict[str, Any], seeds: int 
     return bool(getattr(evaluate(larger, case.seed), "passed", False))
 
 
+def changed_passes(case: Case, evaluate: Evaluate | None, changes: dict[str, Any]) -> bool:
+    """The failing case fails again and passes (``passes``) with ``changes`` applied to its
+    geometry, each a parameter it has and a value it does not already take."""
+    g = case.geometry
+    if evaluate is None or g is None or case.status not in ("fail", "error"):
+        return False
+    if any(key not in g or g[key] == value for key, value in changes.items()):
+        return False
+    return fails(evaluate, case, g) and passes(evaluate, case, {**g, **changes})
+
+
 def fails(evaluate: Evaluate, case: Case, geometry: dict[str, Any]) -> bool:
     verdict = evaluate(dict(geometry), case.seed)
     return not bool(getattr(verdict, "passed", True))

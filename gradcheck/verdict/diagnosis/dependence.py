@@ -12,6 +12,7 @@ import reference
 from gradcheck.verdict.diagnosis.common import (
     Case,
     Evaluate,
+    changed_passes,
     close,
     conv_inputs,
     fails,
@@ -168,27 +169,18 @@ def _assigned(case: Case) -> str | None:
     return None
 
 
-def _changed_passes(case: Case, evaluate: Evaluate | None, changes: dict) -> bool:
-    g = case.geometry
-    if evaluate is None or g is None or case.status not in ("fail", "error"):
-        return False
-    if any(key not in g or g[key] == value for key, value in changes.items()):
-        return False
-    return fails(evaluate, case, g) and passes(evaluate, case, {**g, **changes})
-
-
 def pad_only(case: Case, evaluate: Evaluate | None) -> Found:
     g = case.geometry or {}
     if not case.function.startswith("conv") or int(g.get("pad", 0)) == 0:
         return None
-    if not _changed_passes(case, evaluate, {"pad": 0}):
+    if not changed_passes(case, evaluate, {"pad": 0}):
         return None
     return "pad_only", f"fails with pad={g['pad']} ({fmt_geometry(g)}) and passes on the same case with pad=0"
 
 
 def batch_only(case: Case, evaluate: Evaluate | None) -> Found:
     g = case.geometry or {}
-    if int(g.get("m", 1)) < 2 or not _changed_passes(case, evaluate, {"m": 1}):
+    if int(g.get("m", 1)) < 2 or not changed_passes(case, evaluate, {"m": 1}):
         return None
     return "batch_only", f"fails with m={g['m']} examples ({fmt_geometry(g)}) and passes on the same case with m=1"
 
@@ -196,7 +188,7 @@ def batch_only(case: Case, evaluate: Evaluate | None) -> Found:
 def channels_only(case: Case, evaluate: Evaluate | None) -> Found:
     g = case.geometry or {}
     for key, label in (("n_C", "output channels"), ("n_C_prev", "input channels")):
-        if int(g.get(key, 1)) >= 2 and _changed_passes(case, evaluate, {key: 1}):
+        if int(g.get(key, 1)) >= 2 and changed_passes(case, evaluate, {key: 1}):
             return "channels_only", (
                 f"fails with {key}={g[key]} {label} ({fmt_geometry(g)}) and passes on the same case with {key}=1"
             ), CHANNEL_CAUSE.format(label=label, key=key)

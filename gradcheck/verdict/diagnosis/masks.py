@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.verdict.diagnosis.common import Case, Evaluate, passes, pool_inputs, rerun
+from gradcheck.verdict.diagnosis.common import Case, Evaluate, changed_passes, pool_inputs, rerun
 
 
 def _one_hot(values: np.ndarray, tolerance: np.ndarray) -> int | None:
@@ -77,26 +77,19 @@ def pool_routing(case: Case, evaluate: Evaluate | None) -> tuple[str, str] | Non
     f, stride = int(hp["f"]), int(hp["stride"])
     if f < 2:
         return None
-    geometry = case.geometry
+    failing = case
     if stride < f:
-        if geometry is None or evaluate is None:
+        if case.geometry is None or evaluate is None:
             return None
-        case = rerun(case, evaluate, {**geometry, "stride": f})
+        case = rerun(case, evaluate, {**case.geometry, "stride": f})
         if case is None or case.arrays() is None or pool_inputs(case) is None:
             return None
     routing = _routing(case)
-    if routing is not None and _right_on_one_channel(case, evaluate, geometry):
-        return None  # each channel's own mask is right: a channel index is wrong, not the mask
+    # wrong only with several channels, each channel's own mask is right: a window or mask
+    # taken from another channel, which dependence.channels_only names
+    if routing is not None and changed_passes(failing, evaluate, {"n_C": 1}):
+        return None
     return routing
-
-
-def _right_on_one_channel(case: Case, evaluate: Evaluate | None, geometry: dict | None) -> bool:
-    """The failure disappears with one channel (two seeds and a larger case): routing that is
-    wrong only when channels are several comes from mixing channels up (a window or mask taken
-    from another channel), which ``dependence.channels_only`` names."""
-    if evaluate is None or geometry is None or int(geometry.get("n_C", 1)) < 2:
-        return False
-    return passes(evaluate, case, {**geometry, "n_C": 1})
 
 
 def _routing(case: Case) -> tuple[str, str] | None:
