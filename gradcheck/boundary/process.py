@@ -21,6 +21,11 @@ from typing import Any
 from gradcheck.boundary import sandbox, strays
 from gradcheck.boundary.protocol import Closed, Deadline, ProtocolError, pack, read_message, write_all
 
+# The worker imports the gradcheck this process imported (not whatever an editable install points
+# to): the folder holding the package is appended to its sys.path before the worker module runs.
+PACKAGES_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BOOT = ("import runpy, sys; sys.path.append(sys.argv.pop(1)); "
+        "runpy.run_module('gradcheck.boundary.worker', run_name='__main__', alter_sys=True)")
 EXIT_WAIT = 1.0  # seconds a worker whose pipe closed gets to exit on its own before it is killed
 LOG_LIMIT = 16 << 20  # RLIMIT_FSIZE: the worker's stdout/stderr log and any file it writes
 
@@ -61,7 +66,7 @@ class WorkerProcess:
         if self._log is not None:
             self._log.close()
         self._log = tempfile.TemporaryFile()
-        worker = [sys.executable, "-I", "-m", "gradcheck.boundary.worker", str(child_read), str(child_write)]
+        worker = [sys.executable, "-I", "-c", BOOT, PACKAGES_ROOT, str(child_read), str(child_write)]
         command, env = sandbox.worker_command(self.isolation, worker, self.visible)
         try:
             self.process = subprocess.Popen(

@@ -269,6 +269,10 @@ def sandbox_sys_path(extra: Sequence[str]) -> list[str]:
         p for p in sys.path
         if isinstance(p, str) and p and any(p == r or p.startswith(r + os.sep) for r in roots)
     ]
+    import gradcheck
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(gradcheck.__file__)))  # holds gradcheck, reference
+    kept += [home] if home not in kept else []
     parents = [os.path.dirname(os.path.abspath(p)) for p in extra]
     return kept + [p for p in dict.fromkeys(parents) if p not in kept]
 
