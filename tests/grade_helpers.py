@@ -2,7 +2,7 @@
 
 ``build_class(root, ...)`` lays out, at test time, a class made of the bug zoo,
 the hostile/broken submissions of ``tests/submissions``, notebooks, sub-folders
-(with a helper module beside the target), a zip, duplicates and odd entries.
+(with a helper module beside the target), a zip and a tar.gz, duplicates and odd entries.
 ``expected_row(path, ...)`` runs ``gradcheck check --json`` on one file in place (the
 CLI, in its own process) and derives, with code of its own, what its gradebook row must
 say. Top-level files of the class are self-contained (the grader checks each alone);
@@ -11,11 +11,13 @@ a submission made of several files is a sub-folder.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -103,11 +105,14 @@ def build_class(root: Path, *, full: bool = True) -> tuple[Path, dict[str, Path]
     (folder / "grades_2023.csv").write_text("a,b\n1,2\n")
     (folder / "empty_student").mkdir()
     (folder / "empty_student" / "README.txt").write_text("nothing here\n")
-    # a zip made from a folder (one wrapping folder), holding a file and a sub-folder
-    with zipfile.ZipFile(folder / "late.zip", "w") as archive:
-        archive.write(ZOO / "correct_einsum.py", "late/dave.py")
-        archive.write(ZOO / "bug_mask_min.py", "late/erin/cnn.py")
-        archive.writestr("late/erin/data.npy", b"\x93NUMPY")
+    # archives: a zip made from a folder (one wrapping folder, looked through), a tar.gz of files
+    with zipfile.ZipFile(folder / "dave.zip", "w") as archive:
+        archive.write(ZOO / "correct_einsum.py", "dave/cnn.py")
+    with tarfile.open(folder / "erin.tar.gz", "w:gz") as archive:
+        archive.add(ZOO / "bug_mask_min.py", "cnn.py")
+        data = tarfile.TarInfo("data.npy")
+        data.size = 6
+        archive.addfile(data, io.BytesIO(b"\x93NUMPY"))
     targets["dave"] = ZOO / "correct_einsum.py"
     targets["erin"] = ZOO / "bug_mask_min.py"
     return folder, targets

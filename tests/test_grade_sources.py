@@ -39,7 +39,8 @@ def test_folder_files_subfolders_and_odd_entries(tmp_path: Path) -> None:
     assert found["carol"].target == "layers.py"  # the file defining contract functions, not the first one
     assert sorted(found["carol"].read_files()) == ["aaa_utils.py", "layers.py"]
     assert found["carol"].files == {}  # not held in memory: read again when sent
-    assert found["scores"].odd == "not a submission: a .csv file (expected .py, .ipynb, a folder or a .zip)"
+    assert found["scores"].odd == ("not a submission: a .csv file "
+                                    "(expected .py, .ipynb, a folder, a .zip or a tar archive)")
     assert found["nobody"].odd == "folder without a .py or .ipynb file"
 
 
@@ -67,7 +68,7 @@ def test_unreadable_zip_and_same_names_get_distinct_ids(tmp_path: Path) -> None:
     (tmp_path / "b" / "x y.py").write_bytes(CNN)
     found = discover([str(tmp_path / "broken.zip"), str(tmp_path / "a" / "x y.py"), str(tmp_path / "b" / "x y.py")])
     assert [s.id for s in found] == ["broken", "x_y", "x_y-2"]
-    assert found[0].odd.startswith("not a readable zip file")
+    assert found[0].error.startswith(f"{tmp_path / 'broken.zip'} is not a readable zip archive (BadZipFile: ")
     assert found[1].sha256 == found[2].sha256
 
 

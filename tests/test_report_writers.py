@@ -16,6 +16,7 @@ from zoo.manifest import load
 import gradcheck
 import reference
 from gradcheck.render.common import bare_warning, case_title, cause_title
+from gradcheck.render.escape import md_inline
 from gradcheck.render.report import (
     format_markdown,
     gradescope_results,
@@ -248,12 +249,12 @@ def test_markdown_carries_the_facts_of_the_json(name, tmp_path):
             assert f"**{case_title(CheckResult.from_dict(check))}:** `{text}`" in markdown
         if check["diagnosis"]:
             assert f"**Likely cause: {cause_title(check['diagnosis'])}.**" in markdown
-            assert check["diagnosis"]["evidence"] in markdown
+            assert md_inline(check["diagnosis"]["evidence"]) in markdown
         for line in check["message"].splitlines():
             assert line in markdown
         for warning in check["warnings"]:
             shown = bare_warning(CheckResult.from_dict(check), warning)
-            assert shown in markdown
+            assert md_inline(shown) in markdown  # a submission's text: escaped, no raw HTML
             assert f"{check['function']}: {check['function']}: " not in markdown  # no repeated prefix
 
 

@@ -141,7 +141,7 @@ class WorkerBackend(Backend):
         self.pool_modes = tuple(mode for mode in modes if mode in ("max", "average"))
         names = ready.get("display_names", {})
         self.display_names = (
-            {k: v[:100] for k, v in names.items() if k in CONTRACT_FUNCTIONS and type(v) is str}
+            {k: v[:100] for k, v in names.items() if k in CONTRACT_FUNCTIONS and type(v) is str and v.isidentifier()}
             if type(names) is dict
             else {}
         )

@@ -28,7 +28,7 @@ import zipfile
 from pathlib import Path
 
 from gradcheck.grade.gradebook import gradescope_for_grade, make_row
-from gradcheck.grade.sources import Submission, _folder_submission, _read_tree
+from gradcheck.grade.sources import folder_submission
 from gradcheck.grade.task import Settings, grade_task
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -126,13 +126,17 @@ def write_autograder(directory: str | Path, *, examples: int, seed: int, timeout
 def grade_one(submission_dir: str | Path, settings: Settings, require: tuple[str, ...]) -> dict:
     """Gradescope results for the submission folder ``submission_dir`` (as ``grade`` rows it)."""
     folder = Path(submission_dir)
-    files, problem = _read_tree(folder) if folder.is_dir() else ({}, f"no submission folder at {folder}")
-    submission: Submission = _folder_submission("submission", str(folder), files, problem)
-    if not submission.gradable:
-        report = {"target": str(folder), "seed": settings.seed, "load_error": submission.odd, "checks": []}
+    if not folder.is_dir():
+        report = {"target": str(folder), "seed": settings.seed, "checks": [],
+                  "load_error": f"no submission folder at {folder}"}
         return gradescope_for_grade(report, require)
-    payload = {"label": f"{folder.name}/{submission.target}", "target": submission.target, "files": files,
-               "settings": settings.key_fields()}
+    submission = folder_submission("submission", str(folder), str(folder))
+    if not submission.gradable:
+        report = {"target": str(folder), "seed": settings.seed, "load_error": submission.error or submission.odd,
+                  "checks": []}
+        return gradescope_for_grade(report, require)
+    payload = {"label": f"{folder.name}/{submission.target}", "target": submission.target,
+               "files": submission.read_files(), "settings": settings.key_fields()}
     result = grade_task(payload)
     row = make_row(submission, result, require)
     if row.report is None:  # an internal error of the grader

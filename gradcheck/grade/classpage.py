@@ -10,7 +10,6 @@ from the same :class:`ClassSummary`, so they say the same things.
 
 from __future__ import annotations
 
-import html
 import re
 import statistics
 from collections import Counter
@@ -19,6 +18,8 @@ from pathlib import Path
 
 from gradcheck.contract import CONTRACT_FUNCTIONS, STATUSES
 from gradcheck.grade.gradebook import Row, write_atomic
+from gradcheck.grade.sources import Submission
+from gradcheck.render.escape import html_text, md_code, md_inline
 
 NOT_PASSING = tuple(status for status in STATUSES if status != "pass")  # a column each, in the contract's order
 
@@ -40,11 +41,13 @@ class ClassSummary:
     per_quantity: dict[tuple[str, str], Counter] = field(default_factory=dict)
     causes: list[Cause] = field(default_factory=list)
     duplicates: list[list[str]] = field(default_factory=list)
+    collisions: list[list[Submission]] = field(default_factory=list)  # entries whose names gave one id
 
 
-def summarize(rows: list[Row], required: tuple[str, ...]) -> ClassSummary:
-    """Count statuses, rank likely causes and group identical submissions."""
-    summary = ClassSummary(rows, required)
+def summarize(rows: list[Row], required: tuple[str, ...],
+              collisions: list[list[Submission]] | None = None) -> ClassSummary:
+    """Count statuses, rank likely causes, group identical submissions, list colliding ids."""
+    summary = ClassSummary(rows, required, collisions=list(collisions or []))
     checked = [row for row in rows if row.outcome != "odd"]
     for name in CONTRACT_FUNCTIONS:
         summary.per_function[name] = Counter(row.statuses.get(name, "missing") for row in checked)
@@ -116,6 +119,12 @@ def _times(rows: list[Row]) -> str:
 
 
 def _md(text: object) -> str:
+    """Text from a submission (ids, paths, messages), escaped for Markdown."""
+    return md_inline(text)
+
+
+def _ours(text: object) -> str:
+    """gradcheck's own words (quantities, named causes, which may hold `code`): one line, pipes escaped."""
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
@@ -132,21 +141,26 @@ def format_class_md(summary: ClassSummary) -> str:
     out += ["", "## Pass rate per quantity", "", "| function | quantity | passing |", "|---|---|---|"]
     for (function, quantity), counter in summary.per_quantity.items():
         passed, present = _rate(counter)
-        out.append(f"| {function} | {_md(quantity)} | {passed} of {present} |")
+        out.append(f"| {function} | {_ours(quantity)} | {passed} of {present} |")
     out += ["", "## Likely causes, most common first", ""]
     if not summary.causes:
         out.append("No check failed.")
     for cause in summary.causes:
-        out.append(f"- **{cause.function}**: {_md(cause.cause)}: {len(cause.submissions)} of {cause.of}"
+        text = _ours(cause.cause) if cause.ident else _md(cause.cause)  # a symptom quotes the message
+        out.append(f"- **{cause.function}**: {text}: {len(cause.submissions)} of {cause.of}"
                    f" ({', '.join(cause.submissions)})")
     load_errors = [row for row in rows if row.load_error and row.outcome != "odd"]
     if load_errors:
         out += ["", "## Could not be loaded or graded", ""]
-        out += [f"- {row.submission.id} ({row.outcome}): `{_md(row.load_error)[:300]}`" for row in load_errors]
+        out += [f"- {_md(row.submission.id)} ({row.outcome}): {md_code(row.load_error[:300])}" for row in load_errors]
     odd = [row for row in rows if row.outcome == "odd"]
     if odd:
         out += ["", "## Not submissions", ""]
         out += [f"- {_md(row.submission.label)}: {_md(row.load_error)}" for row in odd]
+    if summary.collisions:
+        out += ["", "## Names that give the same id", "",
+                "Each entry below is graded under its own id; check that they are different students.", ""]
+        out += ["- " + ", ".join(f"{_md(sub.id)} ({_md(sub.label)})" for sub in group) for group in summary.collisions]
     out += ["", "## Identical submissions", ""]
     out += [f"- {', '.join(ids)}" for ids in summary.duplicates] or ["None."]
     out += ["", "## Submissions", "", "| submission | passed | score | " + " | ".join(CONTRACT_FUNCTIONS)
@@ -166,7 +180,7 @@ td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}.pass{background:#dfd}
 
 
 def _h(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html_text(text)
 
 
 def format_class_html(summary: ClassSummary) -> str:
@@ -203,6 +217,11 @@ def format_class_html(summary: ClassSummary) -> str:
     if odd:
         out.append("<h2>Not submissions</h2><ul>" + "".join(
             f"<li>{_h(row.submission.label)}: {_h(row.load_error)}</li>" for row in odd) + "</ul>")
+    if summary.collisions:
+        out.append("<h2>Names that give the same id</h2><p>Each entry below is graded under its own id; check "
+                   "that they are different students.</p><ul>" + "".join(
+                       "<li>" + ", ".join(f"{_link(links, sub.id)} ({_h(sub.label)})" for sub in group) + "</li>"
+                       for group in summary.collisions) + "</ul>")
     out.append("<h2>Identical submissions</h2>")
     out.append("<ul>" + "".join(f"<li>{_h(', '.join(ids))}</li>" for ids in summary.duplicates) + "</ul>"
                if summary.duplicates else "<p>None.</p>")
@@ -223,8 +242,9 @@ def _link(links: dict[str, str], ident: str) -> str:
     return f"<a href='{_h(folder)}/report.html'>{_h(ident)}</a>" if folder else _h(ident)
 
 
-def write_class_pages(out: Path, rows: list[Row], required: tuple[str, ...]) -> None:
+def write_class_pages(out: Path, rows: list[Row], required: tuple[str, ...],
+                      collisions: list[list[Submission]] | None = None) -> None:
     """Write ``out/class.md`` and ``out/class.html``."""
-    summary = summarize(rows, required)
+    summary = summarize(rows, required, collisions)
     write_atomic(out / "class.md", format_class_md(summary))
     write_atomic(out / "class.html", format_class_html(summary))

@@ -68,6 +68,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"gradcheck: wrote {', '.join(str(p) for p in paths)}")
         return EXIT_OK
     from gradcheck.grade.run import grade
+    from gradcheck.render.escape import terminal
 
     if args.scheduler and args.executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
@@ -85,6 +86,9 @@ def run_command(args: argparse.Namespace) -> int:
     passed = sum(1 for row in rows if row.passed)
     print(f"gradcheck grade: {len(rows)} entries, {passed} passed, {result.graded_now} graded now, "
           f"{result.reused} from the store; wrote {result.out / 'grades.csv'}, {result.out / 'class.html'}")
+    for group in result.collisions:
+        print("gradcheck grade: these entries' names give the same id, each graded under its own: "
+              + ", ".join(f"{terminal(sub.id)} ({terminal(sub.label)})" for sub in group))
     if result.ungraded:
         print(f"gradcheck grade: {len(result.ungraded)} could not be graded: "
               + ", ".join(row.submission.id for row in result.ungraded), file=sys.stderr)

@@ -4,9 +4,12 @@ A row (:class:`Row`) is built from a :class:`~gradcheck.grade.sources.Submission
 and its stored task result. Columns (DESIGN.md, grading contract): ``submission``,
 ``passed``, ``score``, ``max_score``, one column per contract function (its worst
 status), ``load_error``, ``duration_s``, ``sha256``; then ``outcome`` (``graded``,
-``crashed``, ``timeout``, ``error`` for an internal error, ``odd`` for an entry
-that is not a submission), ``same_as`` (the first submission with identical
-bytes), ``isolation`` and ``report`` (the report folder, relative to ``--out``).
+``crashed``, ``timeout``, ``error`` for an internal error or a submission that could
+not be read safely, ``odd`` for an entry that is not a submission), ``same_as`` (the
+first submission with identical bytes), ``isolation``, ``report`` (the report folder,
+relative to ``--out``) and ``path`` (what was graded: the file, or the folder or archive
+and the file in it). Every text cell goes through
+:func:`gradcheck.render.escape.csv_cell` (one line, never a formula).
 
 Per submission, ``submissions/<id>/`` holds what ``gradcheck check --report``
 writes (``report.json``, ``report.md``, ``report.html``, ``images/``) and the
@@ -27,10 +30,11 @@ from typing import Any
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.grade.sources import Submission
 from gradcheck.grade.task import function_statuses, score
+from gradcheck.render.escape import csv_cell, file_text, md_block
 
 COLUMNS = (
     "submission", "passed", "score", "max_score", *CONTRACT_FUNCTIONS,
-    "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report",
+    "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report", "path",
 )
 
 
@@ -62,13 +66,15 @@ class Row:
         values += [
             " ".join(load_error.split())[:500],
             "" if self.duration_s is None else f"{self.duration_s:.2f}",
-            sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir,
+            sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir, sub.path or sub.label,
         ]
-        return values
+        return [csv_cell(value) for value in values]
 
 
 def make_row(submission: Submission, result: dict[str, Any] | None, required: tuple[str, ...]) -> Row:
     """The row of ``submission`` given its task ``result`` (None for an odd entry)."""
+    if submission.error is not None:  # a submission that could not be read safely
+        return Row(submission, "error", max_score=len(required), load_error=submission.error)
     if submission.odd is not None or result is None:
         return Row(submission, "odd", max_score=len(required), load_error=submission.odd)
     outcome = result["outcome"]
@@ -114,7 +120,7 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename (readers never see half)."""
     temporary = path.with_name(f".{path.name}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
+        handle.write(file_text(text))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
@@ -146,7 +152,7 @@ def gradescope_for_grade(report_dict: dict[str, Any], required: tuple[str, ...])
         if status == "missing" and name not in required:
             continue
         if status == "missing":
-            why = (f"The submission could not be loaded:\n\n```\n{report.load_error}\n```"
+            why = (f"The submission could not be loaded:\n\n{md_block(report.load_error)}"
                    if report.load_error else f"`{name}` is required but the submission does not define it.")
             output = f"**missing** (required)\n\n{why}"
         else:

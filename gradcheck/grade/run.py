@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,7 +22,7 @@ from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import UsageError
 from gradcheck.grade.gradebook import Row, grades_csv, make_row, mark_duplicates, write_atomic, write_submission_outputs
-from gradcheck.grade.sources import Submission, discover
+from gradcheck.grade.sources import Submission, collisions, discover
 from gradcheck.grade.store import Store, result_key
 from gradcheck.grade.task import Settings
 
@@ -37,6 +37,7 @@ class GradeRun:
     graded_now: int
     reused: int
     out: Path
+    collisions: list[list[Submission]] = field(default_factory=list)  # entries whose names gave one id
 
     @property
     def ungraded(self) -> list[Row]:
@@ -184,8 +185,9 @@ def grade(
     ordered = [rows[s.id] for s in submissions]
     mark_duplicates(ordered)
     write_atomic(out / "grades.csv", grades_csv(ordered))
-    write_class_pages(out, ordered, required)
-    return GradeRun(ordered, graded_now=len(todo), reused=len(by_key) - len(todo), out=out)
+    clashes = collisions(submissions)
+    write_class_pages(out, ordered, required, clashes)
+    return GradeRun(ordered, graded_now=len(todo), reused=len(by_key) - len(todo), out=out, collisions=clashes)
 
 
 def _payload(submission: Submission, settings: dict[str, Any]) -> dict[str, Any]:

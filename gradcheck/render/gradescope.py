@@ -20,7 +20,7 @@ from gradcheck.render.common import (
     run_line,
     verdict_line,
 )
-from gradcheck.render.markdown import fence
+from gradcheck.render.escape import file_text, md_block, md_code, md_inline
 from gradcheck.verdict.results import CheckResult, Report
 
 MESSAGE_LIMIT = 6000  # characters of a check's message kept in Gradescope output
@@ -36,19 +36,19 @@ def _check_output(check: CheckResult) -> str:
     if check.max_error is not None or check.tolerance is not None:
         lines.append(f"Max error / tolerance: {error_cell(check)}")
     if check.counterexample:
-        lines.append(f"{case_title(check)}: `{geometry_text(check.counterexample)}`")
+        lines.append(f"{case_title(check)}: {md_code(geometry_text(check.counterexample))}")
     if check.diagnosis:
         d = check.diagnosis
         lines.append(f"**Likely cause: {cause_title(d)}.** {d.get('cause', '')}")
-        lines.append(f"*Evidence:* {d.get('evidence', '')}")
+        lines.append(f"*Evidence:* {md_inline(d.get('evidence', ''))}")
     message = check.message
     if message and not check.passed:
         if len(message) > MESSAGE_LIMIT:
             message = message[:MESSAGE_LIMIT] + f"\n... ({len(check.message) - MESSAGE_LIMIT} more characters)"
-        lines.append(fence(message))
+        lines.append(md_block(message))
     elif message:
-        lines.append(message)
-    lines += [f"- warning: {bare_warning(check, warning)}" for warning in check.warnings]
+        lines.append(md_inline(message))
+    lines += [f"- warning: {md_inline(bare_warning(check, warning))}" for warning in check.warnings]
     return "\n\n".join(lines)
 
 
@@ -83,7 +83,7 @@ def gradescope_results(
     """
     tests: list[dict[str, Any]] = []
     if report.load_error is not None:
-        output = "The submission could not be loaded, so no function was checked.\n\n" + fence(report.load_error)
+        output = "The submission could not be loaded, so no function was checked.\n\n" + md_block(report.load_error)
         tests.append(_test("load the submission", False, output, max_score_per_test, visibility))
     elif not report.checks:
         output = "No contract function (conv_forward, pool_backward, ...) was found in the submission."
@@ -110,7 +110,7 @@ def gradescope_results(
         "visibility": visibility,
         "stdout_visibility": "hidden",
         "extra_data": {
-            "target": report.target,
+            "target": file_text(report.target),
             "seed": int(report.seed),
             "passed": bool(report.passed),
             "summary": report.summary(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import html
 from typing import Any
 
 from gradcheck.render.common import (
@@ -19,6 +18,7 @@ from gradcheck.render.common import (
     warning_text,
     worst_rows,
 )
+from gradcheck.render.escape import html_text
 from gradcheck.render.images import SWEEP_IMAGE, SWEEP_TEXT, Images, image_kind, image_paths
 from gradcheck.verdict.results import CheckResult, Report
 
@@ -43,7 +43,7 @@ section.failure { margin-bottom: 2.2em; }
 
 
 def h(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    return html_text(text)
 
 
 def img(png: bytes, alt: str, style: str = "") -> str:

@@ -17,19 +17,20 @@ from gradcheck.render.common import (
     warning_text,
     worst_rows,
 )
+from gradcheck.render.escape import md_block, md_code, md_inline
 from gradcheck.render.images import SWEEP_IMAGE, SWEEP_TEXT, image_kind, image_paths
 from gradcheck.verdict.results import CheckResult, Report
 
 
 def md_cell(text: str) -> str:
+    """A table cell of gradcheck's own words (function, quantity, cause title): pipes escaped.
+    Text from a submission goes through ``gradcheck.render.escape`` instead."""
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def fence(text: str, info: str = "text") -> str:
-    marker = "```"
-    while marker in text:
-        marker += "`"
-    return f"{marker}{info}\n{text.rstrip()}\n{marker}"
+    """A fenced code block the text cannot close (gradcheck.render.escape)."""
+    return md_block(text, info)
 
 
 def _md_status(check: CheckResult, report: Report) -> str:
@@ -43,12 +44,12 @@ def format_markdown(report: Report, *, images: Iterable[str] | None = None) -> s
     (as returned in :func:`write_report_dir`); without it no picture is linked."""
     available = set(images or ())
     paths = image_paths(report) if available else {}
-    lines = [f"# gradcheck report: `{report.target}`", ""]
+    lines = [f"# gradcheck report: {md_code(report.target)}", ""]
     lines += [f"**{verdict_line(report)}** ({run_line(report)})", ""]
     if report.load_error is not None:
         lines += ["## Load error", "", fence(report.load_error), ""]
     if report.warnings:
-        lines += ["## Notes", ""] + [f"- {md_cell(note)}" for note in report.warnings] + [""]
+        lines += ["## Notes", ""] + [f"- {md_inline(note)}" for note in report.warnings] + [""]
     if report.checks:
         lines += _md_summary(report)
     failures = report.failures()
@@ -61,7 +62,7 @@ def format_markdown(report: Report, *, images: Iterable[str] | None = None) -> s
     warned = [c for c in report.checks if c.warnings and id(c) not in failing]
     if warned:
         lines += ["## Warnings", ""]
-        lines += [f"- {warning_text(check, warning)}" for check in warned for warning in check.warnings]
+        lines += [f"- {md_inline(warning_text(check, warning))}" for check in warned for warning in check.warnings]
         lines.append("")
     if SWEEP_IMAGE in available:
         lines += ["## Error against finite-difference step", "", SWEEP_TEXT, ""]
@@ -94,9 +95,9 @@ def _md_failure(check: CheckResult, images: list[str]) -> list[str]:
     if check.diagnosis:
         d = check.diagnosis
         lines += [f"**Likely cause: {cause_title(d)}.** {d.get('cause', '')}", ""]
-        lines += [f"*Evidence:* {d.get('evidence', '')}", ""]
+        lines += [f"*Evidence:* {md_inline(d.get('evidence', ''))}", ""]
     if check.counterexample:
-        lines += [f"**{case_title(check)}:** `{geometry_text(check.counterexample)}`", ""]
+        lines += [f"**{case_title(check)}:** {md_code(geometry_text(check.counterexample))}", ""]
     if check.max_error is not None:
         lines += [f"**Max error / tolerance:** {error_cell(check)}", ""]
     rows = worst_rows(check)
@@ -112,11 +113,11 @@ def _md_failure(check: CheckResult, images: list[str]) -> list[str]:
     for path in images:
         if path.endswith("-example.png"):
             geometry = geometry_text(check.diagnosis["example"].get("geometry"))
-            lines += [f"The same failure on a larger input (`{geometry}`):", ""]
+            lines += [f"The same failure on a larger input ({md_code(geometry)}):", ""]
         lines += [f"![{check.function}: {check.quantity}, {image_kind(path)}]({path})", ""]
     if check.message:
         lines += [fence(check.message), ""]
-    lines += [f"- warning: {bare_warning(check, warning)}" for warning in check.warnings]
+    lines += [f"- warning: {md_inline(bare_warning(check, warning))}" for warning in check.warnings]
     if check.warnings:
         lines.append("")
     return lines

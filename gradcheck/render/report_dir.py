@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gradcheck.render.escape import file_text
 from gradcheck.render.html import format_html
 from gradcheck.render.images import SWEEP_IMAGE, make_images
 from gradcheck.render.markdown import format_markdown
@@ -91,7 +92,7 @@ def _render(report: Report, directory: Path) -> dict[str, Path]:
         path.write_bytes(png)
         written[relative] = path
     md_path = directory / "report.md"
-    md_path.write_text(format_markdown(report, images=images.keys()), encoding="utf-8")
+    md_path.write_text(file_text(format_markdown(report, images=images.keys())), encoding="utf-8")
     html_path = directory / "report.html"
-    html_path.write_text(format_html(report, images=images), encoding="utf-8")
+    html_path.write_text(file_text(format_html(report, images=images)), encoding="utf-8")
     return {"markdown": md_path, "html": html_path, **written}

@@ -9,6 +9,7 @@ import time
 from typing import IO
 
 from gradcheck.render.common import warning_text
+from gradcheck.render.escape import terminal
 from gradcheck.verdict.results import CheckResult, Report, case_text
 
 _COLORS = {
@@ -73,16 +74,16 @@ def _shorten(message: str, limit: int = MESSAGE_LINES) -> str:
 def failure_details(check: CheckResult) -> str:
     """A failing check's message, counterexample, worst element and likely cause (unindented):
     the body under its title on the terminal, the text of a ``pytest --impl`` failure."""
-    body = [_shorten(check.message)]
+    body = [_shorten(terminal(check.message))]
     if check.counterexample and case_text(check.counterexample) not in check.message:
         body.append(f"counterexample: {case_text(check.counterexample)}")
     if check.worst_index is not None:
         body.append(f"worst element: {list(check.worst_index)}")
     if check.diagnosis:
         cause = check.diagnosis.get("cause") or check.diagnosis.get("id")
-        body.append(f"likely cause: {cause}")
+        body.append(f"likely cause: {terminal(cause)}")
         if check.diagnosis.get("evidence"):
-            body.append(f"  evidence: {check.diagnosis['evidence']}")
+            body.append(f"  evidence: {terminal(check.diagnosis['evidence'])}")
     return "\n".join(body)
 
 
@@ -106,10 +107,10 @@ def _body(check: CheckResult) -> str:
 
 def format_report(report: Report, color: bool = False) -> str:
     """The whole terminal report: load error, or table, failures, warnings and verdict line."""
-    out = [f"gradcheck: {report.target}"]
+    out = [f"gradcheck: {terminal(report.target)}"]
     if report.load_error is not None:
         out.append(_paint("could not load the target:", "error", color))
-        out.append(textwrap.indent(report.load_error, "    "))
+        out.append(textwrap.indent(terminal(report.load_error), "    "))
         out.append(_paint("FAILED (not loaded)", "fail", color))
         return "\n".join(out)
     out.append("")
@@ -137,11 +138,11 @@ def format_report(report: Report, color: bool = False) -> str:
     if warnings:
         out.extend(["", "warnings:"] if not failures else ["warnings:"])
         out.extend(
-            f"  {warning_text(check, warning)}" for check, warning in warnings
+            f"  {terminal(warning_text(check, warning))}" for check, warning in warnings
         )
     if report.warnings:
         out.extend(["", "notes:"])
-        out.extend(textwrap.indent(note, "  ") for note in report.warnings)
+        out.extend(textwrap.indent(terminal(note), "  ") for note in report.warnings)
     counts = report.summary()
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     required = len(report.required_missing())
