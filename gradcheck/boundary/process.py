@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from gradcheck.boundary import sandbox, strays
+from gradcheck.boundary import confine, sandbox, strays
 from gradcheck.boundary.protocol import Closed, Deadline, ProtocolError, pack, read_message, write_all
 
 # The worker imports the gradcheck this process imported (not whatever an editable install points
@@ -67,7 +67,11 @@ class WorkerProcess:
             self._log.close()
         self._log = tempfile.TemporaryFile()
         worker = [sys.executable, "-I", "-c", BOOT, PACKAGES_ROOT, str(child_read), str(child_write)]
-        command, env = sandbox.worker_command(self.isolation, worker, self.visible)
+        self._remove_scratch()
+        visible: list = list(self.visible)
+        if self.isolation == "sandbox" and confine.mode() == "own-uid":  # what its uid cannot read: a copy
+            self._scratch, visible = confine.stage(self.visible, confine.sandbox_uid())
+        command, env = sandbox.worker_command(self.isolation, worker, visible)
         try:
             self.process = subprocess.Popen(
                 command,
@@ -95,7 +99,6 @@ class WorkerProcess:
             "drop": None,
             "use_reference": list(self.use_reference),
         }
-        self._remove_scratch()
         if self.isolation == "sandbox":
             config.update(sys_path=sandbox.sandbox_sys_path(self.visible), cwd="/tmp")
         elif self.isolation == "unprivileged-user":

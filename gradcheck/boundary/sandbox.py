@@ -165,35 +165,73 @@ def _python_roots() -> list[str]:
 
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/localtime")
+SANDBOX_ENV = {**SCRUBBED_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}  # all bubblewrap and the worker get
 
 
-def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Sequence[str] = ()) -> list[str]:
+def _make_parents(dest: str, covered: list[str], made: set[str]) -> list[str]:
+    """``--dir`` options for the folders above ``dest`` that nothing bound provides, mode 0755
+    (bubblewrap would make them 0700: a worker of its own uid could not pass them)."""
+    options: list[str] = []
+    parent = os.path.dirname(dest)
+    chain = []
+    while parent not in ("/", "") and parent not in made:
+        if any(parent == c or parent.startswith(c + "/") for c in covered):
+            break
+        chain.append(parent)
+        parent = os.path.dirname(parent)
+    for folder in reversed(chain):
+        options += ["--perms", "0755", "--dir", folder]
+        made.add(folder)
+    return options
+
+
+def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Sequence[str | tuple[str, str]] = (),
+                  uid: int | None = None) -> list[str]:
     """The ``bwrap`` command line that runs ``worker`` in the sandbox.
 
-    Read-only: the system libraries, the Python installation, ``gradcheck``,
-    ``reference`` and each path in ``visible`` (at its own path). Writable: a
-    fresh tmpfs ``/tmp`` (also the working directory). Nothing else exists.
+    Read-only: the system libraries, the Python installation, ``gradcheck``, ``reference`` and
+    each item of ``visible``: a path (shown at its own path) or a (source, shown at) pair (a
+    copy shown at the original's path). Writable: a fresh tmpfs ``/tmp`` (also the working
+    directory) and a ``/dev/shm`` of ``confine.SHM_SIZE`` bytes; ``/dev`` is read-only. Nothing
+    else exists. ``uid``: bubblewrap sets up as root (``flags`` then empty) and ``setpriv``
+    starts the worker as ``uid`` (gradcheck.boundary.confine). The command expects to be
+    started with the environment ``SANDBOX_ENV`` (bubblewrap's own, which pid 1 shows).
     """
-    command = ["bwrap", *flags, *BWRAP_NAMESPACES, "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    from gradcheck.boundary.confine import CAPS_FOR_SETPRIV, SHM_SIZE, run_as
+
+    command = [shutil.which("bwrap") or "bwrap", *flags, *BWRAP_NAMESPACES, "--cap-drop", "ALL"]
+    if uid is not None:
+        command += CAPS_FOR_SETPRIV
+    command += ["--die-with-parent", "--new-session"]
     # the scratch first: binds below /tmp (a venv or a submission there) then sit on top of it
-    command += ["--size", str(SCRATCH_SIZE), "--tmpfs", "/tmp"]
+    command += ["--perms", "01777", "--size", str(SCRATCH_SIZE), "--tmpfs", "/tmp"]
+    covered: list[str] = []
+    made: set[str] = set()
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
+            covered.append(path)
         elif os.path.exists(path):
             command += ["--ro-bind", path, path]
+            covered.append(path)
     for path in _python_roots():
-        command += ["--ro-bind", path, path]
-    for path in visible:
-        real = os.path.realpath(path)
-        command += ["--ro-bind", real, real]
-        if real != os.path.abspath(path):
-            command += ["--symlink", real, os.path.abspath(path)]
+        command += [*_make_parents(path, covered, made), "--ro-bind", path, path]
+        covered.append(path)
+    for item in visible:
+        source, dest = (item, item) if isinstance(item, str) else item
+        real = os.path.realpath(dest)
+        source = os.path.realpath(source) if isinstance(item, str) else source
+        command += [*_make_parents(real, covered, made), "--ro-bind", source, real]
+        if isinstance(item, str) and real != os.path.abspath(item):
+            link = os.path.abspath(item)
+            command += [*_make_parents(link, covered, made), "--symlink", real, link]
     command += ["--proc", "/proc", "--dev", "/dev"]
+    command += ["--perms", "01777", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
     command += ["--remount-ro", "/", "--clearenv"]
-    for key, value in {**SCRUBBED_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
+    for key, value in SANDBOX_ENV.items():
         command += ["--setenv", key, value]
-    return [*command, "--chdir", "/tmp", *worker]
+    prefix = run_as(uid) if uid is not None else []
+    return [*command, "--chdir", "/tmp", *prefix, *worker]
 
 
 MAX_SIBLINGS = 50
@@ -335,13 +373,19 @@ def remove_scratch(folder: str | None) -> None:
 # --- starting the worker at a level --------------------------------------------------------
 
 
-def worker_command(level: str, worker: Sequence[str], visible: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """(command, environment) that start ``worker`` (``python -I -m ...``) at ``level``."""
+def worker_command(level: str, worker: Sequence[str],
+                   visible: Sequence[str | tuple[str, str]]) -> tuple[list[str], dict[str, str]]:
+    """(command, environment) that start ``worker`` at ``level``. In the sandbox the environment is
+    ``SANDBOX_ENV`` only: bubblewrap, the sandbox's pid 1, holds nothing of the checker's."""
     if level == "sandbox":
+        from gradcheck.boundary import confine
+
         flags = bwrap_flags()
         if flags is None:
             raise UsageError(f"the sandbox isolation level is not available here; {INSTALL_HINT}")
-        return bwrap_command(worker, flags=flags, visible=visible), dict(os.environ)
+        if confine.mode() == "own-uid":
+            return bwrap_command(worker, flags=(), visible=visible, uid=confine.sandbox_uid()), dict(SANDBOX_ENV)
+        return bwrap_command(worker, flags=flags, visible=visible), dict(SANDBOX_ENV)
     if level == "unprivileged-user":
         return list(worker), dict(SCRUBBED_ENV)  # HOME/TMPDIR: the scratch folder, set by the worker
     env = dict(os.environ)
