@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -82,6 +82,7 @@ def check(
     sweep: bool = False,
     max_time: float | None = None,
     isolation: str | None = None,
+    visible: Sequence[str] = (),
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -101,7 +102,11 @@ def check(
     one); functions not reached get status ``timeout`` and a message that says so.
     ``isolation`` (with ``isolate=True``): ``"auto"`` (default: ``$GRADCHECK_ISOLATION`` or the
     strongest level available), ``"strict"`` (the bubblewrap sandbox or a UsageError), or a level
-    name; the level used is ``Report.isolation`` (docs/sandbox.md).
+    name; the level used is ``Report.isolation`` (docs/sandbox.md). ``visible`` (a path target,
+    isolated): more files or folders the worker sees, read-only, beside the target: the rest of
+    one submission (``gradcheck grade`` passes them). Without it the worker sees the modules
+    beside the target that it imports, unless they look like other submissions; the report's
+    ``bound`` lists every extra file shown.
     """
     examples = validate_examples(examples)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -130,7 +135,8 @@ def check(
 
         isolation = report.isolation = resolve(isolation)  # "strict" below the sandbox: UsageError
     try:
-        backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened)
+        backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened,
+                              visible=visible)
     except LoadError as exc:
         report.load_error = str(exc)
         report.duration_s = time.perf_counter() - started
@@ -152,6 +158,8 @@ def check(
                                             progress=progress, sweep=sweep, warnings=report.warnings)
             if getattr(backend, "round_trips", None) is not None:
                 report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
+            report.limits = getattr(backend, "limits", None)
+            report.bound = list(getattr(backend, "bound", []))
     finally:
         opened.cleanup()
     _mark_required(report)
@@ -238,6 +246,7 @@ def open_target(
     timeout: float = DEFAULT_TIMEOUT,
     isolation: str | None = None,
     opened: _Opened | None = None,
+    visible: Sequence[str] = (),
 ) -> Backend:
     """The backend that calls ``target``'s functions: the one way a target is opened (used by
     :func:`check` and the pytest plugin). Raises :class:`~gradcheck.errors.LoadError` when the
@@ -251,7 +260,7 @@ def open_target(
         if isolate:
             from gradcheck.boundary.isolated import WorkerBackend
 
-            return WorkerBackend(target, timeout=timeout, isolation=isolation)
+            return WorkerBackend(target, timeout=timeout, isolation=isolation, visible=visible)
         module = load_submission(target)
         opened.warnings.extend(getattr(module, "__gradcheck_warnings__", []))
         return InProcessBackend(as_contract(module), timeout=timeout)

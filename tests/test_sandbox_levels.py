@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -240,10 +241,12 @@ def test_the_modules_a_submission_imports_beside_it_are_visible_and_nothing_else
 
 
 @pytest.mark.parametrize("level", ALL_LEVELS)
-def test_a_submission_importing_its_sibling_module_keeps_its_verdicts(level):
+def test_a_submission_importing_its_sibling_module_keeps_its_verdicts(level, tmp_path):
     from gradcheck.api import check
 
-    report = check(str(SUBMISSIONS / "cs231n_buggy.py"), examples=5, isolation=level,
+    for name in ("cs231n_buggy.py", "cs231n_layers.py"):  # one submission in two files, in a folder of its own
+        shutil.copy(SUBMISSIONS / name, tmp_path / name)
+    report = check(str(tmp_path / "cs231n_buggy.py"), examples=5, isolation=level,
                    only=["conv_forward", "conv_backward"])
     assert report.load_error is None and report.isolation == level
     statuses = {(c.function, c.quantity): c.status for c in report.checks}

@@ -30,9 +30,9 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from gradcheck.boundary import sandbox
+from gradcheck.boundary import confine, sandbox
 from gradcheck.boundary.backend import Backend, Call, Outcome
-from gradcheck.boundary.process import WorkerProcess
+from gradcheck.boundary.process import LOG_LIMIT, WorkerProcess
 from gradcheck.boundary.protocol import (
     Closed,
     Deadline,
@@ -41,13 +41,17 @@ from gradcheck.boundary.protocol import (
     encode,
     pack,
     read_message,
+    reply_budget,
     write_all,
 )
+from gradcheck.boundary.siblings import find as find_siblings
+from gradcheck.boundary.siblings import refusal_note
 from gradcheck.boundary.values import CacheRef
 from gradcheck.contract import CALL_STATUSES, CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total
+REPLY_RULE = "a reply is at most 64 times the bytes of arrays its request sent, plus 32 MiB, checked before it is read"
 GRACE = 2.0  # seconds on top of the worker-side timeout (encoding, transfer)
 _KEY_BITS = 32
 
@@ -103,9 +107,15 @@ class WorkerBackend(Backend):
         self.isolation = sandbox.resolve(isolation)
         self._is_path = is_path_like(target)
         self.target = os.path.abspath(target) if self._is_path else target
-        self._visible = [
-            *sandbox.visible_paths(self.target, self._is_path, siblings), *map(os.path.abspath, visible)
-        ]
+        extra = [os.path.abspath(path) for path in visible]
+        if self._is_path and siblings:  # the modules beside it it imports, but no classmate's (boundary.siblings)
+            found = find_siblings(self.target)
+            shown, self.refused = [self.target, *found.shown], {
+                path: why for path, why in found.refused.items() if path not in extra}
+        else:
+            shown, self.refused = sandbox.visible_paths(self.target, self._is_path, siblings=False), {}
+        self._visible = [*shown, *extra]
+        self.bound = [path for path in self._visible if path != self.target]  # extra files shown: the report
         self.label = target
         self.timeout = float(timeout)
         self.memory_limit = int(memory_limit)
@@ -133,7 +143,8 @@ class WorkerBackend(Backend):
         if ready.get("error") is not None:
             self.close()
             error_type = TargetNotFound if ready.get("kind") == "not_found" else LoadError
-            raise error_type(ready["error"])
+            note = f"\n({refusal_note(self.refused)})" if self.refused else ""
+            raise error_type(f"{ready['error']}{note}")
         self._functions = frozenset(
             name for name in _list(ready.get("functions")) if name in CONTRACT_FUNCTIONS
         )
@@ -148,7 +159,15 @@ class WorkerBackend(Backend):
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
         if self.isolation == "unprivileged-user" and sandbox.stdlib_warning():
             self.warnings.append(sandbox.stdlib_warning())
+        if self.refused:
+            self.warnings.append(refusal_note(self.refused))
         self.import_output = str(ready.get("output", ""))[:5000]
+
+    @property
+    def limits(self) -> dict[str, dict[str, Any]]:
+        """For each resource limit, whether it held on this machine and by what (the report's ``limits``)."""
+        return confine.limits(self.isolation, memory=self.memory_limit, cpu=self.cpu_limit, file_size=LOG_LIMIT,
+                              reply=REPLY_RULE)
 
     # process management (gradcheck.boundary.process) -----------------------------
 
@@ -226,9 +245,10 @@ class WorkerBackend(Backend):
     ) -> tuple[dict, list[bytes]] | Outcome:
         """One round trip; an Outcome (timeout/crashed/memory) if the worker did not answer."""
         deadline = time.monotonic() + budget + GRACE
+        allowed = reply_budget(sum(len(blob) for blob in arrays))  # checked before the reply is read
         try:
             write_all(self._to_worker, pack(header, arrays), deadline)
-            reply = read_message(self._from_worker, deadline)
+            reply = read_message(self._from_worker, deadline, budget=allowed)
         except Deadline:
             self._kill()
             self._reap()
@@ -250,7 +270,8 @@ class WorkerBackend(Backend):
             return Outcome(
                 "crashed",
                 message=f"{header.get('name')}: the worker process sent a malformed reply "
-                f"({exc}); the submission may have tampered with it",
+                f"({exc}); the submission may have tampered with it or returned far larger values than "
+                "it was given (return arrays of the shapes the contract describes)",
             )
         self.round_trips += 1
         return reply

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gradcheck.boundary import confine, sandbox, strays
-from gradcheck.boundary.protocol import Closed, Deadline, ProtocolError, pack, read_message, write_all
+from gradcheck.boundary.protocol import REPLY_SLACK, Closed, Deadline, ProtocolError, pack, read_message, write_all
 
 # The worker imports the gradcheck this process imported (not whatever an editable install points
 # to): the folder holding the package is appended to its sys.path before the worker module runs.
@@ -112,7 +112,7 @@ class WorkerProcess:
         deadline = time.monotonic() + self.load_timeout
         try:
             write_all(self.to_worker, pack(config, []), deadline)
-            header, arrays = read_message(self.from_worker, deadline)
+            header, arrays = read_message(self.from_worker, deadline, budget=REPLY_SLACK)
         except Deadline:
             self.kill()
             self.reap()

@@ -25,6 +25,15 @@ from gradcheck.boundary.values import CacheRef, Opaque
 
 MAX_HEADER = 64 << 20  # bytes of JSON header accepted from the worker
 MAX_MESSAGE = 1 << 30  # bytes of arrays accepted from the worker per reply
+REPLY_FACTOR, REPLY_SLACK = 64, 32 << 20  # a reply to a request with n bytes of arrays: at most 64 n + 32 MiB
+
+
+def reply_budget(sent: int) -> int:
+    """Most bytes (header and arrays) a reply to a request carrying ``sent`` bytes of arrays may
+    have: the outputs of the contract functions are of the order of their inputs (a padded or
+    convolved copy, a cache echoing them), so 64 times as much plus 32 MiB is far above any
+    honest reply and far below what would strain the checker."""
+    return REPLY_FACTOR * sent + REPLY_SLACK
 MAX_DEPTH = 12
 
 
@@ -194,12 +203,16 @@ def read_exact(fd: int, size: int, deadline: float | None) -> bytes:
 
 
 def read_message(
-    fd: int, deadline: float | None, *, trusted: bool = False
+    fd: int, deadline: float | None, *, trusted: bool = False, budget: int | None = None
 ) -> tuple[dict, list[bytes]]:
-    """Read one message; from an untrusted sender, sizes are checked before reading."""
+    """Read one message; from an untrusted sender, sizes are checked before reading: the header
+    against MAX_HEADER and ``budget``, then header and arrays together against ``budget``
+    (see :func:`reply_budget`) and the arrays against MAX_MESSAGE, before the arrays are read."""
     length = int.from_bytes(read_exact(fd, 8, deadline), "big")
     if not trusted and length > MAX_HEADER:
         raise ProtocolError(f"header of {length} bytes")
+    if not trusted and budget is not None and length > budget:
+        raise ProtocolError(f"a reply of more than {length} bytes, where its request allows {budget}")
     data = read_exact(fd, length, deadline)
     try:
         header = json.loads(data)
@@ -212,4 +225,6 @@ def read_message(
         raise ProtocolError("bad array sizes")
     if not trusted and sum(sizes) > MAX_MESSAGE:
         raise ProtocolError(f"reply of {sum(sizes)} bytes of arrays")
+    if not trusted and budget is not None and length + sum(sizes) > budget:
+        raise ProtocolError(f"a reply of {length + sum(sizes)} bytes, where its request allows {budget}")
     return header, [read_exact(fd, size, deadline) for size in sizes]

@@ -234,49 +234,12 @@ def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Seque
     return [*command, "--chdir", "/tmp", *prefix, *worker]
 
 
-MAX_SIBLINGS = 50
-
-
-def _imported_names(path: str) -> set[str]:
-    """Top-level names of the modules a ``.py`` file or notebook imports (absolute imports)."""
-    import ast
-
-    try:
-        if path.endswith(".ipynb"):
-            from gradcheck.load.loaders import notebook_source
-
-            trees = [tree for _, tree in notebook_source(path)]
-        else:
-            with open(path, "rb") as handle:
-                trees = [ast.parse(handle.read(), path)]
-    except Exception:  # noqa: BLE001 - unreadable or invalid: the worker reports it
-        return set()
-    names = set()
-    for tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.split(".")[0])
-    return names
-
-
 def imported_siblings(path: str) -> list[str]:
-    """Modules next to ``path`` that it imports, directly or through each other (files or packages).
+    """Modules next to ``path`` that it imports and may see (files or packages; never a link or,
+    in a class folder, another submission: ``gradcheck.boundary.siblings``)."""
+    from gradcheck.boundary.siblings import find
 
-    A submission split over several files (``layers.py`` importing ``im2col.py``) needs them; any
-    other file of its folder (a classmate's) stays hidden.
-    """
-    folder, found, queue = os.path.dirname(path), [], [path]
-    while queue and len(found) < MAX_SIBLINGS:
-        for name in sorted(_imported_names(queue.pop())):
-            module, package = os.path.join(folder, name + ".py"), os.path.join(folder, name)
-            if os.path.isfile(module) and module not in found and module != path:
-                found.append(module)
-                queue.append(module)
-            elif os.path.isfile(os.path.join(package, "__init__.py")) and package not in found:
-                found.append(package)
-    return found
+    return find(path).shown
 
 
 def visible_paths(target: str, is_path: bool, siblings: bool = True) -> list[str]:

@@ -34,19 +34,17 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.boundary.siblings import contract_names_in, imported_names_in
 from gradcheck.errors import UsageError
 from gradcheck.grade import archives
 from gradcheck.grade.reading import CAPS, Refused, kind_of, read_file, read_tree, skipped
-from gradcheck.load.cs231n import DISPLAY_NAMES
 
 CODE_SUFFIXES = (".py", ".ipynb")
 MAX_FILE_BYTES = CAPS.file_bytes
 MAX_CLASS_ENTRIES = 100_000  # members of an archive given as a SOURCE (a whole class)
 _ARCHIVE_CAPS = replace(CAPS, file_bytes=CAPS.total_bytes)  # the archive file itself, read before unpacking
-_NAMES = (*CONTRACT_FUNCTIONS, *DISPLAY_NAMES.values())  # the contract's names and CS231n's
-_DEFINES = re.compile(r"(?:^|[\s\"'])def\s+(" + "|".join(_NAMES) + r")\s*\(", re.MULTILINE)
-_IMPORTS = re.compile(r"(?:^|[\s\"'])(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+imported_names = imported_names_in
+__all__ = ["Submission", "collisions", "contract_names_in", "discover", "folder_submission", "imported_names"]
 
 
 @dataclass
@@ -84,18 +82,6 @@ class Submission:
         if self.gradable:
             self.files, self.loader = {}, loader
         return self
-
-
-def contract_names_in(text: bytes) -> set[str]:
-    """The contract functions (or their CS231n names) a .py or .ipynb text defines with ``def``.
-
-    Read, not imported: no submitted code runs in the coordinator."""
-    return set(_DEFINES.findall(text.decode("utf-8", errors="replace")))
-
-
-def imported_names(text: bytes) -> set[str]:
-    """Top-level module names a .py or .ipynb text imports (``import x``, ``from x import y``)."""
-    return set(_IMPORTS.findall(text.decode("utf-8", errors="replace")))
 
 
 def _is_code(name: str) -> bool:

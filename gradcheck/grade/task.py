@@ -68,6 +68,7 @@ def _scrub(report: Any, folder: str, label: str) -> None:
         return None if text is None else text.replace(os.path.join(folder, ""), "").replace(folder, label)
 
     report.load_error = fix(report.load_error)
+    report.bound = [fix(path) or "" for path in report.bound]
     for check in report.checks:
         check.message = fix(check.message) or ""
         check.warnings = [fix(w) or "" for w in check.warnings]
@@ -94,10 +95,12 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
                 with open(path, "wb") as handle:
                     handle.write(data)
             previous = os.getcwd()
+            target = os.path.join(folder, *payload["target"].split("/"))
             os.chdir(folder)  # files the submission writes land in its own folder
             try:
                 report = check(
-                    os.path.join(folder, *payload["target"].split("/")),
+                    target,
+                    visible=_beside(target),  # the submission's own files beside its target
                     examples=int(settings["examples"]),
                     seed=int(settings["seed"]),
                     timeout=float(settings["timeout"]),
@@ -119,6 +122,13 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
     except Exception:  # an internal error: recorded, never raised into the executor
         elapsed = time.perf_counter() - started
         return {"outcome": "error", "error": traceback.format_exc()[-5000:], "duration_s": elapsed}
+
+
+def _beside(target: str) -> list[str]:
+    """The files and folders beside ``target`` in its staged folder: all the submission's own."""
+    here = os.path.dirname(target)
+    return sorted(os.path.join(here, name) for name in os.listdir(here)
+                  if os.path.join(here, name) != target and not name.startswith("."))
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -166,6 +166,9 @@ class Report:
     isolation: str | None = None  # the worker's isolation level (gradcheck.boundary.sandbox.LEVELS) or "in-process"
     # how the isolated worker was used (round trips, restarts): for the closing note, not in the JSON
     worker: dict[str, int] | None = field(default=None, repr=False, compare=False)
+    # each resource limit of the worker: {"held": bool, "by": how} (gradcheck.boundary.confine.limits)
+    limits: dict[str, dict[str, Any]] | None = None
+    bound: list[str] = field(default_factory=list)  # files shown to the worker beside the target
 
     def required_missing(self) -> list[CheckResult]:
         """The ``missing`` checks of required functions (they fail the run)."""
@@ -221,6 +224,8 @@ class Report:
             "required": list(self.required),
             "warnings": list(self.warnings),
             "isolation": self.isolation,
+            "limits": self.limits,
+            "bound": list(self.bound),
         }
 
     @classmethod
@@ -235,6 +240,8 @@ class Report:
             required=tuple(data.get("required") or ()),
             warnings=list(data.get("warnings") or []),
             isolation=data.get("isolation"),
+            limits=data.get("limits"),
+            bound=list(data.get("bound") or []),
         )
 
 
