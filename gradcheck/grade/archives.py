@@ -145,8 +145,8 @@ def read_members(archive: zipfile.ZipFile | tarfile.TarFile, members: list[tuple
     for path, member in members:
         where = f"{shown}:{member.name}"
         if member.problem is not None:
-            raise Refused(f"{where} {member.problem}; gradcheck reads only plain files: create the archive "
-                          "again from the files themselves")
+            raise Refused(f"{where} {member.problem}; create the archive again from plain files "
+                          "(no links, devices or encryption)")
         if member.size > caps.file_bytes:
             raise Refused(f"{where} is larger than {caps.file_bytes >> 20} MiB; hand in the code only")
         try:

@@ -314,15 +314,22 @@ def safe_id(name: str) -> str:
 
 
 def _unique_ids(found: list[Submission]) -> list[Submission]:
-    """Ids safe as folder names and unique (a repeated id gets ``-2``, ``-3``...; see :func:`collisions`)."""
+    """Ids safe as folder names and unique, ignoring case (see :func:`collisions`). An entry whose
+    name already is a safe id keeps it (the first such, in order); the others get ``-2``, ``-3``...:
+    a hostile ``zoé_smith.py`` never takes ``zoe_smith`` from ``zoe_smith.py``."""
+    bases = [safe_id(submission.id) for submission in found]
+    exact = [base == submission.id for base, submission in zip(bases, found, strict=True)]
     seen: set[str] = set()
-    for submission in found:
-        base = safe_id(submission.id)
+    ids: list[str | None] = [None] * len(found)
+    for index in [i for i in range(len(found)) if exact[i]] + [i for i in range(len(found)) if not exact[i]]:
+        base = bases[index]
         ident, n = base, 1
         while ident.lower() in seen:
             n += 1
             ident = f"{base}-{n}"
         seen.add(ident.lower())
+        ids[index] = ident
+    for submission, base, ident in zip(found, bases, ids, strict=True):
         submission.id, submission.name = ident, base.lower()
     return found
 

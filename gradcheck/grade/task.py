@@ -90,12 +90,12 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
         settings = payload["settings"]
         with tempfile.TemporaryDirectory(prefix="gradcheck-grade-") as folder:
             for rel, data in payload["files"].items():
-                path = os.path.join(folder, *rel.split("/"))
+                path = os.path.join(folder, *map(_utf8, rel.split("/")))
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "wb") as handle:
                     handle.write(data)
             previous = os.getcwd()
-            target = os.path.join(folder, *payload["target"].split("/"))
+            target = os.path.join(folder, *map(_utf8, payload["target"].split("/")))
             os.chdir(folder)  # files the submission writes land in its own folder
             try:
                 report = check(
@@ -122,6 +122,12 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
     except Exception:  # an internal error: recorded, never raised into the executor
         elapsed = time.perf_counter() - started
         return {"outcome": "error", "error": traceback.format_exc()[-5000:], "duration_s": elapsed}
+
+
+def _utf8(name: str) -> str:
+    """``name`` as a file name that is valid UTF-8 (bytes that were not become U+FFFD): the
+    loader and every writer handle it. The row keeps the original name in its label."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _beside(target: str) -> list[str]:

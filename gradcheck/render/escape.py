@@ -25,7 +25,7 @@ through the function of its sink:
   The fence is longer than any run of backticks in the text, so the text cannot close it
   and whatever follows it (``## Score: 8/8``) stays inside the block.
 
-HTML pages use ``html.escape`` of :func:`file_text` (:func:`html_text`).
+HTML pages use :func:`html_text`: ``html.escape`` of :func:`terminal`.
 """
 
 from __future__ import annotations
@@ -107,5 +107,6 @@ def md_block(text: object, info: str = "text") -> str:
 
 
 def html_text(text: object) -> str:
-    """``text`` for HTML (attribute or element): escaped, and encodable as UTF-8."""
-    return html.escape(file_text(text), quote=True)
+    """``text`` for HTML (attribute or element): escaped, control characters shown as escapes,
+    encodable as UTF-8."""
+    return html.escape(terminal(text), quote=True)
