@@ -40,6 +40,9 @@ def grade_cli(folder: Path, out: Path, *extra: str, secret: str = SECRET) -> sub
 
 
 def rows_of(out: Path) -> dict[str, dict[str, str]]:
+    """The rows of ``out/grades.csv`` by id (none when the run lost its gradebook)."""
+    if not (out / "grades.csv").is_file():
+        return {}
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         return {row["submission"]: row for row in csv.DictReader(handle)}
 
@@ -76,7 +79,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     done = grade_cli(folder, out)
     seconds = time.monotonic() - started
     outputs = {path: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.suffix != ".sqlite"
-               and not path.name.endswith(("-wal", "-shm"))}
+               and not path.name.endswith(("-wal", "-shm"))} if out.is_dir() else {}
     yield SimpleNamespace(root=root, folder=folder, out=out, expect=expect, done=done, seconds=seconds,
                           before=before, after=snapshot(folder), rows=rows_of(out), outputs=outputs)
     remove_deep(folder)
