@@ -11,9 +11,9 @@ process by :func:`mode` from a probe that runs the real thing:
 - ``"user-namespace"`` (the checker is not root, or the probe above failed): bubblewrap maps
   the sandbox to the checker's own uid. ``RLIMIT_NPROC`` holds when that uid is not root.
 
-In both, bubblewrap itself starts with a cleared environment (:data:`SANDBOX_ENV`, so pid 1
-shows nothing of the grader's: ``sandbox.SANDBOX_ENV``), ``/dev`` is read-only and
-``/dev/shm`` a tmpfs of :data:`SHM_SIZE`. :func:`probe` measures, in the mode used, what a sandboxed process can do
+In both, bubblewrap itself starts with a cleared environment (``sandbox.SANDBOX_ENV`` only, so
+pid 1 shows nothing of the grader's), ``/dev`` is read-only and ``/dev/shm`` a tmpfs of
+:data:`SHM_SIZE`. :func:`probe` measures, in the mode used, what a sandboxed process can do
 (fork, write to ``/dev/shm``, read pid 1's environment); :func:`limits` turns that into the
 report's ``limits``: for each limit, whether it held on this machine and by what.
 """
