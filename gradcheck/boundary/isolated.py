@@ -156,6 +156,7 @@ class WorkerBackend(Backend):
             if type(names) is dict
             else {}
         )
+        self.convention = "cs231n" if ready.get("convention") == "cs231n" else "article"
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
         if self.isolation == "unprivileged-user" and sandbox.stdlib_warning():
             self.warnings.append(sandbox.stdlib_warning())
