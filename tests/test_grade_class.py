@@ -64,7 +64,8 @@ def assert_agrees_with_check(rows: dict[str, dict[str, str]], targets: dict[str,
 def assert_hostile_rows(rows: dict[str, dict[str, str]], out: Path) -> None:
     killer = rows["kills_parent"]
     if killer_contained(rows):
-        assert killer["outcome"] == "graded" and killer["conv_forward"] == "fail"
+        # a uid of its own: PermissionError (error); in a user namespace the signal is dropped (fail)
+        assert killer["outcome"] == "graded" and killer["conv_forward"] in ("error", "fail")
     else:  # it killed its grading task, twice: its row only
         assert killer["outcome"] == "crashed" and killer["passed"] == "false" and killer["score"] == "0"
         assert killer["load_error"] == "the grading process died twice (it was retried once)"
