@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -182,3 +183,28 @@ def test_the_report_says_which_limits_held_here(tmp_path):
     assert limits["environment"]["held"] is True
     if facts["mode"] == "own-uid":
         assert f"RLIMIT_NPROC = 0 under uid {facts['uid']} of its own (setpriv)" in limits["processes"]["by"]
+
+
+@SANDBOX
+def test_the_sandbox_limits_hold_in_a_user_namespace_too():
+    from gradcheck.boundary import confine
+
+    facts = confine._run_probe(None, sandbox.bwrap_flags())  # how it runs when the checker is not root
+    assert facts["shm_bytes"] == confine.SHM_SIZE and facts["dev_writable"] is False
+    assert set(facts["pid1_environ"] or []) <= set(sandbox.SANDBOX_ENV) and "GRADCHECK_TEST_SECRET" not in facts
+
+
+@SANDBOX
+def test_a_file_the_sandbox_uid_cannot_read_is_shown_as_a_copy(tmp_path):
+    from gradcheck.api import check
+
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    path = tmp_path / "private.py"
+    path.write_text("import helper  # noqa\n" + CORRECT)
+    for file in (path, tmp_path / "helper.py"):
+        file.chmod(0o600)  # the grader's umask 077: no other user may read them
+    staged = set(Path(tempfile.gettempdir()).glob("gradcheck-sandbox-*"))
+    report = check(str(path), examples=2, only=["zero_pad"], isolation="sandbox")
+    assert report.load_error is None and report.checks[0].status == "pass"
+    assert report.bound == [str(tmp_path / "helper.py")]
+    assert set(Path(tempfile.gettempdir()).glob("gradcheck-sandbox-*")) == staged  # the copies are removed

@@ -27,7 +27,7 @@ from gradcheck.load.cs231n import DISPLAY_NAMES
 
 MAX_SIBLINGS = 50
 MAX_FOLDER_FILES = 500  # code files of a folder read to tell a class folder from one submission's
-MAX_READ = 4 << 20  # bytes of each of them
+MAX_READ = 1 << 20  # bytes of each of them looked at
 _NAMES = (*CONTRACT_FUNCTIONS, *DISPLAY_NAMES.values())  # the contract's names and CS231n's
 _DEFINES = re.compile(r"(?:^|[\s\"'])def\s+(" + "|".join(_NAMES) + r")\s*\(", re.MULTILINE)
 _IMPORTS = re.compile(r"(?:^|[\s\"'])(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)

@@ -189,7 +189,10 @@ def _ident(name: str, is_dir: bool) -> str:
 
 def _entry(entry: os.DirEntry[str], label: str) -> Submission:
     """The submission (or odd entry, or error) one entry of a class folder is; never raises."""
-    is_dir = entry.is_dir(follow_symlinks=False)
+    try:
+        is_dir = entry.is_dir(follow_symlinks=False)
+    except OSError:
+        is_dir = False
     ident = _ident(entry.name, is_dir)
     try:
         if entry.is_symlink():
