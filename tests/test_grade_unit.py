@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixture_files import place
 from grade_helpers import KILLS_PARENT, ONLY_ZERO_PAD, SUBMISSIONS, ZOO
 
 from gradcheck.cli import main
@@ -139,8 +140,7 @@ def test_tiny_class_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_task_timeout_costs_only_that_row(tmp_path: Path) -> None:
     folder = tmp_path / "class"
-    folder.mkdir()
-    shutil.copy(SUBMISSIONS / "infinite_loop.py", folder / "loops.py")
+    place(folder / "loops", "loops.py", source=SUBMISSIONS / "infinite_loop.py")  # with its course_loops.py
     run = grade([str(folder)], tmp_path / "out", executor=LocalExecutor(1, task_timeout=1.0), examples=5,
                 timeout=30.0, progress=False)
     (row,) = run.rows

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_files import place
 
 from gradcheck.boundary import sandbox, strays
 from gradcheck.boundary.isolated import WorkerBackend
@@ -123,8 +124,7 @@ def look_around(tmp_path: Path, level: str, probes: list[str]) -> tuple[dict, Wo
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "classmate.py").write_text("x = 1\n")
-    path = folder / "looks_around.py"
-    path.write_text(text)
+    path = place(folder, "looks_around.py", text=text)
     backend = WorkerBackend(str(path), timeout=5, isolation=level)
     outcome = backend.call("zero_pad", (np.zeros((1, 1, 1, 1)), 0))
     assert outcome.status == "ok", outcome.message

@@ -97,12 +97,20 @@ class WorkerBackend(Backend):
         siblings: bool = True,
         use_reference: tuple[str, ...] = (),
     ):
+        from gradcheck.conventions import convention as convention_named
         from gradcheck.errors import LoadError
+        from gradcheck.load.declared import declared
         from gradcheck.load.loaders import TargetNotFound, is_path_like
 
         self.isolation = sandbox.resolve(isolation)
         self._is_path = is_path_like(target)
         self.target = os.path.abspath(target) if self._is_path else target
+        # what is checked is decided here, from the source, before any submitted code runs
+        self._declared = declared(self.target, self._is_path)
+        self.convention = self._declared.convention
+        shown = convention_named(self.convention)
+        self.pool_modes = ("max",) if self.convention == "cs231n" else ("max", "average")
+        self.display_names = dict(shown.functions)
         self._visible = [
             *sandbox.visible_paths(self.target, self._is_path, siblings), *map(os.path.abspath, visible)
         ]
@@ -113,6 +121,7 @@ class WorkerBackend(Backend):
         self.load_timeout = float(load_timeout)
         self.round_trips = 0
         self.restarts = 0
+        self._sequence = 0  # numbers the requests; each reply echoes its request's
         self.warnings: list[str] = []
         self._generation = 0
         self._worker = WorkerProcess(
@@ -123,6 +132,7 @@ class WorkerBackend(Backend):
         # root causes: the worker puts reference.<name> in the submission's globals after import
         self.use_reference = tuple(name for name in use_reference if name in CONTRACT_FUNCTIONS)
         self._worker.use_reference = self.use_reference
+        self._worker.convention = self.convention
         self._siblings = siblings
         _LIVE.add(self)
         try:
@@ -134,18 +144,11 @@ class WorkerBackend(Backend):
             self.close()
             error_type = TargetNotFound if ready.get("kind") == "not_found" else LoadError
             raise error_type(ready["error"])
-        self._functions = frozenset(
-            name for name in _list(ready.get("functions")) if name in CONTRACT_FUNCTIONS
-        )
-        modes = _list(ready.get("pool_modes", ["max", "average"]))
-        self.pool_modes = tuple(mode for mode in modes if mode in ("max", "average"))
-        names = ready.get("display_names", {})
-        self.display_names = (
-            {k: v[:100] for k, v in names.items() if k in CONTRACT_FUNCTIONS and type(v) is str}
-            if type(names) is dict
-            else {}
-        )
-        self.convention = "cs231n" if ready.get("convention") == "cs231n" else "article"
+        # the worker may add a function the source could not show (bound in a loop, by exec),
+        # never remove one the source declares: that one is still called, and fails
+        found = {name for name in _list(ready.get("functions")) if type(name) is str}
+        planned = shown.functions if self.convention == "cs231n" else dict.fromkeys(CONTRACT_FUNCTIONS)
+        self._functions = frozenset(self._declared.functions | {name for name in found if name in planned})
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
         if self.isolation == "unprivileged-user" and sandbox.stdlib_warning():
             self.warnings.append(sandbox.stdlib_warning())
@@ -225,11 +228,18 @@ class WorkerBackend(Backend):
     def _request(
         self, header: dict, arrays: list[bytes], budget: float
     ) -> tuple[dict, list[bytes]] | Outcome:
-        """One round trip; an Outcome (timeout/crashed/memory) if the worker did not answer."""
+        """One round trip; an Outcome (timeout/crashed/memory) if the worker did not answer.
+
+        Each request carries a number the reply must echo: a reply to a request that was not
+        sent (written ahead, or left over) is malformed, and the worker is treated as crashed."""
         deadline = time.monotonic() + budget + GRACE
+        self._sequence += 1
+        header = {**header, "seq": self._sequence}
         try:
             write_all(self._to_worker, pack(header, arrays), deadline)
             reply = read_message(self._from_worker, deadline)
+            if type(reply[0]) is not dict or reply[0].get("seq") != self._sequence:
+                raise ProtocolError(f"a reply to a request that was not sent (expected number {self._sequence})")
         except Deadline:
             self._kill()
             self._reap()

@@ -51,6 +51,7 @@ class WorkerProcess:
         self._copy: str | None = None
         self._uid: int | None = None
         self.use_reference: tuple[str, ...] = ()  # contract names the worker replaces by the reference's
+        self.convention = "article"  # decided by the checker from the source (gradcheck.load.declared)
 
     def start(self) -> dict:
         """Start a fresh worker, send it its load message; its ready message (LoadError if it fails)."""
@@ -62,7 +63,9 @@ class WorkerProcess:
             self._log.close()
         self._log = tempfile.TemporaryFile()
         worker = [sys.executable, "-I", "-m", "gradcheck.boundary.worker", str(child_read), str(child_write)]
-        command, env = sandbox.worker_command(self.isolation, worker, self.visible)
+        command, env = sandbox.worker_command(
+            self.isolation, worker, self.visible, answer_key=bool(self.use_reference)
+        )
         try:
             self.process = subprocess.Popen(
                 command,
@@ -89,6 +92,7 @@ class WorkerProcess:
             "cwd": os.getcwd(),
             "drop": None,
             "use_reference": list(self.use_reference),
+            "convention": self.convention,
         }
         self._remove_scratch()
         if self.isolation == "sandbox":

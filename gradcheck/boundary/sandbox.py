@@ -152,27 +152,40 @@ def level_note(level: str | None) -> str | None:
 # --- the sandbox command line ---------------------------------------------------------------
 
 
-def _python_roots() -> list[str]:
-    """Folders the Python installation and its packages live in (read-only in the sandbox)."""
+def _python_roots(answer_key: bool = False) -> list[str]:
+    """Folders the Python installation and its packages live in (read-only in the sandbox):
+    the ``gradcheck`` package, and ``reference`` only with ``answer_key``."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
     roots.update(p for p in sys.path if p and os.path.basename(p) in ("site-packages", "dist-packages"))
     import gradcheck
-    import reference
 
-    roots.update(os.path.dirname(os.path.abspath(module.__file__)) for module in (gradcheck, reference))
+    roots.add(os.path.dirname(os.path.abspath(gradcheck.__file__)))
+    if answer_key:
+        roots.add(reference_folder())
     return sorted(os.path.realpath(root) for root in roots if os.path.isdir(root))
+
+
+def reference_folder() -> str:
+    """Where the reference layers (the answer key) live, found without importing them."""
+    spec = importlib.util.find_spec("reference")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return os.path.realpath(locations[0]) if locations else ""
 
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/localtime")
 
 
-def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Sequence[str] = ()) -> list[str]:
+def bwrap_command(
+    worker: Sequence[str], *, flags: Sequence[str], visible: Sequence[str] = (), answer_key: bool = False
+) -> list[str]:
     """The ``bwrap`` command line that runs ``worker`` in the sandbox.
 
-    Read-only: the system libraries, the Python installation, ``gradcheck``,
-    ``reference`` and each path in ``visible`` (at its own path). Writable: a
-    fresh tmpfs ``/tmp`` (also the working directory). Nothing else exists.
+    Read-only: the system libraries, the Python installation, ``gradcheck`` and each path in
+    ``visible`` (at its own path). Writable: a fresh tmpfs ``/tmp`` (also the working
+    directory). Nothing else exists: the reference layers (the answer key) are absent, even
+    from an installation that holds them (an empty tmpfs covers them), unless ``answer_key``
+    (a root-cause re-run, whose results only ever feed a diagnosis).
     """
     command = ["bwrap", *flags, *BWRAP_NAMESPACES, "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
     # the scratch first: binds below /tmp (a venv or a submission there) then sit on top of it
@@ -182,8 +195,11 @@ def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Seque
             command += ["--symlink", os.readlink(path), path]
         elif os.path.exists(path):
             command += ["--ro-bind", path, path]
-    for path in _python_roots():
+    for path in _python_roots(answer_key):
         command += ["--ro-bind", path, path]
+    key = reference_folder()
+    if key and not answer_key and any(key.startswith(root + os.sep) for root in _python_roots()):
+        command += ["--tmpfs", key]  # installed inside a bound folder (site-packages): hidden
     for path in visible:
         real = os.path.realpath(path)
         command += ["--ro-bind", real, real]
@@ -331,13 +347,16 @@ def remove_scratch(folder: str | None) -> None:
 # --- starting the worker at a level --------------------------------------------------------
 
 
-def worker_command(level: str, worker: Sequence[str], visible: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """(command, environment) that start ``worker`` (``python -I -m ...``) at ``level``."""
+def worker_command(
+    level: str, worker: Sequence[str], visible: Sequence[str], answer_key: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """(command, environment) that start ``worker`` (``python -I -m ...``) at ``level``;
+    ``answer_key``: the sandbox shows the reference layers (root-cause re-runs only)."""
     if level == "sandbox":
         flags = bwrap_flags()
         if flags is None:
             raise UsageError(f"the sandbox isolation level is not available here; {INSTALL_HINT}")
-        return bwrap_command(worker, flags=flags, visible=visible), dict(os.environ)
+        return bwrap_command(worker, flags=flags, visible=visible, answer_key=answer_key), dict(os.environ)
     if level == "unprivileged-user":
         return list(worker), dict(SCRUBBED_ENV)  # HOME/TMPDIR: the scratch folder, set by the worker
     env = dict(os.environ)

@@ -14,8 +14,9 @@ import signal
 import sys
 from typing import Any
 
-from gradcheck.boundary.backend import Backend, Call, CallRunner, CappedText, Outcome
+from gradcheck.boundary.backend import Call, CallRunner, CappedText, Outcome
 from gradcheck.boundary.protocol import Closed, decode, encode, pack, read_message, write_all
+from gradcheck.contract import CONTRACT_FUNCTIONS
 
 
 def _die_with_parent() -> None:
@@ -65,6 +66,28 @@ def _drop_privileges(uid: int, gid: int, target: str) -> None:
         raise SystemExit(f"gradcheck worker: could not drop privileges to uid {uid}")
 
 
+def _fence(target: str) -> None:
+    """Load what the worker needs of gradcheck, then refuse ``reference`` and ``gradcheck`` to the
+    submission's imports (``gradcheck.boundary.fence``); the target itself may live in
+    ``reference`` (``gradcheck check reference.naive``): the loader imports it, not a submission."""
+    import importlib.util
+
+    for name in ("gradcheck.load.cs231n", "gradcheck.conventions", "gradcheck.load.session"):
+        importlib.import_module(name)
+    if target.endswith(".ipynb"):
+        for name in ("nbformat", "nbformat.validator", "nbformat.v4"):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+    import gradcheck
+    from gradcheck.boundary import fence
+
+    folders = [os.path.dirname(os.path.abspath(gradcheck.__file__))]
+    spec = importlib.util.find_spec("reference")
+    if spec is not None and spec.submodule_search_locations:
+        folders += list(spec.submodule_search_locations)
+    fence.install(folders)
+
+
 def _set_limits(config: dict[str, Any]) -> None:
     def limit(which: int, value: int) -> None:
         soft, hard = resource.getrlimit(which)
@@ -103,6 +126,7 @@ def _outcome_data(outcome: Outcome, arrays: list[bytes]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     read_fd, write_fd = int(argv[0]), int(argv[1])
+    sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE: no __pycache__ beside a submission
     _die_with_parent()
     _subreaper()
     header, _ = read_message(read_fd, None, trusted=True)
@@ -117,16 +141,17 @@ def main(argv: list[str]) -> int:
         _drop_privileges(*header["drop"], header["target"])
         _die_with_parent()  # a change of uid clears the parent-death signal
 
+    reference_module = None
+    if header.get("use_reference"):  # a root-cause re-run (a diagnosis only): the callees are the reference's
+        import reference as reference_module
+    _fence(header["target"])
     captured = CappedText()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             module = load_submission(header["target"])
-            if header.get("use_reference"):  # a root-cause re-run: the callees are the reference's
-                import reference
-
-                for name in header["use_reference"]:
-                    setattr(module, name, getattr(reference, name))
-            implementation = as_contract(module)
+            for name in header.get("use_reference") or ():
+                setattr(module, name, getattr(reference_module, name))
+            implementation = as_contract(module, header.get("convention") or "article")
     except TargetNotFound as exc:
         write_all(write_fd, pack({"error": str(exc), "kind": "not_found"}, []), None)
         return 0
@@ -147,19 +172,13 @@ def main(argv: list[str]) -> int:
         )
         return 0
 
-    from gradcheck.contract import CONTRACT_FUNCTIONS
-
     namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
     runner = CallRunner(namespace, timeout=float(header["timeout"]))
-    is_adapter = implementation is not module
+    # what the checker believes of this message: the functions that could be found (it adds
+    # them to the ones the source declares, never removes one), warnings and output (shown)
     ready = {
         "error": None,
         "functions": sorted(runner.functions()),
-        "pool_modes": list(getattr(implementation, "pool_modes", Backend.pool_modes))
-        if is_adapter
-        else list(Backend.pool_modes),
-        "display_names": dict(getattr(implementation, "display_names", {})) if is_adapter else {},
-        "convention": getattr(implementation, "convention", "article") if is_adapter else "article",
         "warnings": [str(w) for w in getattr(module, "__gradcheck_warnings__", [])],
         "output": captured.getvalue(),
     }
@@ -190,6 +209,7 @@ def main(argv: list[str]) -> int:
             reply = {"outcomes": [_outcome_data(outcome, arrays) for outcome in outcomes]}
         else:
             reply = {"error": f"unknown op {op!r}"}
+        reply["seq"] = request.get("seq")
         write_all(write_fd, pack(reply, arrays), None)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import itertools
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -140,6 +141,8 @@ def path(name: str) -> Path:
 def load(name: str) -> ModuleType:
     """Import zoo member ``name`` from its file as a fresh module ``gradcheck_zoo_<name>_<n>``."""
     file = path(name)
+    if str(ZOO_DIR) not in sys.path:  # members build on course_loops.py beside them
+        sys.path.insert(0, str(ZOO_DIR))
     spec = importlib.util.spec_from_file_location(f"gradcheck_zoo_{name}_{next(_counter)}", file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
