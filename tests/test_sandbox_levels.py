@@ -253,7 +253,8 @@ def test_a_submission_importing_its_sibling_module_keeps_its_verdicts(level):
 
 @pytest.mark.skipif(sandbox.why_unavailable("sandbox") is not None, reason="needs a user namespace from bwrap")
 def test_uids_missing_from_the_user_namespace_are_detected():
-    code = "from gradcheck.boundary import sandbox as s; print(s._uids_mapped(s.UID_BASE, s.UID_BASE + s.PID_MAX))"
+    code = f"import sys; sys.path.insert(0, {str(PROJECT)!r}); from gradcheck.boundary import sandbox as s; " \
+        "print(s._uids_mapped(s.UID_BASE, s.UID_BASE + s.PID_MAX))"  # this tree's gradcheck, wherever it is installed
     command = sandbox.bwrap_command([sys.executable, "-I", "-c", code], flags=sandbox.bwrap_flags())
     inside = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
     assert inside == ("False" if "--unshare-user" in sandbox.bwrap_flags() else "True")

@@ -265,9 +265,11 @@ def visible_paths(target: str, is_path: bool, siblings: bool = True) -> list[str
 def sandbox_sys_path(extra: Sequence[str]) -> list[str]:
     """The checker's ``sys.path`` entries that exist in the sandbox, plus the folders of ``extra``."""
     roots = _python_roots()
-    kept = [
+    packages = {os.path.dirname(r) for r in roots if os.path.basename(r) in ("gradcheck", "reference")}
+    kept = [  # the installation's entries, and the folder above gradcheck and reference (a source checkout)
         p for p in sys.path
-        if isinstance(p, str) and p and any(p == r or p.startswith(r + os.sep) for r in roots)
+        if isinstance(p, str) and p
+        and (any(p == r or p.startswith(r + os.sep) for r in roots) or os.path.realpath(p) in packages)
     ]
     parents = [os.path.dirname(os.path.abspath(p)) for p in extra]
     return kept + [p for p in dict.fromkeys(parents) if p not in kept]

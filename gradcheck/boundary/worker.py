@@ -1,4 +1,5 @@
-"""The worker process of ``gradcheck.boundary.isolated``: ``python -I -m gradcheck.boundary.worker READ_FD WRITE_FD``.
+"""The worker process of ``gradcheck.boundary.isolated``: this module run by ``python -I`` with READ_FD WRITE_FD
+(``gradcheck.boundary.process.module_command``).
 
 Reads a ``load`` message (target, limits), sets the resource limits, imports the
 target, answers ``ready`` and then serves ``call``/``call_batch``/``release``
