@@ -40,7 +40,7 @@ def _subreaper() -> None:
         pass
 
 
-# Imported before dropping to another uid: that uid may not be able to read the Python installation.
+# Imported before dropping to another uid (the installation's private import roots are reached through descriptors).
 PRELOAD = (
     "math", "copy", "random", "itertools", "functools", "collections", "time", "typing", "warnings",
     "json", "socket", "subprocess", "pathlib", "shutil", "tempfile", "signal", "logging",
@@ -52,12 +52,16 @@ PRELOAD = (
 
 
 def _drop_privileges(uid: int, gid: int, target: str) -> None:
-    """Become ``uid``/``gid`` with no supplementary groups, for good (real, effective and saved ids)."""
+    """Become ``uid``/``gid`` with no supplementary groups, for good (real, effective and saved ids), after the
+    preloads and with the import roots other users cannot reach opened (``privileges.reach_import_roots``)."""
     import importlib
+
+    from gradcheck.boundary.privileges import reach_import_roots
 
     for name in PRELOAD + (("nbformat", "nbformat.validator", "nbformat.v4") if target.endswith(".ipynb") else ()):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    reach_import_roots()
     os.environ.update(HOME=os.getcwd(), TMPDIR=os.getcwd())
     os.setgroups([])
     os.setresgid(gid, gid, gid)
