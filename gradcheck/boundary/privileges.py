@@ -185,7 +185,8 @@ def import_problem() -> str | None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"a worker switched to its own uid did not answer: {exc}"
     try:
-        missing = dict(json.loads(done.stdout.strip().splitlines()[-1])["missing"])
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        missing, where = dict(answer["missing"]), dict(answer["where"])
     except (ValueError, IndexError, KeyError, TypeError):
         last = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
         return f"a worker switched to its own uid failed: {last[0][:300]}"
@@ -193,17 +194,18 @@ def import_problem() -> str | None:
         return None
     names = sorted(missing)
     listed = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-    roots = private_roots(paths) or import_roots(paths)
+    unreadable = sorted({str(where[name]) for name in names if name in where}) or private_roots(paths)
     return (
-        f"a worker switched to its own uid could not import {listed} ({str(missing[names[0]])[:200]}): "
-        f"the Python installation is not readable by other users; make it readable "
-        f"(chmod -R o+rX {' '.join(roots)}) or install bubblewrap"
+        f"a worker switched to its own uid could not import {listed} ({str(missing[names[0]])[:300]}): "
+        f"part of the Python installation is not readable by other users; make it readable "
+        f"(chmod -R o+rX {' '.join(unreadable[:6])}) or install bubblewrap"
     )
 
 
 def _probe(paths: list[str]) -> dict:
     """In the probe worker: switch users as the worker does, then find and open every top-level module of every
-    import root and import ``PROBE_IMPORTS``; {"missing": {name: error}, "checked": number of names}."""
+    import root and import ``PROBE_IMPORTS``. {"missing": {name: error}, "where": {name: its file or folder},
+    "checked": number of names}; the errors name the installation's paths, not the descriptors'."""
     import importlib.machinery
     import importlib.resources
     import pkgutil
@@ -213,11 +215,15 @@ def _probe(paths: list[str]) -> dict:
 
     sys.path[:] = paths
     entries = [root for root in import_roots(paths) if root in paths]
-    names = sorted({info.name for info in pkgutil.iter_modules(entries)})  # as root: what the checker can import
+    found = {}  # as root: what the checker can import, and where
+    for info in pkgutil.iter_modules(entries):
+        spec = importlib.machinery.PathFinder.find_spec(info.name, entries)
+        if info.name not in found and spec is not None:
+            found[info.name] = (spec.submodule_search_locations or [spec.origin])[0]  # a package: its folder
     uid = UID_BASE + os.getpid()
-    _drop_privileges(uid, uid, "probe.py")
+    links = _drop_privileges(uid, uid, "probe.py")
     missing: dict[str, str] = {}
-    for name in names:
+    for name in sorted(found):
         try:
             spec = importlib.machinery.PathFinder.find_spec(name, sys.path)
             if spec is None:
@@ -239,7 +245,10 @@ def _probe(paths: list[str]) -> dict:
         importlib.resources.files(package).joinpath(resource).read_bytes()
     except Exception as exc:  # noqa: BLE001
         missing[f"{package}/{resource}"] = f"{type(exc).__name__}: {exc}"
-    return {"missing": missing, "checked": len(names)}
+    for root, link in links.items():
+        missing = {name: error.replace(link, root) for name, error in missing.items()}
+    return {"missing": missing, "where": {name: found[name] for name in missing if name in found},
+            "checked": len(found)}
 
 
 if __name__ == "__main__":

@@ -51,9 +51,10 @@ PRELOAD = (
 )
 
 
-def _drop_privileges(uid: int, gid: int, target: str) -> None:
+def _drop_privileges(uid: int, gid: int, target: str) -> dict[str, str]:
     """Become ``uid``/``gid`` with no supplementary groups, for good (real, effective and saved ids), after the
-    preloads and with the import roots other users cannot reach opened (``privileges.reach_import_roots``)."""
+    preloads and with the import roots other users cannot reach opened (``privileges.reach_import_roots``,
+    whose {root: link} this returns)."""
     import importlib
 
     from gradcheck.boundary.privileges import reach_import_roots
@@ -61,13 +62,14 @@ def _drop_privileges(uid: int, gid: int, target: str) -> None:
     for name in PRELOAD + (("nbformat", "nbformat.validator", "nbformat.v4") if target.endswith(".ipynb") else ()):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    reach_import_roots()
+    links = reach_import_roots()
     os.environ.update(HOME=os.getcwd(), TMPDIR=os.getcwd())
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     if os.getresuid() != (uid, uid, uid) or os.getgroups() or os.getresgid() != (gid, gid, gid):
         raise SystemExit(f"gradcheck worker: could not drop privileges to uid {uid}")
+    return links
 
 
 def _set_limits(config: dict[str, Any]) -> None:
