@@ -142,6 +142,8 @@ def rewrite_import_paths(links: dict[str, str]) -> None:
         return path
 
     sys.path[:] = [moved(p) for p in sys.path]
+    if type(getattr(sys, "_stdlib_dir", None)) is str:  # where frozen standard modules say they come from
+        sys._stdlib_dir = moved(sys._stdlib_dir)
     for module in list(sys.modules.values()):
         if not isinstance(module, types.ModuleType):
             continue
