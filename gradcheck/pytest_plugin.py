@@ -166,15 +166,23 @@ class _Session:
             self.load_error = str(exc)
 
     def plan(self) -> list[tuple[str, str]]:
-        from gradcheck.engine.plan import PLAN, mode_of
+        from gradcheck.engine.plan import PLAN, mode_of, specs_for
 
         present = self.backend.functions()
         modes = tuple(getattr(self.backend, "pool_modes", ("max", "average")))
+        specs = specs_for(getattr(self.backend, "convention", None))
         return [
             (function, quantity)
             for function, quantity in PLAN
-            if function in present and mode_of(quantity) in (None, *modes)
+            if (function, quantity) in specs and function in present and mode_of(quantity) in (None, *modes)
         ]
+
+    def shown(self, function: str, quantity: str) -> tuple[str, str]:
+        """(function, quantity) in the names of the implementation's convention."""
+        from gradcheck.conventions import convention
+
+        named = convention(getattr(self.backend, "convention", None))
+        return named.function(function), named.quantity(function, quantity)
 
     def report(self, session: pytest.Session | None = None) -> Any:
         """The report, computed at the first call for the functions of the selected items."""
@@ -229,14 +237,14 @@ class GradcheckItem(pytest.Item):
 
         state = self.config.stash[_SESSION]
         report = state.report(self.session)
-        display = getattr(state.backend, "display_names", {}).get(self.checked_function, self.checked_function)
+        display, quantity = state.shown(self.checked_function, self.checked_quantity)
         for result in report.checks:
-            if result.function == display and result.quantity in (self.checked_quantity, "*"):
+            if result.function == display and result.quantity in (quantity, "*"):
                 if result.status == "pass":
                     return
-                fallback = f"{display}: {self.checked_quantity}: {result.status}"
+                fallback = f"{display}: {quantity}: {result.status}"
                 raise GradcheckFailure(failure_details(result) or fallback)
-        pytest.skip(f"{display}: {self.checked_quantity} was not checked")
+        pytest.skip(f"{display}: {quantity} was not checked")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, GradcheckFailure | _LoadFailure):
@@ -270,10 +278,9 @@ class GradcheckTarget(pytest.File):
             raise pytest.UsageError(f"--impl: {state.usage_error}")
         if state.load_error is not None:
             return [GradcheckLoadItem.from_parent(self, name="load", function="load", quantity="module")]
-        display = dict(getattr(state.backend, "display_names", {}))
         return [
             GradcheckItem.from_parent(
-                self, name=f"{display.get(function, function)}[{quantity}]", function=function, quantity=quantity
+                self, name="{}[{}]".format(*state.shown(function, quantity)), function=function, quantity=quantity
             )
             for function, quantity in state.plan()
         ]

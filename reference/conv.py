@@ -2,9 +2,10 @@
 
 Shapes (the seed article's API):
     A_prev  (m, n_H_prev, n_W_prev, n_C_prev)
-    W       (f, f, n_C_prev, n_C)
+    W       (f, f, n_C_prev, n_C); a rectangular kernel (f_H, f_W, n_C_prev, n_C) works too
     b       (1, 1, 1, n_C)
-    Z, dZ   (m, n_H, n_W, n_C),  n_H = floor((n_H_prev + 2 pad - f) / stride) + 1
+    Z, dZ   (m, n_H, n_W, n_C),  n_H = floor((n_H_prev + 2 pad - f_H) / stride) + 1,
+                                 n_W = floor((n_W_prev + 2 pad - f_W) / stride) + 1
     cache   (A_prev, W, b, hparameters),  hparameters = {"stride": int >= 1, "pad": int >= 0}
 
 The layer is a cross-correlation (no kernel flip):
@@ -15,9 +16,9 @@ strided view; they are copied, a block of examples at a time, into a matrix
 ``cols`` with rows (i, h, w), columns (p, q, k) and a last column of ones (the
 bias is the weight of an input that is always 1), and
 
-    Z[rows]          = [cols, 1] @ [W_mat; b]        W_mat = W.reshape(f*f*n_C_prev, n_C)
+    Z[rows]          = [cols, 1] @ [W_mat; b]        W_mat = W.reshape(f_H*f_W*n_C_prev, n_C)
     [dW_mat; db]    += [cols, 1].T @ dZ[rows]
-    dA_prev[block]   = col2im(dZ[rows] @ W_mat.T)     f*f strided slice-adds, never ``np.add.at``
+    dA_prev[block]   = col2im(dZ[rows] @ W_mat.T)     f_H*f_W strided slice-adds, never ``np.add.at``
 
 col2im adds straight into dA_prev, each slice clipped to the unpadded input. A
 block holds about ``_BLOCK_BYTES`` of ``cols`` (at least one example), so the
@@ -26,7 +27,7 @@ largest intermediate is the padded input or one block of ``cols``, whichever
 is larger (one block is never more than the whole im2col matrix).
 
 Large stride-1 convolutions with ``_MANY_CHANNELS`` input channels or more
-(``_shifted_products``) compute Z and dA_prev as f*f shifted products over the
+(``_shifted_products``) compute Z and dA_prev as f_H*f_W shifted products over the
 flattened padded input instead (``reference._shifted``: no im2col copy, no
 col2im adds), and dW by the blocks above; all their products go through SciPy's
 BLAS (``reference._blas``).
@@ -86,9 +87,7 @@ def _conv_geometry(A_prev: Any, W: Any, b: Any, hparameters: Any):
     W = as_float_array("W", W, 4, "(f, f, n_C_prev, n_C)")
     b = as_float_array("b", b, 4, "(1, 1, 1, n_C)")
     hp = hparams(hparameters, ("stride", "pad"), {"stride": 1, "pad": 0})
-    f, f_w, n_C_prev_W, n_C = W.shape
-    if f != f_w:
-        raise ValueError(f"W must be square in its first two axes (f, f, n_C_prev, n_C), got {W.shape}")
+    f_H, f_W, n_C_prev_W, n_C = W.shape
     if A_prev.shape[3] != n_C_prev_W:
         raise ValueError(
             f"channel mismatch: A_prev has n_C_prev={A_prev.shape[3]} channels (shape "
@@ -97,9 +96,9 @@ def _conv_geometry(A_prev: Any, W: Any, b: Any, hparameters: Any):
         )
     if b.shape != (1, 1, 1, n_C):
         raise ValueError(f"b must have shape (1, 1, 1, n_C) = (1, 1, 1, {n_C}), got {b.shape}")
-    n_H = output_size(A_prev.shape[1], f, hp["stride"], hp["pad"], "height n_H_prev")
-    n_W = output_size(A_prev.shape[2], f, hp["stride"], hp["pad"], "width n_W_prev")
-    return A_prev, W, b, hp, f, n_H, n_W
+    n_H = output_size(A_prev.shape[1], f_H, hp["stride"], hp["pad"], "height n_H_prev")
+    n_W = output_size(A_prev.shape[2], f_W, hp["stride"], hp["pad"], "width n_W_prev")
+    return A_prev, W, b, hp, n_H, n_W
 
 
 def _padded(A_prev: Array, pad: int) -> Array:
@@ -112,13 +111,13 @@ def _padded(A_prev: Array, pad: int) -> Array:
     return A_pad
 
 
-def _windows(A_pad: Array, f: int, stride: int, n_H: int, n_W: int) -> Array:
-    """Read-only view (m, n_H, n_W, f, f, n_C_prev): ``[i, h, w, p, q, k] = A_pad[i, h*stride + p,
+def _windows(A_pad: Array, f_H: int, f_W: int, stride: int, n_H: int, n_W: int) -> Array:
+    """Read-only view (m, n_H, n_W, f_H, f_W, n_C_prev): ``[i, h, w, p, q, k] = A_pad[i, h*stride + p,
     w*stride + q, k]``."""
     s_m, s_h, s_w, s_k = A_pad.strides
     return as_strided(
         A_pad,
-        shape=(A_pad.shape[0], n_H, n_W, f, f, A_pad.shape[3]),
+        shape=(A_pad.shape[0], n_H, n_W, f_H, f_W, A_pad.shape[3]),
         strides=(s_m, stride * s_h, stride * s_w, s_h, s_w, s_k),
         writeable=False,
     )
@@ -131,8 +130,8 @@ def _blocks(windows: Array):
     (rows (i, h, w); columns (p, q, k), then a column of ones that carries the bias),
     written into one buffer reused across blocks.
     """
-    m, n_H, n_W, f, _, n_C_prev = windows.shape
-    n_cols = f * f * n_C_prev + 1
+    m, n_H, n_W, f_H, f_W, n_C_prev = windows.shape
+    n_cols = f_H * f_W * n_C_prev + 1
     size = max(1, min(m, _BLOCK_BYTES // (n_H * n_W * n_cols * windows.itemsize)))
     buffer = np.empty((size, n_H, n_W, n_cols))
     for start in range(0, m, size):
@@ -148,13 +147,13 @@ def conv_forward(A_prev: Array, W: Array, b: Array, hparameters: dict) -> tuple[
 
     Per block of examples: Z[rows] = [cols, 1] @ [W_mat; b].
     """
-    A_prev, W, b, hp, f, n_H, n_W = _conv_geometry(A_prev, W, b, hparameters)
+    A_prev, W, b, hp, n_H, n_W = _conv_geometry(A_prev, W, b, hparameters)
     m, n_C = A_prev.shape[0], W.shape[3]
     if _shifted_products(A_prev, hp):
         return _shifted.forward(_padded(A_prev, hp["pad"]), W, b), (A_prev, W, b, hparameters)
     W_b = np.concatenate([W.reshape(-1, n_C), b.reshape(1, n_C)])
     Z = np.empty((m, n_H, n_W, n_C))
-    windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
+    windows = _windows(_padded(A_prev, hp["pad"]), *W.shape[:2], hp["stride"], n_H, n_W)
     for examples, cols in _blocks(windows):
         np.matmul(cols, W_b, out=Z[examples].reshape(-1, n_C))
     return Z, (A_prev, W, b, hparameters)
@@ -176,16 +175,16 @@ def conv_backward(dZ: Array, cache: ConvCache) -> tuple[Array, Array, Array]:
             "cache must be the tuple (A_prev, W, b, hparameters) returned by conv_forward, "
             f"got {type(cache).__name__}{length}"
         )
-    A_prev, W, b, hp, f, n_H, n_W = _conv_geometry(*cache)
+    A_prev, W, b, hp, n_H, n_W = _conv_geometry(*cache)
     m, n_C = A_prev.shape[0], W.shape[3]
     dZ = as_float_array("dZ", dZ, 4, "(m, n_H, n_W, n_C)")
     if dZ.shape != (m, n_H, n_W, n_C):
         raise ValueError(f"dZ must have the shape of Z, (m, n_H, n_W, n_C) = {(m, n_H, n_W, n_C)}, got {dZ.shape}")
     large = _shifted_products(A_prev, hp)
     dA_prev = _shifted.input_gradient(dZ, W, hp["pad"], A_prev.shape) if large else np.zeros(A_prev.shape)
-    dW_b = np.zeros((f * f * A_prev.shape[3] + 1, n_C))  # [dW_mat; db]
+    dW_b = np.zeros((W[..., 0].size + 1, n_C))  # [dW_mat; db]
     dW_b_block = np.empty(dW_b.shape)
-    windows = _windows(_padded(A_prev, hp["pad"]), f, hp["stride"], n_H, n_W)
+    windows = _windows(_padded(A_prev, hp["pad"]), *W.shape[:2], hp["stride"], n_H, n_W)
     for examples, cols in _blocks(windows):
         dZ_rows = dZ[examples].reshape(-1, n_C)
         if large:  # its products, like the shifted ones, go through SciPy's BLAS (reference._blas)
@@ -221,25 +220,25 @@ def _col2im(dA: Array, dZ: Array, W: Array, stride: int, pad: int, scratch: Arra
     """dA[i, h*stride + p - pad, w*stride + q - pad, k] += sum_c dZ[i, h, w, c] W[p, q, k, c].
 
     dA (k_m, n_H_prev, n_W_prev, n_C_prev) is updated in place; dZ is (k_m, n_H, n_W, n_C);
-    ``scratch`` (k_m*n_H*n_W*f*f*n_C_prev elements) receives the products dZ @ W_mat.T.
+    ``scratch`` (k_m*n_H*n_W*f_H*f_W*n_C_prev elements) receives the products dZ @ W_mat.T.
     One slice-add per offset (p, q), clipped to the unpadded input. NumPy's inner loop
     runs along an axis contiguous in both operands; the products are laid out so that
     axis is long: channels when there are many, else width (products transposed).
     """
     k_m, n_H, n_W, n_C = dZ.shape
-    f, _, n_C_prev, _ = W.shape
+    f_H, f_W, n_C_prev, _ = W.shape
     n_H_prev, n_W_prev = dA.shape[1:3]
     dZ_rows, W_mat = dZ.reshape(-1, n_C), W.reshape(-1, n_C)
-    rows = [(p, _overlap(n_H, n_H_prev, p - pad, stride)) for p in range(f)]
-    columns = [(q, _overlap(n_W, n_W_prev, q - pad, stride)) for q in range(f)]
+    rows = [(p, _overlap(n_H, n_H_prev, p - pad, stride)) for p in range(f_H)]
+    columns = [(q, _overlap(n_W, n_W_prev, q - pad, stride)) for q in range(f_W)]
     if n_C_prev >= _MANY_CHANNELS:
         dcols = np.matmul(dZ_rows, W_mat.T, out=scratch.reshape(len(dZ_rows), -1))
-        dcols = dcols.reshape(k_m, n_H, n_W, f, f, n_C_prev)  # [i, h, w, p, q, k]
+        dcols = dcols.reshape(k_m, n_H, n_W, f_H, f_W, n_C_prev)  # [i, h, w, p, q, k]
         for (p, (h_out, y_in)), (q, (w_out, x_in)) in itertools.product(rows, columns):
             dA[:, y_in, x_in] += dcols[:, h_out, w_out, p, q]
     else:
         dcols_T = np.matmul(W_mat, dZ_rows.T, out=scratch.reshape(-1, len(dZ_rows)))
-        dcols_T = dcols_T.reshape(f, f, n_C_prev, k_m, n_H, n_W)  # [p, q, k, i, h, w]
+        dcols_T = dcols_T.reshape(f_H, f_W, n_C_prev, k_m, n_H, n_W)  # [p, q, k, i, h, w]
         dA_T = dA.transpose(3, 0, 1, 2)  # [k, i, y, x]
         for (p, (h_out, y_in)), (q, (w_out, x_in)) in itertools.product(rows, columns):
             dA_T[:, :, y_in, x_in] += dcols_T[p, q, :, :, h_out, w_out]

@@ -5,14 +5,17 @@ Shapes:
     A, dA   (m, n_H, n_W, n_C),  n_H = floor((n_H_prev - f) / stride) + 1
     cache   (A_prev, hparameters),  hparameters = {"f": int >= 1, "stride": int >= 1}
 
+``f`` may also be a pair ``(f_H, f_W)``: a rectangular window of f_H rows and f_W columns
+(CS231n's pool_height and pool_width), n_H from f_H and n_W from f_W.
+
 Max pooling routes each window's gradient to one maximum: the first in
 row-major (p, q) order, as PyTorch does. At a tie that is a valid subgradient
 (non-negative, zero off the tied maxima, summing to 1 over them).
 
 Implementation: a window offset (p, q) selects one strided slice of A_prev, so
 no window array is built and no intermediate is larger than A_prev. Window sums
-and maxima are separable (along height, then along width: 2f strided operations
-instead of f*f), and so are spreading the average's gradient back and, for
+and maxima are separable (along height, then along width: f_H + f_W strided operations
+instead of f_H*f_W), and so are spreading the average's gradient back and, for
 overlapping windows, max routing (see ``pool_backward``). The arrays are handled
 as (m, n_C, height, width) views. NumPy runs its inner loop along an axis that
 is contiguous in every operand: in NHWC that is a whole row for the first,
@@ -26,13 +29,14 @@ examples that run in threads (``reference._parallel``), with the same result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from reference import _parallel
-from reference._validate import Array, as_float_array, hparams, output_size, require_finite
+from reference._validate import Array, as_float_array, hparams, int_param, output_size, require_finite
 
 PoolCache = tuple[Array, dict[str, Any]]
 MODES = ("max", "average")
@@ -50,20 +54,31 @@ def _pool_geometry(A_prev: Any, hparameters: Any):
     """A_prev as float64 and the window geometry; finiteness is left to the callers, which
     check it slice by slice where they compute (``require_finite``)."""
     A_prev = as_float_array("A_prev", A_prev, 4, "(m, n_H_prev, n_W_prev, n_C)", check_finite=False)
-    hp = hparams(hparameters, ("f", "stride"), {"f": 1, "stride": 1})
-    f, stride = hp["f"], hp["stride"]
-    n_H = output_size(A_prev.shape[1], f, stride, 0, "height n_H_prev")
-    n_W = output_size(A_prev.shape[2], f, stride, 0, "width n_W_prev")
+    f = _window(hparameters)
+    stride = hparams(hparameters, ("stride",), {"stride": 1})["stride"]
+    n_H = output_size(A_prev.shape[1], f[0], stride, 0, "height n_H_prev")
+    n_W = output_size(A_prev.shape[2], f[1], stride, 0, "width n_W_prev")
     return A_prev, f, stride, n_H, n_W
 
 
-def _window_slices(f: int, stride: int, n_H: int, n_W: int):
+def _window(hparameters: Any) -> tuple[int, int]:
+    """(f_H, f_W) from ``hparameters["f"]``: an int (a square window) or a pair of ints."""
+    if isinstance(hparameters, Mapping) and isinstance(hparameters.get("f"), tuple | list):
+        sides = hparameters["f"]
+        if len(sides) != 2:
+            raise ValueError(f"hparameters['f'] must be an int or a pair (f_H, f_W), got {sides!r}")
+        return (int_param("f_H", sides[0], 1, "hparameters['f']"), int_param("f_W", sides[1], 1, "hparameters['f']"))
+    f = hparams(hparameters, ("f", "stride"), {"f": 1, "stride": 1})["f"]
+    return f, f
+
+
+def _window_slices(f: tuple[int, int], stride: int, n_H: int, n_W: int):
     """For each window offset (p, q) in row-major order, the index of the slice it reads
     from a (m, n_C, height, width) view X: ``X[index][i, c, h, w] = X[i, c, h*stride + p,
     w*stride + q]``, shape (m, n_C, n_H, n_W)."""
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
-    for p in range(f):
-        for q in range(f):
+    for p in range(f[0]):
+        for q in range(f[1]):
             yield (Ellipsis, slice(p, p + h_span, stride), slice(q, q + w_span, stride))
 
 
@@ -75,9 +90,9 @@ def _empty(shape: tuple[int, int, int, int], channels_last: bool, dtype=np.float
     return np.empty(shape, dtype=dtype)
 
 
-def _reduce_windows(X: Array, f: int, stride: int, ufunc, out: Array, channels_last: bool):
-    """Reduce every f x f window of X (m, n_C, H, W) with ``ufunc`` (np.maximum or np.add)
-    into ``out`` (m, n_C, n_H, n_W), separably, 2f strided operations instead of f*f:
+def _reduce_windows(X: Array, f: tuple[int, int], stride: int, ufunc, out: Array, channels_last: bool):
+    """Reduce every f_H x f_W window of X (m, n_C, H, W) with ``ufunc`` (np.maximum or np.add)
+    into ``out`` (m, n_C, n_H, n_W), separably, f_H + f_W strided operations instead of f_H*f_W:
 
         R[i, c, h, x]   = ufunc over p of X[i, c, h*stride + p, x]
         out[i, c, h, w] = ufunc over q of R[i, c, h, w*stride + q]
@@ -87,10 +102,10 @@ def _reduce_windows(X: Array, f: int, stride: int, ufunc, out: Array, channels_l
     """
     n_H, n_W = out.shape[2:]
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
-    columns = X[..., : w_span + f - 1]  # columns right of the last window are read by none
+    columns = X[..., : w_span + f[1] - 1]  # columns right of the last window are read by none
     R = _empty(columns.shape[:2] + (n_H, columns.shape[3]), channels_last)
-    _fold(ufunc, [columns[..., p : p + h_span : stride, :] for p in range(f)], R)
-    _fold(ufunc, [R[..., q : q + w_span : stride] for q in range(f)], out)
+    _fold(ufunc, [columns[..., p : p + h_span : stride, :] for p in range(f[0])], R)
+    _fold(ufunc, [R[..., q : q + w_span : stride] for q in range(f[1])], out)
     return out
 
 
@@ -105,7 +120,7 @@ def _fold(ufunc, terms: list[Array], out: Array) -> None:
 
 
 def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[Array, PoolCache]:
-    """A[i, h, w, c] = max or mean of A_prev[i, h*stride:h*stride+f, w*stride:w*stride+f, c].
+    """A[i, h, w, c] = max or mean of A_prev[i, h*stride:h*stride+f_H, w*stride:w*stride+f_W, c].
 
     Returns (A, cache) with cache ``(A_prev, hparameters)``.
     """
@@ -121,7 +136,7 @@ def pool_forward(A_prev: Array, hparameters: dict, mode: str = "max") -> tuple[A
     return A, (A_prev, hparameters)
 
 
-def _forward_into(A_prev: Array, f: int, stride: int, mode: str, A: Array) -> None:
+def _forward_into(A_prev: Array, f: tuple[int, int], stride: int, mode: str, A: Array) -> None:
     """pool_forward's result for (a slice of) the batch, written into A (NHWC)."""
     channels_last = stride == 1 or A_prev.shape[3] >= _FEW_CHANNELS
     X, A_view = A_prev.transpose(0, 3, 1, 2), A.transpose(0, 3, 1, 2)
@@ -129,14 +144,14 @@ def _forward_into(A_prev: Array, f: int, stride: int, mode: str, A: Array) -> No
         _reduce_windows(X, f, stride, np.maximum, A_view, channels_last)
     else:
         _reduce_windows(X, f, stride, np.add, A_view, channels_last)
-        A /= f * f
+        A /= f[0] * f[1]
 
 
 def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     """Gradient of L = sum(dA * A) w.r.t. A_prev, shape (m, n_H_prev, n_W_prev, n_C).
 
     max:     dA_prev[window] += dA * onehot(first maximum of the window, row-major (p, q))
-    average: dA_prev[window] += dA / (f*f)
+    average: dA_prev[window] += dA / (f_H*f_W)
 
     Max routing, per offset (p, q) in row-major order, with ``remaining`` = the part of
     dA not yet routed (dA at first, 0 once a window's maximum is found):
@@ -168,19 +183,19 @@ def pool_backward(dA: Array, cache: PoolCache, mode: str = "max") -> Array:
     return dA_prev
 
 
-def _backward_into(A_prev: Array, dA: Array, f: int, stride: int, mode: str, dA_prev: Array) -> None:
+def _backward_into(A_prev: Array, dA: Array, f: tuple[int, int], stride: int, mode: str, dA_prev: Array) -> None:
     """pool_backward's result for (a slice of) the batch, written into dA_prev (NHWC, any content)."""
-    if stride == f > 1:  # the windows tile the input
+    if stride == f[0] == f[1] > 1:  # square windows tile the input
         if mode == "average":
-            _spread_tiled(dA, f, dA_prev)
+            _spread_tiled(dA, stride, dA_prev)
             return
-        if _route_max_tiled(A_prev, dA, f, dA_prev):
+        if _route_max_tiled(A_prev, dA, stride, dA_prev):
             return
     m, n_H, n_W, n_C = dA.shape
     channels_last = stride == 1 or n_C >= _FEW_CHANNELS
     out_shape = (m, n_C, n_H, n_W)
     X, G = A_prev.transpose(0, 3, 1, 2), dA.transpose(0, 3, 1, 2)
-    overlapping = stride < f
+    overlapping = stride < max(f)
     dA_prev.fill(0.0)
     dX = dA_prev.transpose(0, 3, 1, 2)
     if mode == "max" and overlapping:
@@ -190,14 +205,14 @@ def _backward_into(A_prev: Array, dA: Array, f: int, stride: int, mode: str, dA_
     elif mode == "max":  # windows do not overlap: each offset assigns its slice of dX
         A = _reduce_windows(X, f, stride, np.maximum, _empty(out_shape, channels_last), channels_last)
         windows = list(_window_slices(f, stride, n_H, n_W))
-        if f == 1:
+        if len(windows) == 1:
             np.copyto(dX[windows[0]], G)
         hit = _empty(out_shape, channels_last, dtype=bool)
         remaining = G  # until the first offset has been routed
         for offset, window in enumerate(windows[:-1]):
             np.equal(X[window], A, out=hit)
             np.multiply(remaining, hit, out=dX[window])
-            if offset == f * f - 2:
+            if offset == len(windows) - 2:
                 np.subtract(remaining, dX[window], out=dX[windows[-1]])
             elif offset == 0:
                 remaining = _empty(out_shape, channels_last)
@@ -207,7 +222,7 @@ def _backward_into(A_prev: Array, dA: Array, f: int, stride: int, mode: str, dA_
         np.add(dA_prev, 0.0, out=dA_prev)  # -0.0 (a negative times False) -> 0.0
     else:
         share = _empty(out_shape, channels_last)
-        np.divide(G, f * f, out=share)
+        np.divide(G, f[0] * f[1], out=share)
         if overlapping:
             _spread_windows(share, f, stride, dX, channels_last)
         else:
@@ -273,12 +288,12 @@ def _route_max_tiled(A_prev: Array, dA: Array, f: int, dA_prev: Array) -> bool:
     return True
 
 
-def _route_max(X: Array, G: Array, f: int, stride: int, dX: Array, channels_last: bool) -> None:
-    """Max routing for overlapping windows (stride < f): dX[window] += G * onehot(first maximum
+def _route_max(X: Array, G: Array, f: tuple[int, int], stride: int, dX: Array, channels_last: bool) -> None:
+    """Max routing for overlapping windows (stride < f_H or f_W): dX[window] += G * onehot(first maximum
     of the window, row-major (p, q)) for every window; X (m, n_C, H, W), G (m, n_C, n_H, n_W),
     dX zero on entry, shaped like X.
 
-    Separably, two passes of f - 1 compares each instead of f*f - 1 compares. With the row
+    Separably, two passes of f_H - 1 and f_W - 1 compares instead of f_H*f_W - 1. With the row
     maxima ``R[i, c, y, w] = max over q of X[i, c, y, w*stride + q]`` and A = max over p of
     R[i, c, h*stride + p, w], the first maximum of window (h, w) lies in its first row
     y = h*stride + p with R[y, w] == A[h, w], at that row's first q with
@@ -288,31 +303,36 @@ def _route_max(X: Array, G: Array, f: int, stride: int, dX: Array, channels_last
     """
     m, n_C, n_H, n_W = G.shape
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
-    n_rows = h_span + f - 1  # rows below the last window are read by none
+    f_H, f_W = f
+    n_rows = h_span + f_H - 1  # rows below the last window are read by none
     rows, out = X[..., :n_rows, :], dX[..., :n_rows, :]
     R = _empty((m, n_C, n_rows, n_W), channels_last)
-    _fold(np.maximum, [rows[..., q : q + w_span : stride] for q in range(f)], R)
+    _fold(np.maximum, [rows[..., q : q + w_span : stride] for q in range(f_W)], R)
     T = _empty(R.shape, channels_last)  # holds A, then serves as scratch
     A = T[..., :n_H, :]
-    _fold(np.maximum, [R[..., p : p + h_span : stride, :] for p in range(f)], A)
+    _fold(np.maximum, [R[..., p : p + h_span : stride, :] for p in range(f_H)], A)
     Gv = _empty(R.shape, channels_last)
     if stride == 1:  # the rows the p = 0 slice (assigned, not added to) misses
         Gv[..., n_H:, :] = 0.0
     else:
         Gv.fill(0.0)
-    vertical = [(Ellipsis, slice(p, p + h_span, stride), slice(None)) for p in range(f)]
+    vertical = [(Ellipsis, slice(p, p + h_span, stride), slice(None)) for p in range(f_H)]
     _route_first(R, A, G, Gv, vertical, scratch=A, rem=_empty(A.shape, channels_last))
-    horizontal = [(Ellipsis, slice(q, q + w_span, stride)) for q in range(f)]
+    horizontal = [(Ellipsis, slice(q, q + w_span, stride)) for q in range(f_W)]
     _route_first(rows, R, Gv, out, horizontal, scratch=T, rem=Gv)
     np.add(dX, 0.0, out=dX)  # -0.0 (a negative times False) -> 0.0
 
 
 def _route_first(V: Array, M: Array, G: Array, out: Array, windows: list, scratch: Array, rem: Array) -> None:
     """out[windows[k]] += G where k is the first of 0..f-1 with V[windows[k]] == M (the last k
-    takes what is left: M is the maximum over k of V[windows[k]]), f >= 2. out[windows[0]] is
-    assigned, not added to. ``scratch`` (M's shape) may be M, ``rem`` may be G: both are
-    overwritten. As in pool_backward, ``G - G`` is exactly 0, so nothing leaks past the first."""
+    takes what is left: M is the maximum over k of V[windows[k]]), f = len(windows).
+    out[windows[0]] is assigned, not added to. ``scratch`` (M's shape) may be M, ``rem`` may be
+    G: both are overwritten. As in pool_backward, ``G - G`` is exactly 0, so nothing leaks past
+    the first."""
     f = len(windows)
+    if f == 1:  # a window one row (or column) long: its only element is its maximum
+        np.copyto(out[windows[0]], G)
+        return
     hits = [V[windows[k]] == M for k in range(f - 1)]  # before M is overwritten
     first = out[windows[0]]
     np.multiply(G, hits[0], out=first)
@@ -324,9 +344,9 @@ def _route_first(V: Array, M: Array, G: Array, out: Array, windows: list, scratc
     out[windows[f - 1]] += rem
 
 
-def _spread_windows(S: Array, f: int, stride: int, dX: Array, channels_last: bool) -> None:
+def _spread_windows(S: Array, f: tuple[int, int], stride: int, dX: Array, channels_last: bool) -> None:
     """dX[i, c, h*stride + p, w*stride + q] += S[i, c, h, w] for every offset (p, q), the
-    transpose of ``_reduce_windows(np.add)``, separably, 2f strided adds instead of f*f:
+    transpose of ``_reduce_windows(np.add)``, separably, f_H + f_W strided adds instead of f_H*f_W:
 
         T[i, c, h, x]   = sum of S[i, c, h, w] over w, q with x = w*stride + q
         dX[i, c, y, x] += sum of T[i, c, h, x] over h, p with y = h*stride + p
@@ -335,9 +355,9 @@ def _spread_windows(S: Array, f: int, stride: int, dX: Array, channels_last: boo
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
     T = _empty((m, n_C, n_H, dX.shape[3]), channels_last)
     T.fill(0.0)
-    for q in range(f):
+    for q in range(f[1]):
         T[..., q : q + w_span : stride] += S
-    for p in range(f):
+    for p in range(f[0]):
         dX[..., p : p + h_span : stride, :] += T
 
 

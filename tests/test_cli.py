@@ -301,5 +301,5 @@ def test_only_accepts_cs231n_names(capsys, tmp_path):
     target = str(SUBMISSIONS / "cs231n_layers.py")
     code, out, _ = run(capsys, "check", target, *FAST, "--only", "conv_backward_naive", "-q")
     assert code == 0
-    assert re.search(r"conv_backward_naive\s+dW\s+pass", out)
+    assert re.search(r"conv_backward_naive\s+dw\s+pass", out)
     assert "max_pool" not in out

@@ -33,12 +33,12 @@ def test_failure_text_is_the_verdict_message_with_its_likely_cause(pytester):
     result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*_ conv_backward_naive[[]dA_prev[]] _*",
-            "conv_backward_naive: dA_prev does not match the central finite difference of conv_forward_naive",
+            "*_ conv_backward_naive[[]dx[]] _*",
+            "conv_backward_naive: dx does not match the central finite difference of conv_forward_naive",
             "Mismatched elements:*",
             "likely cause: fails only with stride > 1: the windows are placed as if stride were 1*",
             "  evidence: fails at stride=2*",
-            "FAILED cs231n_buggy.py::conv_backward_naive[[]dA_prev[]]*",
+            "FAILED cs231n_buggy.py::conv_backward_naive[[]dx[]]*",
         ]
     )
     assert "Traceback" not in result.stdout.str()

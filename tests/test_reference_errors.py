@@ -190,10 +190,16 @@ CASES = [
         "b must have shape (1, 1, 1, n_C) = (1, 1, 1, 4), got (4, 1, 1, 1)",
     ),
     case(
-        "conv_forward: W not square",
-        lambda: conv_forward(A, W[:, :2], b, CONV_HP),
+        "pool_forward: f neither an int nor a pair",
+        lambda: pool_forward(A, {"f": (2,), "stride": 1}),
         ValueError,
-        "W must be square in its first two axes (f, f, n_C_prev, n_C), got (3, 2, 3, 4)",
+        "hparameters['f'] must be an int or a pair (f_H, f_W), got (2,)",
+    ),
+    case(
+        "pool_forward: a window side that is not an integer",
+        lambda: pool_forward(A, {"f": (2, 1.5), "stride": 1}),
+        TypeError,
+        "hparameters['f']['f_W'] must be an integer, got 1.5 (float)",
     ),
     case(
         "conv_backward: dZ not shaped like Z",

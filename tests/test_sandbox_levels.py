@@ -276,7 +276,7 @@ def test_a_submission_importing_its_sibling_module_keeps_its_verdicts(level):
                    only=["conv_forward", "conv_backward"])
     assert report.load_error is None and report.isolation == level
     statuses = {(c.function, c.quantity): c.status for c in report.checks}
-    assert statuses.pop(("conv_backward_naive", "dA_prev")) == "fail"  # its own names, CS231n style
+    assert statuses.pop(("conv_backward_naive", "dx")) == "fail"  # its own names, CS231n style
     assert set(statuses.values()) == {"pass"}
 
 

@@ -133,9 +133,9 @@ VERDICTS = {
         "fail",
         r"result is .*\.Liar, not a numpy\.ndarray",
     ),
-    ("cs231n_buggy.py", "conv_backward_naive", "dA_prev"): (
+    ("cs231n_buggy.py", "conv_backward_naive", "dx"): (
         "fail",
-        r"conv_backward_naive: dA_prev does not match the central finite difference",
+        r"conv_backward_naive: dx does not match the central finite difference",
     ),
 }
 
@@ -190,20 +190,20 @@ def test_cs231n_submission_is_checked_under_its_own_names():
     assert rep.passed
     checked = {(c.function, c.quantity) for c in rep.checks if c.status == "pass"}
     assert checked == {
-        ("conv_forward_naive", "Z"),
-        ("conv_backward_naive", "dA_prev"),
-        ("conv_backward_naive", "dW"),
+        ("conv_forward_naive", "out"),
+        ("conv_backward_naive", "dx"),
+        ("conv_backward_naive", "dw"),
         ("conv_backward_naive", "db"),
-        ("max_pool_forward_naive", "A[max]"),
-        ("max_pool_backward_naive", "dA_prev[max]"),
-        ("max_pool_backward_naive", "ties[max]"),
+        ("max_pool_forward_naive", "out"),
+        ("max_pool_backward_naive", "dx"),
+        ("max_pool_backward_naive", "ties"),
     }
 
 
 def test_cs231n_buggy_fails_only_its_bug():
     rep = report("cs231n_buggy.py")
     failing = {(c.function, c.quantity) for c in rep.checks if c.status not in ("pass", "missing")}
-    assert failing == {("conv_backward_naive", "dA_prev")}
+    assert failing == {("conv_backward_naive", "dx")}
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,7 @@ class Backend(ABC):
     """
 
     label: str = "implementation"
+    convention: str = "article"  # whose contract its cases are drawn from (gradcheck.conventions)
     pool_modes: tuple[str, ...] = ("max", "average")
     display_names: dict[str, str] = {}  # noqa: RUF012 - never mutated, replaced per instance
 
@@ -335,6 +336,8 @@ class InProcessBackend(Backend):
         if not isinstance(implementation, ModuleType):  # an adapter (gradcheck.load.cs231n), not a student's module
             self.pool_modes = tuple(getattr(implementation, "pool_modes", Backend.pool_modes))
             self.display_names = dict(getattr(implementation, "display_names", {}))
+            if getattr(implementation, "convention", None) == "cs231n":
+                self.convention = "cs231n"
         self._runner = CallRunner(namespace, timeout=timeout, reraise_interrupt=True)
 
     def functions(self) -> frozenset[str]:

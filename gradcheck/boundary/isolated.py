@@ -146,6 +146,7 @@ class WorkerBackend(Backend):
             if type(names) is dict
             else {}
         )
+        self.convention = "cs231n" if ready.get("convention") == "cs231n" else "article"
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
         self.import_output = str(ready.get("output", ""))[:5000]
 

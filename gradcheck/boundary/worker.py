@@ -166,6 +166,7 @@ def main(argv: list[str]) -> int:
         if is_adapter
         else list(Backend.pool_modes),
         "display_names": dict(getattr(implementation, "display_names", {})) if is_adapter else {},
+        "convention": getattr(implementation, "convention", "article") if is_adapter else "article",
         "warnings": [str(w) for w in getattr(module, "__gradcheck_warnings__", [])],
         "output": captured.getvalue(),
     }

@@ -248,16 +248,25 @@ def directional_difference(
     return Directional(float(np.sum(terms) / width), float(rounding / width))
 
 
-def window_colors(shape: tuple[int, ...], f: int, pad: int, channel_axis: int | None = 3) -> np.ndarray:
-    """CPR colors of an NHWC array under windows of size f: ``(y mod f, x mod f[, channel])``.
+def sides(window: int | tuple[int, int]) -> tuple[int, int]:
+    """(f_H, f_W) of a window given as its side f (square) or as the pair."""
+    return (window, window) if isinstance(window, int | np.integer) else (int(window[0]), int(window[1]))
 
-    ``y``, ``x`` are padded coordinates. Two elements of one color are at least f
-    apart in height or width (or in different examples), so no window holds both.
+
+def window_colors(
+    shape: tuple[int, ...], window: int | tuple[int, int], pad: int, channel_axis: int | None = 3
+) -> np.ndarray:
+    """CPR colors of an NHWC array under f_H x f_W windows (``window``: f or the pair):
+    ``(y mod f_H, x mod f_W[, channel])``.
+
+    ``y``, ``x`` are padded coordinates. Two elements of one color are at least f_H apart
+    in height or f_W in width (or in different examples), so no window holds both.
     """
+    f_H, f_W = sides(window)
     m, n_H, n_W = shape[:3]
-    rows = (np.arange(n_H) + pad) % f
-    cols = (np.arange(n_W) + pad) % f
-    spatial = rows[:, None] * f + cols[None, :]
+    rows = (np.arange(n_H) + pad) % f_H
+    cols = (np.arange(n_W) + pad) % f_W
+    spatial = rows[:, None] * f_W + cols[None, :]
     colors = np.broadcast_to(spatial[None, :, :, None], shape).copy()
     if channel_axis is not None:
         channels = np.arange(shape[3])

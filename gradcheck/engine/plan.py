@@ -20,7 +20,16 @@ from gradcheck.engine.checks.case import CaseVerdict, Steps
 from gradcheck.engine.checks.conv import conv_backward_case, conv_forward_case, conv_single_step_case, zero_pad_case
 from gradcheck.engine.checks.pool import pool_backward_case, pool_forward_case, pool_ties_case
 from gradcheck.engine.checks.window import WindowCase, distribute_case, mask_case, mask_ties_case
-from gradcheck.strategies import ConvGeometry, PoolGeometry, conv_geometries, pool_geometries
+from gradcheck.strategies import (
+    ConvGeometry,
+    CS231nConvGeometry,
+    CS231nPoolGeometry,
+    PoolGeometry,
+    conv_geometries,
+    cs231n_conv_geometries,
+    cs231n_pool_geometries,
+    pool_geometries,
+)
 
 PLAN: tuple[tuple[str, str], ...] = (
     ("zero_pad", "X_pad"),
@@ -61,26 +70,60 @@ class Spec:
     smallest_window: int = 1  # lower bound of a window side when shrinking (ties need 2)
 
 
-def _spec(function: str, quantity: str) -> Spec:
+@dataclass(frozen=True)
+class Geometries:
+    """Where a convention's conv and pool cases come from: the inputs its contract allows."""
+
+    conv_strategy: Any
+    conv_cases: Callable[[np.random.Generator], Iterator[Any]]
+    conv_representative: Any
+    pool_strategy: Callable[..., Any]  # (modes=..., max_filter=...) -> strategy
+    pool_cases: Callable[[np.random.Generator, str], Iterator[Any]]
+    pool_representative: Callable[[str], Any]  # mode -> geometry
+    ties_representative: Any
+
+
+ARTICLE = Geometries(
+    conv_geometries(),
+    sampling.conv_cases,
+    REPRESENTATIVE_CONV,
+    pool_geometries,
+    sampling.pool_cases,
+    lambda mode: PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=1, mode=mode),
+    PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=2, mode="max"),
+)
+CS231N = Geometries(
+    cs231n_conv_geometries(),
+    sampling.cs231n_conv_cases,
+    # representatives that show most at once: a rectangular kernel, stride 2 with overlapping
+    # windows (3 > 2) and padding; a rectangular pool window overlapping in height only
+    CS231nConvGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C_prev=2, n_C=3, f=3, stride=2, pad=1, f_W=2),
+    lambda modes=("max",), max_filter=3: cs231n_pool_geometries(max_filter=max_filter),
+    sampling.cs231n_pool_cases,
+    lambda mode: CS231nPoolGeometry(m=2, n_H_prev=7, n_W_prev=6, n_C=2, f=3, stride=2, mode=mode, f_W=2),
+    CS231nPoolGeometry(m=2, n_H_prev=6, n_W_prev=7, n_C=2, f=2, stride=2, mode="max", f_W=3),
+)
+
+
+def _spec(function: str, quantity: str, geometries: Geometries = ARTICLE) -> Spec:
     mode = mode_of(quantity)
+    conv = (geometries.conv_strategy, geometries.conv_representative)
     if function in ("zero_pad", "conv_single_step", "conv_forward"):
         evaluate = {"zero_pad": zero_pad_case, "conv_single_step": conv_single_step_case,
                     "conv_forward": conv_forward_case}[function]
-        return Spec(function, quantity, conv_geometries(), REPRESENTATIVE_CONV, evaluate, "the reference",
-                    sampling.conv_cases)
+        return Spec(function, quantity, *conv, evaluate, "the reference", geometries.conv_cases)
     if function == "conv_backward":
         def evaluate(ctx, geometry, seed, **options):
             return conv_backward_case(ctx, geometry, seed, quantity, **options)
-        return Spec(function, quantity, conv_geometries(), REPRESENTATIVE_CONV, evaluate,
-                    "the central finite difference of conv_forward", sampling.conv_cases)
+        return Spec(function, quantity, *conv, evaluate, "the central finite difference of conv_forward",
+                    geometries.conv_cases)
     if function in ("pool_forward", "pool_backward"):
-        strategy = pool_geometries(modes=(mode,))
-        pool_cases = lambda rng, mode=mode or "max": sampling.pool_cases(rng, mode)  # noqa: E731
-        representative = PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=1, mode=mode)
+        strategy = geometries.pool_strategy(modes=(mode,))
+        pool_cases = lambda rng, mode=mode or "max": geometries.pool_cases(rng, mode)  # noqa: E731
+        representative = geometries.pool_representative(mode)
         if quantity.startswith("ties"):
-            representative = PoolGeometry(m=2, n_H_prev=5, n_W_prev=6, n_C=2, f=2, stride=2, mode="max")
-            strategy = pool_geometries(modes=("max",), max_filter=3)
-            return Spec(function, quantity, strategy, representative, pool_ties_case,
+            strategy = geometries.pool_strategy(modes=("max",), max_filter=3)
+            return Spec(function, quantity, strategy, geometries.ties_representative, pool_ties_case,
                         "the subgradient rule of max at ties", pool_cases)
         if function == "pool_forward":
             return Spec(function, quantity, strategy, representative, pool_forward_case, "the reference", pool_cases)
@@ -101,6 +144,18 @@ def _spec(function: str, quantity: str) -> Spec:
 
 
 SPECS: dict[tuple[str, str], Spec] = {key: _spec(*key) for key in PLAN}
+# CS231n's layers (conv_*_naive, max_pool_*_naive), drawn from CS231n's own contract
+CS231N_SPECS: dict[tuple[str, str], Spec] = {
+    (function, quantity): _spec(function, quantity, CS231N)
+    for function, quantity in PLAN
+    if function in ("conv_forward", "conv_backward", "pool_forward", "pool_backward") and mode_of(quantity) != "average"
+}
+
+
+def specs_for(convention: str | None) -> dict[tuple[str, str], Spec]:
+    """The specs of a convention (``"cs231n"``; anything else: the article's course)."""
+    return CS231N_SPECS if convention == "cs231n" else SPECS
+
 
 # Functions whose quantities can be screened together: the case function takes a tuple
 # of quantities and checks one random direction over all their inputs at once.

@@ -15,6 +15,12 @@ For every (function, quantity) of :data:`PLAN` that the implementation defines:
 Forwards are checked first: a backward is finite-differenced through the
 submission's own forward only when that forward passed, else through the
 reference forward with the contract's cache (each function judged on its own).
+
+Cases are drawn from the contract of the submission's convention
+(``backend.convention``: the article's course, or CS231n with rectangular windows and
+output sizes that are integers; ``gradcheck.engine.plan.specs_for``), never outside it.
+The engine works in the article's names and NHWC; each verdict is shown in the
+convention's names and layout (``gradcheck.conventions``) once it is complete.
 """
 
 from __future__ import annotations
@@ -24,16 +30,27 @@ from collections.abc import Callable
 from typing import Any
 
 from gradcheck.boundary.backend import Backend
+from gradcheck.conventions import ARTICLE, Convention
+from gradcheck.conventions import convention as convention_named
 from gradcheck.engine.checks.case import FATAL, CaseVerdict
 from gradcheck.engine.driver import run_case, run_cases
 from gradcheck.engine.numeric import STEP
-from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of
+from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of, specs_for
 from gradcheck.engine.screening import Found, Tally, factory, screen, screen_jointly, shrink
 from gradcheck.strategies import PoolGeometry
 from gradcheck.verdict.compare import ELEMENTWISE, NORMWISE
 from gradcheck.verdict.results import CheckResult, Detail, case_text
 
 Progress = Callable[[str], None]
+
+
+class OutsideContract(ValueError):
+    """A geometry the convention's contract excludes (CS231n: an output size that is not an
+    integer): no case is run on it, so no verdict can come from it."""
+
+
+def _specs(backend: Backend) -> dict[tuple[str, str], Spec]:
+    return specs_for(getattr(backend, "convention", None))
 
 
 def evaluate_case(
@@ -47,18 +64,29 @@ def evaluate_case(
     trusted_forwards: set[str] | None = None,
 ) -> CaseVerdict:
     """Evaluate one case of ``function``/``quantity`` on ``geometry`` (a dict as in a
-    counterexample, or a geometry object); per element when ``full``."""
-    spec = SPECS[(function, quantity)]
+    counterexample, or a geometry object); per element when ``full``. A geometry outside
+    the contract of the backend's convention raises :class:`OutsideContract`."""
+    spec = _specs(backend)[(function, quantity)]
     if isinstance(geometry, dict):
         geometry = _geometry_from(spec, geometry)
+    if hasattr(geometry, "valid") and not geometry.valid():
+        raise OutsideContract(f"{geometry} is outside the contract of {function}")
     return run_case(backend, factory(spec, geometry, seed, first=False, full=full), trusted_forwards)
+
+
+def fit_geometry(backend: Backend, function: str, quantity: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` (a counterexample-like dict) grown to the nearest geometry of the contract
+    (``fitted``: CS231n grows the input until the output size is an integer)."""
+    spec = _specs(backend)[(function, quantity)]
+    geometry = _geometry_from(spec, fields)
+    return geometry.fitted().as_dict() if hasattr(geometry, "fitted") else dict(fields)
 
 
 def _geometry_from(spec: Spec, fields: dict[str, Any]) -> Any:
     """The geometry object of ``spec``'s kind from a counterexample-like dict (``seed`` ignored)."""
     fields = {key: value for key, value in fields.items() if key != "seed"}
     kind = type(spec.representative)
-    if kind is PoolGeometry:
+    if issubclass(kind, PoolGeometry):
         fields.setdefault("mode", mode_of(spec.quantity) or "max")
     return kind(**fields)
 
@@ -84,7 +112,7 @@ def step_sweep(
     when the quantity has no step (forwards, tie rules) or the case does not run."""
     if function not in SWEPT or quantity.startswith("ties"):
         return None
-    spec = SPECS[(function, quantity)]
+    spec = _specs(backend)[(function, quantity)]
     verdict = run_case(backend, factory(spec, geometry, seed, sweep=steps), trusted_forwards)
     return verdict.sweep
 
@@ -97,16 +125,17 @@ def check_quantity(
     examples: int,
     seed: int,
     trusted_forwards: set[str],
-    display_name: str | None = None,
     sweep: bool = False,
-    display_names: dict[str, str] | None = None,
+    convention: Convention = ARTICLE,
     screened: tuple[Found | None, Tally] | None = None,
 ) -> CheckResult:
     """Run the generated cases of one (function, quantity) and build its verdict.
 
-    With ``sweep``, also record the error against the step on one case (for reports).
-    ``screened``: the outcome of a joint screen (:func:`~gradcheck.engine.screening.screen_jointly`)
-    that already ran this quantity's cases.
+    The result keeps the engine's names (function, quantity, counterexample, NHWC arrays)
+    for the diagnosis; its messages are in ``convention``'s names and layout, and
+    ``convention.present`` turns the rest. With ``sweep``, also record the error against
+    the step on one case (for reports). ``screened``: the outcome of a joint screen
+    (:func:`~gradcheck.engine.screening.screen_jointly`) that already ran this quantity's cases.
     """
     result, case = _check_quantity(
         backend,
@@ -115,12 +144,11 @@ def check_quantity(
         examples=examples,
         seed=seed,
         trusted_forwards=trusted_forwards,
-        display_name=display_name,
-        display_names=display_names,
+        convention=convention,
         screened=screened,
     )
     if sweep and result.status in ("pass", "fail"):
-        geometry, case_seed = case or (SPECS[(function, quantity)].representative, seed)
+        geometry, case_seed = case or (_specs(backend)[(function, quantity)].representative, seed)
         result.step_sweep = step_sweep(backend, function, quantity, geometry, case_seed, trusted_forwards)
     return result
 
@@ -133,15 +161,15 @@ def _check_quantity(
     examples: int,
     seed: int,
     trusted_forwards: set[str],
-    display_name: str | None = None,
-    display_names: dict[str, str] | None = None,
+    convention: Convention = ARTICLE,
     screened: tuple[Found | None, Tally] | None = None,
 ) -> tuple[CheckResult, tuple[Any, int] | None]:
     """The verdict, and the (geometry, array seed) of its counterexample (None when it passed)."""
-    spec = SPECS[(function, quantity)]
-    name = display_name or function
+    spec = _specs(backend)[(function, quantity)]
+    name = convention.function(function)
+    shown_quantity = convention.quantity(function, quantity)
     oracle = spec.oracle
-    for contract_name, shown in (display_names or {}).items():
+    for contract_name, shown in convention.functions.items():
         oracle = oracle.replace(contract_name, shown)  # "of conv_forward" -> "of conv_forward_naive"
     if screened is None:
         tally = Tally()
@@ -150,12 +178,12 @@ def _check_quantity(
         found, tally = screened
     if found is None:
         result = CheckResult(
-            name,
+            function,
             quantity,
             "pass",
             cases=tally.cases,
             warnings=tally.warnings,
-            message=f"{name}: {quantity} matches {oracle} on {tally.cases} generated cases",
+            message=f"{name}: {shown_quantity} matches {oracle} on {tally.cases} generated cases",
         )
         if tally.worst is not None:
             result.max_error, result.tolerance = tally.worst.max_error, tally.worst.worst_tolerance
@@ -163,7 +191,7 @@ def _check_quantity(
     geometry, array_seed, verdict = found
     if verdict.status in FATAL or not verdict.reproducible:  # nothing to shrink or explain
         return CheckResult(
-            name,
+            function,
             quantity,
             verdict.status,
             cases=tally.cases,
@@ -184,17 +212,17 @@ def _check_quantity(
     backend.release()
     if any(verdict.passed for verdict in again):
         return CheckResult(
-            name,
+            function,
             quantity,
             "fail",
             cases=tally.cases,
             counterexample=_counterexample(geometry, array_seed),
-            message=f"{name}: {quantity} passed and failed on the same inputs: the results are "
+            message=f"{name}: {shown_quantity} passed and failed on the same inputs: the results are "
             "not reproducible (nondeterministic code?)",
             warnings=tally.warnings,
         ), (geometry, array_seed)
     verdict = explained if not explained.passed else screened
-    result = _failure_result(name, spec, oracle, geometry, array_seed, verdict, tally)
+    result = _failure_result(convention, spec, oracle, geometry, array_seed, verdict, tally)
     return _with_bound(result, tally), (geometry, array_seed)
 
 
@@ -206,17 +234,20 @@ def _with_bound(result: CheckResult, tally: Tally) -> CheckResult:
 
 
 def _failure_result(
-    name: str, spec: Spec, oracle: str, geometry: Any, array_seed: int, verdict: CaseVerdict, tally: Tally
+    convention: Convention, spec: Spec, oracle: str, geometry: Any, array_seed: int, verdict: CaseVerdict,
+    tally: Tally,
 ) -> CheckResult:
+    name, quantity = convention.function(spec.function), convention.quantity(spec.function, spec.quantity)
     counterexample = _counterexample(geometry, array_seed)
-    where = case_text(counterexample)
+    where = case_text(convention.case(counterexample))
     status = "fail" if verdict.status == "pass" else verdict.status
     result = CheckResult(
-        name, spec.quantity, status, cases=tally.cases, counterexample=counterexample, warnings=tally.warnings
+        spec.function, spec.quantity, status, cases=tally.cases, counterexample=counterexample,
+        warnings=tally.warnings,
     )
     comparison = verdict.comparison
     if comparison is None:
-        result.message = f"{name}: {spec.quantity} fails on the smallest failing case ({where}):\n{verdict.message}"
+        result.message = f"{name}: {quantity} fails on the smallest failing case ({where}):\n{verdict.message}"
         return result
     result.max_error, result.tolerance = comparison.max_error, comparison.worst_tolerance
     if comparison.analytic.ndim:
@@ -225,15 +256,19 @@ def _failure_result(
             comparison.analytic, comparison.expected, comparison.tolerance, inputs=verdict.inputs, step=STEP
         )
     step = "step h = 2^-10, " if "finite difference" in oracle else ""
+    table = verdict.message
+    if convention is not ARTICLE and comparison.analytic.ndim:
+        layout, shape = convention.layout(spec.quantity), comparison.analytic.shape
+        table = comparison.table(verdict.oracle_name, lambda index: layout.index(index, shape))
     header = (
-        f"{name}: {spec.quantity} does not match {oracle}\n"
+        f"{name}: {quantity} does not match {oracle}\n"
         f"  {step}tolerance per element from rounding-error analysis "
         f"(at the worst element {comparison.worst_tolerance:.3g})\n"
         f"  smallest failing case: {where}"
     )
     if not comparison.analytic.ndim and spec.function in SWEPT:
         header += "\n  (random-direction screen: <G, J u> numeric vs <J^T G, u> analytic)"
-    result.message = f"{header}\n{verdict.message}"
+    result.message = f"{header}\n{table}"
     return result
 
 
@@ -246,25 +281,27 @@ def run_checks(
     progress: Progress | None = None,
     sweep: bool = False,
 ) -> list[CheckResult]:
-    """Check every (function, quantity) of :data:`PLAN` the backend's implementation defines.
+    """Check every (function, quantity) of the plan of the backend's convention (its specs,
+    in :data:`PLAN` order) that the backend's implementation defines.
 
     Missing functions get status ``missing``; modes the backend does not support
-    (``backend.pool_modes``) are not checked, and under another convention
-    (``backend.display_names``, e.g. CS231n) functions it has no name for are not listed.
+    (``backend.pool_modes``) are not checked; another convention (``backend.convention``,
+    e.g. CS231n) has its own specs, and its results are shown in its names and layout.
     """
     present = backend.functions()
     pool_modes = tuple(getattr(backend, "pool_modes", ("max", "average")))
-    display = dict(getattr(backend, "display_names", {}) or {})
-    plan = [(f, q) for f, q in PLAN if (only is None or f in only) and (mode_of(q) in (None, *pool_modes))]
+    convention = convention_named(getattr(backend, "convention", None))
+    specs = specs_for(convention.name)
+    plan = [(f, q) for f, q in PLAN if (f, q) in specs and (only is None or f in only)
+            and (mode_of(q) in (None, *pool_modes))]
     trusted: set[str] = set()
     results: list[CheckResult] = []
     missing_reported: set[str] = set()
     joint: dict[tuple[str, str], tuple[Found | None, Tally]] = {}
+    passed: dict[str, bool] = {}  # function -> every quantity so far passed
     for index, (function, quantity) in enumerate(plan, start=1):
-        name = display.get(function, function)
+        name = convention.function(function)
         if function not in present:
-            if display and function not in display:
-                continue  # another convention (CS231n) has no such function: nothing to report
             if function not in missing_reported:
                 missing_reported.add(function)
                 results.append(
@@ -277,11 +314,11 @@ def run_checks(
                 )
             continue
         if progress:
-            progress(f"[{index}/{len(plan)}] {name}: {quantity}")
+            progress(f"[{index}/{len(plan)}] {name}: {convention.quantity(function, quantity)}")
         together = [q for f, q in plan if f == function]
         if function in JOINT_SCREENS and len(together) > 1 and (function, quantity) not in joint:
             tallies = {q: Tally() for q in together}
-            found = screen_jointly(backend, [SPECS[(function, q)] for q in together], JOINT_SCREENS[function],
+            found = screen_jointly(backend, [specs[(function, q)] for q in together], JOINT_SCREENS[function],
                                    examples, seed, set(trusted), tallies)
             joint.update({(function, q): (found[q], tallies[q]) for q in together})
         result = check_quantity(
@@ -291,28 +328,27 @@ def run_checks(
             examples=examples,
             seed=seed,
             trusted_forwards=set(trusted),
-            display_name=name,
-            display_names=display,
+            convention=convention,
             sweep=sweep,
             screened=joint.get((function, quantity)),
         )
         backend.release()
         _diagnose(result, backend, function, quantity, trusted)
-        results.append(result)
+        results.append(convention.present(result))
+        passed[function] = passed.get(function, True) and result.passed
         if function in ("conv_forward", "pool_forward"):
-            if all(r.passed for r in results if r.function == name):
+            if passed[function]:
                 trusted.add(function)
             else:
                 trusted.discard(function)
-    _root_causes(results, backend, trusted, display)
+    if convention is ARTICLE:  # another convention's functions do not call each other by the contract's names
+        _root_causes(results, backend, trusted)
     return results
 
 
-def _root_causes(results: list[CheckResult], backend: Backend, trusted: set[str], display: dict[str, str]) -> None:
+def _root_causes(results: list[CheckResult], backend: Backend, trusted: set[str]) -> None:
     """Name the callee to fix first when a caller fails only because of it
     (``gradcheck.verdict.diagnosis.root_cause``)."""
-    if display:
-        return  # another convention (CS231n): its functions do not call each other by the contract's names
     from gradcheck.verdict.diagnosis.root_cause import attach_root_causes
 
     def with_reference(names: tuple[str, ...]) -> Any:
@@ -352,6 +388,7 @@ def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: st
     def evaluate(geometry: dict[str, Any], seed: int) -> CaseVerdict:
         return evaluate_case(backend, function, quantity, geometry, seed, trusted_forwards=set(trusted))
 
+    evaluate.fit = lambda geometry: fit_geometry(backend, function, quantity, geometry)  # type: ignore[attr-defined]
     try:
         # the rules know the contract's names; a convention's display name (conv_backward_naive) is only shown
         result.diagnosis = diagnose(dataclasses.replace(result, function=function), evaluate)

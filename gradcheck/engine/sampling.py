@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.engine.checks.window import WindowCase
-from gradcheck.strategies import ConvGeometry, PoolGeometry
+from gradcheck.strategies import ConvGeometry, CS231nConvGeometry, CS231nPoolGeometry, PoolGeometry
 
 MAX_BATCH = 3
 MAX_CHANNELS = 3
@@ -91,6 +91,48 @@ def pool_cases(rng: np.random.Generator, mode: str) -> Iterator[PoolGeometry]:
         yield PoolGeometry(m, n_H_prev, n_W_prev, n_C, f, stride, mode)
 
 
+def cs231n_conv_cases(rng: np.random.Generator) -> Iterator[CS231nConvGeometry]:
+    """Endless geometries of CS231n's conv contract (rectangular kernels HH x WW, output sizes
+    that are integers); every 144 consecutive ones cover each (HH, WW, stride, pad)."""
+    combos = _cycle(rng, list(itertools.product(CONV_FILTERS, CONV_FILTERS, CONV_STRIDES, CONV_PADS)))
+    for index, (f_H, f_W, stride, pad) in enumerate(combos):
+        small = _small(index)
+        n_H_prev, n_W_prev = _exact_sizes(rng, (f_H, f_W), stride, pad, small)
+        m = _lean_high(rng, 1, 2 if small else MAX_BATCH)
+        n_C_prev = _lean_high(rng, 1, 2 if small else MAX_CHANNELS)
+        n_C = _lean_high(rng, 1, 2 if small else MAX_CHANNELS)
+        yield CS231nConvGeometry(m, n_H_prev, n_W_prev, n_C_prev, n_C, f_H, stride, pad, f_W)
+
+
+def cs231n_pool_cases(rng: np.random.Generator, mode: str = "max") -> Iterator[CS231nPoolGeometry]:
+    """Endless geometries of CS231n's max-pooling contract (pool_height x pool_width windows that
+    tile the input exactly); every 27 consecutive ones cover each (height, width, stride)."""
+    combos = _cycle(rng, list(itertools.product(POOL_FILTERS, POOL_FILTERS, POOL_STRIDES)))
+    for index, (f_H, f_W, stride) in enumerate(combos):
+        small = _small(index)
+        n_H_prev, n_W_prev = _exact_sizes(rng, (f_H, f_W), stride, 0, small)
+        m = _lean_high(rng, 1, 2 if small else MAX_BATCH)
+        n_C = _lean_high(rng, 1, 2 if small else MAX_CHANNELS)
+        yield CS231nPoolGeometry(m, n_H_prev, n_W_prev, n_C, f_H, stride, mode, f_W)
+
+
+def _exact_sizes(
+    rng: np.random.Generator, window: tuple[int, int], stride: int, pad: int, small: bool
+) -> tuple[int, int]:
+    """Input sizes whose output sizes are integers: the smallest exact size plus whole strides
+    (at most ``MAX_EXTRA`` more rows, one more stride in a tiny case)."""
+    sizes = []
+    for side in window:
+        smallest = max(1, side - 2 * pad)
+        smallest += (-(smallest + 2 * pad - side)) % stride
+        steps = 1 if small else max(1, MAX_EXTRA // stride)
+        sizes.append(smallest + stride * int(rng.integers(0, steps + 1)))
+    n_H, n_W = sizes
+    if n_H == n_W and not small and rng.random() < 0.6:  # H != W catches swapped axes
+        n_W += stride
+    return n_H, n_W
+
+
 def window_cases(rng: np.random.Generator, smallest: int = 1) -> Iterator[WindowCase]:
     """Endless window shapes (n_H, n_W) with sides in [smallest, 4]; every shape in turn."""
     sides = [side for side in WINDOW_SIDES if side >= smallest]
@@ -103,8 +145,8 @@ def smallest_case(geometry: Any, smallest_window: int = 1) -> Any:
     first example): 1x1 inputs, one example and channel, f = 1, stride 1, pad 0."""
     if isinstance(geometry, WindowCase):
         return WindowCase(smallest_window, smallest_window)
-    bounds = {field: 0 if field == "pad" else 1 for field in _FIELDS[type(geometry)]}
-    return replace(geometry, **bounds)
+    bounds = {field: 0 if field == "pad" else 1 for field in geometry.SHRINK_FIELDS}
+    return replace(geometry, **bounds).fitted()
 
 
 def draw_cases(cases: Iterator[Any], rng: np.random.Generator, count: int) -> list[tuple[Any, int]]:
@@ -117,33 +159,22 @@ def _smaller(value: int, low: int) -> list[int]:
     return sorted({low, (low + value) // 2, value - 1} - {value}) if value > low else []
 
 
-def _valid(geometry: Any) -> bool:
-    if isinstance(geometry, ConvGeometry):
-        smallest = max(1, geometry.f - 2 * geometry.pad)
-        return geometry.n_H_prev >= smallest and geometry.n_W_prev >= smallest
-    if isinstance(geometry, PoolGeometry):
-        return geometry.n_H_prev >= geometry.f and geometry.n_W_prev >= geometry.f
-    return True
-
-
 def shrink_key(geometry: Any, seed: int) -> tuple[int, ...]:
     """The order cases shrink in: the order the strategies draw in (window, stride and pad
     first, then the sizes beyond the smallest that fits, batch, channels; the seed last)."""
-    if isinstance(geometry, ConvGeometry):
-        smallest = max(1, geometry.f - 2 * geometry.pad)
-        return (geometry.f, geometry.stride, geometry.pad, geometry.n_H_prev - smallest,
-                geometry.n_W_prev - smallest, geometry.m, geometry.n_C_prev, geometry.n_C, seed)
-    if isinstance(geometry, PoolGeometry):
-        return (geometry.f, geometry.stride, geometry.n_H_prev - geometry.f, geometry.n_W_prev - geometry.f,
-                geometry.m, geometry.n_C, seed)
-    return (geometry.n_H, geometry.n_W, seed)
+    if isinstance(geometry, WindowCase):
+        return (geometry.n_H, geometry.n_W, seed)
+    f_H, f_W = geometry.window
+    pad = getattr(geometry, "pad", 0)
+    beyond = {
+        "n_H_prev": geometry.n_H_prev - max(1, f_H - 2 * pad),
+        "n_W_prev": geometry.n_W_prev - max(1, f_W - 2 * pad),
+    }
+    return (*(beyond.get(field, getattr(geometry, field)) for field in geometry.SHRINK_FIELDS), seed)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {
-    ConvGeometry: ("f", "stride", "pad", "n_H_prev", "n_W_prev", "m", "n_C_prev", "n_C"),
-    PoolGeometry: ("f", "stride", "n_H_prev", "n_W_prev", "m", "n_C"),
-    WindowCase: ("n_H", "n_W"),
-}
+def _fields(geometry: Any) -> tuple[str, ...]:
+    return ("n_H", "n_W") if isinstance(geometry, WindowCase) else geometry.SHRINK_FIELDS
 
 
 def shrink_candidates(geometry: Any, seed: int, smallest_window: int = 1) -> list[tuple[Any, int]]:
@@ -152,12 +183,14 @@ def shrink_candidates(geometry: Any, seed: int, smallest_window: int = 1) -> lis
     Each field moves toward its lower bound (to the bound, halfway, one less); a
     smaller pad also comes with the input grown by as much, so the padded input keeps
     its size (a bug that needs a wide input survives pad -> 0); the array seed moves
-    to 0. Invalid geometries (a window larger than the padded input) are left out.
+    to 0. Each candidate is fitted to the contract (``fitted``: CS231n grows the input
+    to the next size whose output size is an integer); invalid ones (a window larger
+    than the padded input) are left out.
     """
     found: dict[Any, tuple[Any, int]] = {}
     if seed != 0:
         found[(geometry, 0)] = (geometry, 0)
-    for field in _FIELDS[type(geometry)]:
+    for field in _fields(geometry):
         low = smallest_window if isinstance(geometry, WindowCase) else (0 if field == "pad" else 1)
         for value in _smaller(getattr(geometry, field), low):
             variants = [replace(geometry, **{field: value})]
@@ -166,7 +199,10 @@ def shrink_candidates(geometry: Any, seed: int, smallest_window: int = 1) -> lis
                 variants.append(replace(geometry, pad=value, n_H_prev=geometry.n_H_prev + grow,
                                         n_W_prev=geometry.n_W_prev + grow))
             for smaller in variants:
-                if _valid(smaller):
-                    found[(smaller, seed)] = (smaller, seed)
+                if not isinstance(smaller, WindowCase):
+                    smaller = smaller.fitted()
+                    if not smaller.valid():
+                        continue
+                found[(smaller, seed)] = (smaller, seed)
     key = shrink_key(geometry, seed)
     return sorted((c for c in found.values() if shrink_key(*c) < key), key=lambda c: shrink_key(*c))

@@ -99,9 +99,11 @@ class CS231nAdapter:
     # pool ------------------------------------------------------------------
     @staticmethod
     def _pool_param(hparameters: Any) -> Any:
+        """The contract's {"f", "stride"} (``f`` an int or the pair (f_H, f_W)) as CS231n's pool_param."""
         if isinstance(hparameters, dict) and "f" in hparameters:
             f = hparameters["f"]
-            return {"pool_height": f, "pool_width": f, "stride": hparameters.get("stride")}
+            height, width = (f[0], f[1]) if isinstance(f, tuple | list) else (f, f)
+            return {"pool_height": height, "pool_width": width, "stride": hparameters.get("stride")}
         return hparameters
 
     @staticmethod

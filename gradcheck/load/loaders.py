@@ -350,15 +350,13 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleT
 
 
 def detect_convention(module: Any) -> str:
-    """``"article"`` if any of the article's names is defined, else ``"cs231n"`` if any of CS231n's.
+    """The convention of the functions ``module`` defines (``gradcheck.conventions.detect``):
+    ``"cs231n"`` when it defines more of CS231n's layers than of the article's, else
+    ``"article"`` (a module with neither has every function reported missing)."""
+    from gradcheck.conventions import detect
 
-    A module with neither is ``"article"`` (every function is then reported missing).
-    """
-    if any(callable(getattr(module, name, None)) for name in CONTRACT_FUNCTIONS):
-        return "article"
-    if any(callable(getattr(module, name, None)) for name in CS231N_FUNCTIONS):
-        return "cs231n"
-    return "article"
+    names = (*CONTRACT_FUNCTIONS, *CS231N_FUNCTIONS)
+    return detect(name for name in names if callable(getattr(module, name, None)))
 
 
 def as_contract(module: Any) -> Any:

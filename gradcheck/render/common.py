@@ -141,9 +141,17 @@ def worst_rows(check: CheckResult, limit: int = MAX_WORST_ROWS) -> list[WorstRow
 
 
 def index_axes(check: CheckResult, ndim: int) -> str:
+    """The axes of a checked array's index, in its convention's layout (CS231n's ``dx``, ``dw``
+    and ``db`` are (N, C, H, W), (F, C, HH, WW) and (F,))."""
     quantity = check.quantity.split("[", 1)[0]
     if quantity == "dW" and ndim == 4:
         return "[p, q, k, c]"
+    if quantity == "dw" and ndim == 4:
+        return "[f, c, p, q]"
+    if quantity in ("dx", "out") and ndim == 4:
+        return "[n, c, h, w]"
+    if quantity == "db" and ndim == 1:
+        return "[f]"
     if ndim == 4:
         return "[i, h, w, c]"
     if ndim == 2:

@@ -9,6 +9,7 @@ reported before (and instead of) any numbers, by ``validate_array``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,14 +94,17 @@ class Comparison:
     def worst_tolerance(self) -> float:
         return float(self.effective[self.worst]) if self.error.size else 0.0
 
-    def table(self, expected_name: str = "numeric") -> str:
+    def table(self, expected_name: str = "numeric", index_of: Callable[[list[int]], list[int]] | None = None) -> str:
+        """The mismatch message; ``index_of`` shows an element's index in another layout
+        (a convention's, e.g. NCHW) instead of the array's own."""
         total = self.analytic.size
         count = int(self.mismatched.sum())
         lines = [f"Mismatched elements: {count} / {total} ({100.0 * count / max(total, 1):.3g}%)"]
         for flat in mismatch_order(self.error, self.effective)[:MAX_ROWS]:
             index = np.unravel_index(int(flat), self.analytic.shape)
+            shown = list(map(int, index)) if index_of is None else index_of(list(map(int, index)))
             lines.append(
-                f"  {list(map(int, index))}: analytic={self.analytic[index]:.17g}, "
+                f"  {shown}: analytic={self.analytic[index]:.17g}, "
                 f"{expected_name}={self.expected[index]:.17g}, |diff|={self.error[index]:.3g}, "
                 f"tol={self.effective[index]:.3g}"
             )
@@ -125,10 +129,12 @@ def validate_array(
     shape: tuple[int, ...],
     *,
     allow_bool: bool = False,
+    channels_first: bool = False,
 ) -> tuple[np.ndarray | None, str | None]:
     """Return (float64 array, None) when ``value`` is a finite float64 ndarray of ``shape``
     (either byte order), else (None, message) saying what is wrong and how to fix it.
-    ``allow_bool``: the value is a mask, accepted in any real dtype (bool, int, float32)."""
+    ``allow_bool``: the value is a mask, accepted in any real dtype (bool, int, float32).
+    ``channels_first``: ``shape`` is NCHW (CS231n), so an NHWC result gets the hint."""
     if isinstance(value, Opaque) or not isinstance(value, np.ndarray):
         return None, (
             f"{what} is {describe(value)}, not a numpy.ndarray; return a plain np.ndarray "
@@ -136,7 +142,13 @@ def validate_array(
         )
     if value.shape != tuple(shape):
         hint = ""
-        if value.ndim == 4 and len(shape) == 4 and value.shape == (shape[0], shape[3], shape[1], shape[2]):
+        if value.ndim == 4 and len(shape) == 4 and channels_first and value.shape == (
+            shape[0], shape[2], shape[3], shape[1]
+        ):
+            hint = " (this looks like NHWC; CS231n's arrays are NCHW: (N, C, H, W))"
+        elif not channels_first and value.ndim == 4 and len(shape) == 4 and value.shape == (
+            shape[0], shape[3], shape[1], shape[2]
+        ):
             hint = " (this looks like NCHW; the contract is NHWC)"
         elif sorted(value.shape) == sorted(shape):
             hint = " (the same sizes in another order: are axes swapped?)"

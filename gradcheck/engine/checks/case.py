@@ -16,6 +16,7 @@ import numpy as np
 from gradcheck.boundary.backend import Backend, Call, Outcome
 from gradcheck.boundary.values import wire_equal
 from gradcheck.contract import FATAL_STATUSES
+from gradcheck.conventions import convention as convention_named
 from gradcheck.engine import numeric as fd
 from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE, Comparison, unpack, validate_array
 
@@ -41,6 +42,9 @@ class CaseVerdict:
     forward_calls: int = 0
     sweep: dict[str, list[float]] | None = None  # {"steps": [...], "errors": [...]}
     reproducible: bool = True  # False: the same call gave two different results
+    oracle_name: str = ""  # what the comparison's expected values are called in its table
+    # the geometry the case ran on when it is not the one asked for (fitted to the convention's contract)
+    geometry: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -108,21 +112,40 @@ def _changed_cache_items(function: str, before: Any, after: Any) -> list[tuple[s
 
 
 class Context:
-    """What a case needs besides its geometry: the backend and which forwards are trusted."""
+    """What a case needs besides its geometry: the backend, which forwards are trusted, and the
+    convention whose names and layouts its messages use (the backend's, ``gradcheck.conventions``)."""
 
     def __init__(self, backend: Backend, trusted_forwards: set[str] | None = None):
         self.backend = backend
         self.trusted_forwards = trusted_forwards if trusted_forwards is not None else set()
         self.forward_calls = 0
+        self.convention = convention_named(getattr(backend, "convention", None))
 
     def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Steps[Outcome]:
         """Call ``name(*args)``; end the case when the call does not return normally."""
         (outcome,) = yield [Call(name, args, tuple(keep))]
         if not outcome.ok:
             raise CaseProblem(
-                "error" if outcome.status in ("error", "missing") else outcome.status, explain_call(name, outcome)
+                "error" if outcome.status in ("error", "missing") else outcome.status,
+                explain_call(self.convention.function(name), outcome),
             )
         return outcome
+
+    def validate(self, value: Any, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str | None]:
+        """``validate_array`` of the array called ``name`` (Z, dA_prev, dW, ...); a problem is
+        told in the convention's names and layout (CS231n: ``dx`` of shape (N, C, H, W))."""
+        array, problem = validate_array(value, name, shape)
+        if problem is None or self.convention.name == "article":
+            return array, problem
+        layout = self.convention.layout(name)
+        shown = layout.array(value) if isinstance(value, np.ndarray) and value.ndim == len(shape) else value
+        expected = layout.array(np.empty(shape, dtype=np.int8)).shape
+        _, problem = validate_array(shown, self.convention.array(name), expected, channels_first=True)
+        return None, problem
+
+    def unpack(self, value: Any, function: str, names: tuple[str, ...]) -> tuple[tuple | None, str | None]:
+        """``unpack`` told in the convention's names."""
+        return unpack(value, self.convention.function(function), tuple(map(self.convention.array, names)))
 
     def check_unmodified(self, name: str, outcome: Outcome, originals: dict[int, tuple[str, Any]]) -> None:
         """Fail when the call changed an argument (``originals``: index -> (name, wire value before))."""
@@ -158,8 +181,11 @@ class Context:
         for outcome in outcomes:
             if not outcome.ok:
                 status = "error" if outcome.status in ("error", "missing") else outcome.status
-                raise CaseProblem(status, explain_call(name, outcome) + f" (during finite differences for {what})")
-            array, problem = validate_array(outcome.value, f"{name} output", shape)
+                raise CaseProblem(
+                    status, explain_call(self.convention.function(name), outcome)
+                    + f" (during finite differences for {what})"
+                )
+            array, problem = validate_array(outcome.value, f"{self.convention.function(name)} output", shape)
             if problem:
                 raise CaseProblem("fail", problem + f" (during finite differences for {what})")
             results.append(array)
@@ -193,7 +219,9 @@ def forward_tolerance(magnitude: np.ndarray, n_terms: int) -> np.ndarray:
 
 
 def make_verdict(comparison: Comparison, inputs: dict[str, Any], oracle: str) -> CaseVerdict:
-    verdict = CaseVerdict("pass" if comparison.passed else "fail", comparison=comparison, inputs=inputs)
+    verdict = CaseVerdict(
+        "pass" if comparison.passed else "fail", comparison=comparison, inputs=inputs, oracle_name=oracle
+    )
     if not comparison.passed:
         verdict.message = comparison.table(oracle)
     elif comparison.bound == NORMWISE:
@@ -222,10 +250,10 @@ def call_layer_forward(
         index: (arg_name, arg) for index, (arg_name, arg) in enumerate(zip(arg_names, args, strict=True)) if arg_name
     }
     ctx.check_unmodified(name, outcome, originals)
-    values, problem = unpack(outcome.value, name, (output_name, "cache"))
+    values, problem = ctx.unpack(outcome.value, name, (output_name, "cache"))
     if problem:
         raise CaseProblem("fail", problem)
-    output, problem = validate_array(values[0], output_name, output_shape)
+    output, problem = ctx.validate(values[0], output_name, output_shape)
     if problem:
         raise CaseProblem("fail", problem)
     if first:

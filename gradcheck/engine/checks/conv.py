@@ -22,7 +22,7 @@ from gradcheck.engine.checks.case import (
 )
 from gradcheck.engine.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
 from gradcheck.strategies import ConvGeometry
-from gradcheck.verdict.compare import Comparison, unpack, validate_array
+from gradcheck.verdict.compare import Comparison, validate_array
 
 
 def _abs_conv_inputs(A_prev, W, b, slack):
@@ -54,7 +54,7 @@ def conv_single_step_case(
     ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
     rng = np.random.default_rng(seed)
-    shape = (geometry.f, geometry.f, geometry.n_C_prev)
+    shape = (*geometry.window, geometry.n_C_prev)
     a_slice = fd.quantize(rng.standard_normal(shape))
     W = fd.quantize(rng.standard_normal(shape))
     b = fd.quantize(rng.standard_normal((1, 1, 1)))
@@ -101,7 +101,7 @@ def conv_forward_case(
     )
     expected, _ = reference.conv_forward(A_prev, W, b, hp)
     magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
-    tolerance = forward_tolerance(magnitude, geometry.f * geometry.f * geometry.n_C_prev + 1)
+    tolerance = forward_tolerance(magnitude, _n_terms(geometry))
     normwise = tolerance + fd.SAFETY * conv_transform_bound(A_prev, W, hp, magnitude)
     return make_verdict(
         Comparison(Z, expected, tolerance, normwise),
@@ -115,24 +115,31 @@ def conv_transform_bound(A_prev: np.ndarray, W: np.ndarray, hp: dict, magnitude:
     the FFT bound and the Winograd bound (``gradcheck.engine.numeric``, "Transform
     algorithms"), plus the rounding of adding b and of subsampling by the stride (exact)."""
     stride, pad = hp["stride"], hp["pad"]
-    f, _, n_C_prev, n_C = W.shape
+    f_H, f_W, n_C_prev, n_C = W.shape
     A_pad = reference.zero_pad(A_prev, pad)
-    fft = fd.fft_bound(A_pad, W, fd.fft_log2_length(A_pad.shape, (1, f, f, n_C_prev, n_C)), n_C_prev * n_C)
-    # l1 norm of the (f + 2) x (f + 2) x n_C_prev neighbourhood of each window: any tile alignment
-    box = np.ones((f + 2, f + 2, n_C_prev, 1))
+    fft = fd.fft_bound(A_pad, W, fd.fft_log2_length(A_pad.shape, (1, f_H, f_W, n_C_prev, n_C)), n_C_prev * n_C)
+    # l1 norm of the (f_H + 2) x (f_W + 2) x n_C_prev neighbourhood of each window: any tile alignment
+    box = np.ones((f_H + 2, f_W + 2, n_C_prev, 1))
     tile_l1, _ = reference.conv_forward(np.abs(A_prev), box, np.zeros((1, 1, 1, 1)), {"stride": stride, "pad": pad + 1})
     kernel_l1 = np.abs(W).sum(axis=(0, 1, 2)).reshape(1, 1, 1, n_C)
     winograd = fd.winograd_bound(tile_l1, kernel_l1, n_C_prev)
     return np.maximum(fft, winograd) + 2.0 * fd.UNIT_ROUNDOFF * magnitude
 
 
+def _n_terms(geometry: ConvGeometry) -> int:
+    """Terms of one output of the layer: the window's products and the bias."""
+    f_H, f_W = geometry.window
+    return f_H * f_W * geometry.n_C_prev + 1
+
+
 def _conv_gradients(geometry: ConvGeometry, A_prev, W, b, upstream) -> dict[str, Gradient]:
-    hp, f, stride, pad = geometry.hparameters, geometry.f, geometry.stride, geometry.pad
+    hp, window, stride, pad = geometry.hparameters, geometry.window, geometry.stride, geometry.pad
+    f_H, f_W = window
     slack = fd.STEP
     absA, absW, absb = _abs_conv_inputs(A_prev, W, b, slack)
     magnitude, _ = reference.conv_forward(absA, absW, absb, hp)
     abs_dA, abs_dW, abs_db = reference.conv_backward(np.abs(upstream), (absA, absW, absb, hp))
-    n_terms = f * f * geometry.n_C_prev + 1
+    n_terms = _n_terms(geometry)
     spatial_terms = geometry.m * geometry.n_H * geometry.n_W
 
     def conv_with(**replace):
@@ -151,24 +158,26 @@ def _conv_gradients(geometry: ConvGeometry, A_prev, W, b, upstream) -> dict[str,
     n_sum = n_C * n_C_prev
     per_channel = lambda P, shape: np.broadcast_to(P.sum(axis=(0, 1, 2)), shape)  # noqa: E731
     with_A, with_W, with_b = conv_with(A_prev=1), conv_with(W=1), conv_with(b=1)
-    W_colors = np.broadcast_to(np.arange(f * f * geometry.n_C_prev).reshape(f, f, geometry.n_C_prev, 1), W.shape)
+    W_colors = np.broadcast_to(np.arange(W[..., 0].size).reshape(f_H, f_W, geometry.n_C_prev, 1), W.shape)
     return {
         "dA_prev": Gradient(
             0,
             A_prev,
             with_A,
             ref(with_A),
-            fd.window_colors(A_prev.shape, f, pad),
+            fd.window_colors(A_prev.shape, window, pad),
             lambda P: np.broadcast_to(
-                window_support_sum(P.sum(axis=3, keepdims=True), f, stride, pad, geometry.n_H_prev, geometry.n_W_prev),
+                window_support_sum(
+                    P.sum(axis=3, keepdims=True), window, stride, pad, geometry.n_H_prev, geometry.n_W_prev
+                ),
                 A_prev.shape,
             ),
             magnitude,
             n_terms,
             abs_dA,
-            f * f * geometry.n_C,
+            f_H * f_W * geometry.n_C,
             max(
-                fd.fft_bound(upstream, W, fd.fft_log2_length((1, *A_pad_shape), (1, f, f, n_C, n_C_prev)), n_sum),
+                fd.fft_bound(upstream, W, fd.fft_log2_length((1, *A_pad_shape), (1, f_H, f_W, n_C, n_C_prev)), n_sum),
                 float(fd.winograd_bound(np.abs(upstream).sum(), np.abs(W).sum(), n_C)),
             ),
         ),
@@ -250,20 +259,20 @@ def conv_backward_case(
         "conv_forward",
         (A_prev, W, b, hp),
         expected,
-        forward_tolerance(magnitude, geometry.f**2 * geometry.n_C_prev + 1),
+        forward_tolerance(magnitude, _n_terms(geometry)),
     )
     cache_arg, cache_before = own if own else ((A_prev, W, b, hp), to_wire((A_prev, W, b, hp)))
     args = (upstream, cache_arg)
     outcome = yield from ctx.call("conv_backward", args)
     ctx.check_unmodified("conv_backward", outcome, {0: ("dZ", upstream), 1: ("cache", cache_before)})
-    values, problem = unpack(outcome.value, "conv_backward", CONV_GRADIENTS)
+    values, problem = ctx.unpack(outcome.value, "conv_backward", CONV_GRADIENTS)
     if problem:
         raise CaseProblem("fail", problem)
     gradients = _conv_gradients(geometry, A_prev, W, b, upstream)
     names = (quantity,) if isinstance(quantity, str) else tuple(quantity)
     analytics = []
     for name in names:
-        array, problem = validate_array(values[gradients[name].index], name, gradients[name].x.shape)
+        array, problem = ctx.validate(values[gradients[name].index], name, gradients[name].x.shape)
         if problem:
             raise CaseProblem("fail", problem)
         analytics.append(array)

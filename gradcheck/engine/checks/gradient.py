@@ -20,14 +20,18 @@ from gradcheck.engine.checks.case import CaseVerdict, Context, Steps, make_verdi
 from gradcheck.verdict.compare import Comparison, validate_array
 
 
-def window_support_sum(values: np.ndarray, f: int, stride: int, pad: int, n_H_prev: int, n_W_prev: int) -> np.ndarray:
-    """For (m, n_H, n_W, k) ``values``: each input position's sum over the windows covering it,
-    (m, n_H_prev, n_W_prev, k) (col2im with an all-ones kernel)."""
+def window_support_sum(
+    values: np.ndarray, window: int | tuple[int, int], stride: int, pad: int, n_H_prev: int, n_W_prev: int
+) -> np.ndarray:
+    """For (m, n_H, n_W, k) ``values``: each input position's sum over the f_H x f_W windows
+    (``window``: f or the pair) covering it, (m, n_H_prev, n_W_prev, k) (col2im with an
+    all-ones kernel)."""
+    f_H, f_W = fd.sides(window)
     m, n_H, n_W, k = values.shape
     total = np.zeros((m, n_H_prev + 2 * pad, n_W_prev + 2 * pad, k))
     h_span, w_span = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
-    for p in range(f):
-        for q in range(f):
+    for p in range(f_H):
+        for q in range(f_W):
             total[:, p : p + h_span : stride, q : q + w_span : stride, :] += values
     return total[:, pad : pad + n_H_prev, pad : pad + n_W_prev, :]
 
