@@ -120,12 +120,16 @@ def test_tiny_class_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert (rows["cat"].passed, rows["cat"].score) == (False, 1)  # conv_forward required, missing
     assert rows["dan"].outcome == "crashed" and [r.submission.id for r in run.ungraded] == ["dan"]
     assert rows["ann"].isolation == "limits-only"
+    assert rows["ann"].isolation_reason == "requested: $GRADCHECK_ISOLATION=limits-only"
     assert rows["eve"].outcome == "odd"
     assert "3/3 graded" in err.getvalue() and "ETA" in err.getvalue()
     with open(tmp_path / "out" / "grades.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert [r["submission"] for r in table] == ["ann", "ben", "cat", "dan", "eve"]
     assert table[2]["conv_forward"] == "missing" and table[2]["zero_pad"] == "pass"
+    assert list(table[0])[-3:] == ["isolation", "report", "isolation_reason"]  # added last: columns keep their place
+    assert table[0]["isolation_reason"] == "requested: $GRADCHECK_ISOLATION=limits-only"
+    assert table[4]["isolation_reason"] == ""  # eve.txt: not graded
     results = json.loads((tmp_path / "out" / "submissions" / "cat" / "results.json").read_text())
     assert {t["name"]: t["status"] for t in results["tests"]} == {"zero_pad": "passed", "conv_forward": "failed"}
     page = (tmp_path / "out" / "class.html").read_text()

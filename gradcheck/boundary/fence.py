@@ -16,8 +16,6 @@ files are not in the sandbox at all (``gradcheck.boundary.sandbox``).
 from __future__ import annotations
 
 import builtins
-import importlib
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -32,26 +30,22 @@ MESSAGES = {
 }
 
 
-_IMPORTLIB = os.path.dirname(importlib.__file__)  # importlib.import_module and friends: machinery
-
-
 class FencedImport(ImportError):
     """An import of the checker's own packages by submitted code."""
 
 
-def _inside(filename: str, folders: Sequence[str]) -> bool:
-    return any(filename == folder or filename.startswith(folder + os.sep) for folder in folders)
+def _in_package(module: object, packages: Sequence[str]) -> bool:
+    return isinstance(module, str) and any(module == name or module.startswith(name + ".") for name in packages)
 
 
-def _caller_is_checker(folders: Sequence[str], depth: int) -> bool:
-    """Whether the code that asked for the import (the first frame outside the import
-    machinery) lies in one of ``folders``."""
+def _caller_is_checker(depth: int) -> bool:
+    """Whether the code that asked for the import (the first frame outside the import machinery
+    and this module) belongs to a fenced package: the checker's own imports go on."""
     frame: Any = sys._getframe(depth)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        machinery = filename.startswith("<frozen importlib") or _inside(filename, (_IMPORTLIB,))
-        if not machinery and filename != __file__:
-            return _inside(filename, folders) or _inside(os.path.realpath(filename), folders)
+        module = frame.f_globals.get("__name__")
+        if not _in_package(module, ("importlib", "_frozen_importlib", "_frozen_importlib_external", __name__)):
+            return _in_package(module, FENCED)
         frame = frame.f_back
     return False
 
@@ -59,26 +53,22 @@ def _caller_is_checker(folders: Sequence[str], depth: int) -> bool:
 class _Finder:
     """A meta-path finder that refuses the fenced packages to code outside the checker."""
 
-    def __init__(self, folders: Sequence[str]):
-        self.folders = tuple(folders)
-
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
         top = fullname.split(".", 1)[0]
-        if top in FENCED and not _caller_is_checker(self.folders, 2):
+        if top in FENCED and not _caller_is_checker(2):
             raise FencedImport(f"No module named {fullname!r}: {MESSAGES[top]}", name=fullname)
         return None  # the other finders decide
 
 
-def install(allowed: Sequence[str]) -> None:
-    """From now on, refuse ``import reference`` / ``import gradcheck`` to every caller whose
-    code is not inside one of the ``allowed`` folders (the checker's own packages)."""
-    folders = [os.path.realpath(folder) for folder in allowed] + list(allowed)
-    sys.meta_path.insert(0, _Finder(folders))
+def install() -> None:
+    """From now on, refuse ``import reference`` / ``import gradcheck`` to every caller whose code
+    is not in those packages (a frame's module name: the checker's own imports go on)."""
+    sys.meta_path.insert(0, _Finder())
     original = builtins.__import__
 
     def fenced_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
         top = name.split(".", 1)[0]
-        if level == 0 and top in FENCED and not _caller_is_checker(folders, 2):
+        if level == 0 and top in FENCED and not _caller_is_checker(2):
             raise FencedImport(f"No module named {name!r}: {MESSAGES[top]}", name=name)
         return original(name, globals, locals, fromlist, level)
 

@@ -78,7 +78,7 @@ class WorkerBackend(Backend):
     ``load_timeout``: seconds to import the target. ``round_trips`` counts
     requests answered by a worker. ``isolation``: ``"auto"`` (default, or
     ``$GRADCHECK_ISOLATION``), ``"strict"`` or a level of
-    ``gradcheck.boundary.sandbox.LEVELS``; the level used is ``self.isolation``.
+    ``gradcheck.boundary.sandbox.LEVELS``; the level used is ``self.isolation``, why ``self.isolation_reason``.
     ``visible``: more paths the sandbox shows read-only (a submission's folder). ``siblings``:
     also show the modules beside a file target that it imports (``grade`` turns it off for
     files in a shared class folder).
@@ -103,6 +103,7 @@ class WorkerBackend(Backend):
         from gradcheck.load.loaders import TargetNotFound, is_path_like
 
         self.isolation = sandbox.resolve(isolation)
+        self.isolation_reason = sandbox.level_reason(isolation, self.isolation)
         self._is_path = is_path_like(target)
         self.target = os.path.abspath(target) if self._is_path else target
         # what is checked is decided here, from the source, before any submitted code runs
@@ -150,8 +151,6 @@ class WorkerBackend(Backend):
         planned = shown.functions if self.convention == "cs231n" else dict.fromkeys(CONTRACT_FUNCTIONS)
         self._functions = frozenset(self._declared.functions | {name for name in found if name in planned})
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
-        if self.isolation == "unprivileged-user" and sandbox.stdlib_warning():
-            self.warnings.append(sandbox.stdlib_warning())
         self.import_output = str(ready.get("output", ""))[:5000]
 
     # process management (gradcheck.boundary.process) -----------------------------

@@ -1,7 +1,7 @@
 """One worker process at an isolation level: started, fed its load message, killed and reaped.
 
-``WorkerProcess.start`` spawns ``python -I -m gradcheck.boundary.worker`` (under bubblewrap at the
-``sandbox`` level, see ``gradcheck.boundary.sandbox``) with two pipes, then sends the load
+``WorkerProcess.start`` spawns ``gradcheck.boundary.worker`` in ``python -I`` (``module_command``; under bubblewrap
+at the ``sandbox`` level, see ``gradcheck.boundary.sandbox``) with two pipes, then sends the load
 message. ``reap`` turns the way a worker died into a status (``crashed``, ``memory``,
 ``timeout``) and a sentence. ``kill``/``reap``/``close`` also kill every process the
 submission started (its strays).
@@ -20,6 +20,24 @@ from typing import Any
 
 from gradcheck.boundary import sandbox, strays
 from gradcheck.boundary.protocol import Closed, Deadline, ProtocolError, pack, read_message, write_all
+
+
+def module_command(module: str, *args: str) -> list[str]:
+    """``python -I`` running gradcheck's ``module`` as ``__main__`` with ``args``, from this checker's own tree.
+
+    ``-I`` ignores ``PYTHONPATH`` (the worker must not trust the environment), so ``-m`` would import whichever
+    ``gradcheck`` the installation points at (an editable install of another checkout, or none inside the
+    sandbox); the folder this ``gradcheck`` was imported from goes first on ``sys.path`` instead.
+    """
+    import gradcheck
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(gradcheck.__file__)))
+    boot = (
+        f"import runpy, sys; sys.path.insert(0, {root!r}); "
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-I", "-c", boot, *args]
+
 
 EXIT_WAIT = 1.0  # seconds a worker whose pipe closed gets to exit on its own before it is killed
 LOG_LIMIT = 16 << 20  # RLIMIT_FSIZE: the worker's stdout/stderr log and any file it writes
@@ -62,7 +80,7 @@ class WorkerProcess:
         if self._log is not None:
             self._log.close()
         self._log = tempfile.TemporaryFile()
-        worker = [sys.executable, "-I", "-m", "gradcheck.boundary.worker", str(child_read), str(child_write)]
+        worker = module_command("gradcheck.boundary.worker", str(child_read), str(child_write))
         command, env = sandbox.worker_command(
             self.isolation, worker, self.visible, answer_key=bool(self.use_reference)
         )

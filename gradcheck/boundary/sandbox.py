@@ -85,6 +85,10 @@ def why_unavailable(level: str) -> str | None:
         return "the checker does not run as root, so it cannot switch users"
     if level == "unprivileged-user" and not _uids_mapped(UID_BASE, UID_BASE + PID_MAX):
         return f"uids {UID_BASE}.. are not mapped in this user namespace (/proc/self/uid_map)"
+    if level == "unprivileged-user":
+        from gradcheck.boundary.privileges import import_problem
+
+        return import_problem()  # a worker that switches users and imports: it must import what the checker can
     return None
 
 
@@ -142,11 +146,32 @@ NOTES = {
 }
 
 
-def level_note(level: str | None) -> str | None:
-    """What a level below the sandbox did not protect, with the remedy (None for the sandbox)."""
+def level_reason(isolation: str | None, level: str) -> str:
+    """Why ``resolve(isolation)`` gave ``level``: the request, and for ``auto`` why each stronger level was passed
+    over; at the unprivileged-user level, what the worker reaches of a private installation."""
+    where = "isolation"
+    if isolation is None:
+        isolation, where = os.environ.get(ENV_VAR) or "auto", f"${ENV_VAR}"
+    if isolation == "auto":
+        stronger = LEVELS[:LEVELS.index(level)]
+        passed_over = "; ".join(f"{other} is not available here ({why_unavailable(other)})" for other in stronger)
+        reason = f"chosen by auto: {passed_over or 'bubblewrap runs here'}"
+    else:
+        reason = f"requested: {where}={isolation}"
+    if level == "unprivileged-user":
+        from gradcheck.boundary.privileges import reach_note
+
+        note = reach_note()
+        reason += f"; {note}" if note else ""
+    return reason
+
+
+def level_note(level: str | None, reason: str | None = None) -> str | None:
+    """What a level below the sandbox did not protect and the remedy, then why it was used (None for the sandbox)."""
     if level not in NOTES:
         return None
-    return f"isolation {level}: {NOTES[level]}; install bubblewrap for the sandbox level (docs/sandbox.md)"
+    why = f"\n  {reason}" if reason else ""
+    return f"isolation {level}: {NOTES[level]}; install bubblewrap for the sandbox level (docs/sandbox.md){why}"
 
 
 # --- the sandbox command line ---------------------------------------------------------------
@@ -281,9 +306,11 @@ def visible_paths(target: str, is_path: bool, siblings: bool = True) -> list[str
 def sandbox_sys_path(extra: Sequence[str]) -> list[str]:
     """The checker's ``sys.path`` entries that exist in the sandbox, plus the folders of ``extra``."""
     roots = _python_roots()
-    kept = [
+    packages = {os.path.dirname(r) for r in roots if os.path.basename(r) in ("gradcheck", "reference")}
+    kept = [  # the installation's entries, and the folder above gradcheck and reference (a source checkout)
         p for p in sys.path
-        if isinstance(p, str) and p and any(p == r or p.startswith(r + os.sep) for r in roots)
+        if isinstance(p, str) and p
+        and (any(p == r or p.startswith(r + os.sep) for r in roots) or os.path.realpath(p) in packages)
     ]
     parents = [os.path.dirname(os.path.abspath(p)) for p in extra]
     return kept + [p for p in dict.fromkeys(parents) if p not in kept]
@@ -314,29 +341,6 @@ def private_scratch(uid: int, files: Sequence[str]) -> tuple[str, str | None]:
     os.chown(folder, uid, uid)
     os.chmod(folder, 0o700)
     return folder, (copies[0] if copies else None)
-
-
-def readable_by_others(path: str) -> bool:
-    """Whether a user that is neither owner nor in the group can reach and read ``path``."""
-    path = os.path.realpath(path)
-    parts = path.split(os.sep)
-    for end in range(1, len(parts)):
-        folder = os.sep.join(parts[:end]) or os.sep
-        if not os.stat(folder).st_mode & 0o001:
-            return False
-    return bool(os.stat(path).st_mode & 0o004)
-
-
-def stdlib_warning() -> str | None:
-    """A note when the worker's uid cannot read the standard library (unprivileged-user level)."""
-    stdlib = os.path.dirname(os.__file__)
-    if readable_by_others(stdlib):
-        return None
-    return (
-        f"isolation unprivileged-user: the Python installation ({stdlib}) is not readable by other users, "
-        "so the submission can import only the modules gradcheck loaded before switching users "
-        "(numpy and the common standard modules); install bubblewrap or a Python other users can read"
-    )
 
 
 def remove_scratch(folder: str | None) -> None:

@@ -1,4 +1,5 @@
-"""The worker process of ``gradcheck.boundary.isolated``: ``python -I -m gradcheck.boundary.worker READ_FD WRITE_FD``.
+"""The worker process of ``gradcheck.boundary.isolated``: this module run by ``python -I`` with READ_FD WRITE_FD
+(``gradcheck.boundary.process.module_command``).
 
 Reads a ``load`` message (target, limits), sets the resource limits, imports the
 target, answers ``ready`` and then serves ``call``/``call_batch``/``release``
@@ -40,7 +41,7 @@ def _subreaper() -> None:
         pass
 
 
-# Imported before dropping to another uid: that uid may not be able to read the Python installation.
+# Imported before dropping to another uid (the installation's private import roots are reached through descriptors).
 PRELOAD = (
     "math", "copy", "random", "itertools", "functools", "collections", "time", "typing", "warnings",
     "json", "socket", "subprocess", "pathlib", "shutil", "tempfile", "signal", "logging",
@@ -51,26 +52,32 @@ PRELOAD = (
 )
 
 
-def _drop_privileges(uid: int, gid: int, target: str) -> None:
-    """Become ``uid``/``gid`` with no supplementary groups, for good (real, effective and saved ids)."""
+def _drop_privileges(uid: int, gid: int, target: str) -> dict[str, str]:
+    """Become ``uid``/``gid`` with no supplementary groups, for good (real, effective and saved ids), after the
+    preloads and with the import roots other users cannot reach opened (``privileges.reach_import_roots``,
+    whose {root: link} this returns)."""
     import importlib
+
+    from gradcheck.boundary.privileges import reach_import_roots
 
     for name in PRELOAD + (("nbformat", "nbformat.validator", "nbformat.v4") if target.endswith(".ipynb") else ()):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    links = reach_import_roots()
     os.environ.update(HOME=os.getcwd(), TMPDIR=os.getcwd())
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     if os.getresuid() != (uid, uid, uid) or os.getgroups() or os.getresgid() != (gid, gid, gid):
         raise SystemExit(f"gradcheck worker: could not drop privileges to uid {uid}")
+    return links
 
 
 def _fence(target: str) -> None:
     """Load what the worker needs of gradcheck, then refuse ``reference`` and ``gradcheck`` to the
     submission's imports (``gradcheck.boundary.fence``); the target itself may live in
     ``reference`` (``gradcheck check reference.naive``): the loader imports it, not a submission."""
-    import importlib.util
+    import importlib
 
     for name in ("gradcheck.load.cs231n", "gradcheck.conventions", "gradcheck.load.session"):
         importlib.import_module(name)
@@ -78,14 +85,9 @@ def _fence(target: str) -> None:
         for name in ("nbformat", "nbformat.validator", "nbformat.v4"):
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
-    import gradcheck
     from gradcheck.boundary import fence
 
-    folders = [os.path.dirname(os.path.abspath(gradcheck.__file__))]
-    spec = importlib.util.find_spec("reference")
-    if spec is not None and spec.submodule_search_locations:
-        folders += list(spec.submodule_search_locations)
-    fence.install(folders)
+    fence.install()
 
 
 def _set_limits(config: dict[str, Any]) -> None:
@@ -137,13 +139,12 @@ def main(argv: list[str]) -> int:
     from gradcheck.load.loaders import TargetNotFound, as_contract, load_submission
 
     _set_limits(header)
-    if header.get("drop"):
-        _drop_privileges(*header["drop"], header["target"])
-        _die_with_parent()  # a change of uid clears the parent-death signal
-
     reference_module = None
     if header.get("use_reference"):  # a root-cause re-run (a diagnosis only): the callees are the reference's
         import reference as reference_module
+    if header.get("drop"):
+        _drop_privileges(*header["drop"], header["target"])
+        _die_with_parent()  # a change of uid clears the parent-death signal
     _fence(header["target"])
     captured = CappedText()
     try:

@@ -6,7 +6,8 @@ and its stored task result. Columns (DESIGN.md, grading contract): ``submission`
 status), ``load_error``, ``duration_s``, ``sha256``; then ``outcome`` (``graded``,
 ``crashed``, ``timeout``, ``error`` for an internal error, ``odd`` for an entry
 that is not a submission), ``same_as`` (the first submission with identical
-bytes), ``isolation`` and ``report`` (the report folder, relative to ``--out``).
+bytes), ``isolation``, ``report`` (the report folder, relative to ``--out``) and
+``isolation_reason`` (why that level: the request, or what ``auto`` passed over).
 
 Per submission, ``submissions/<id>/`` holds what ``gradcheck check --report``
 writes (``report.json``, ``report.md``, ``report.html``, ``images/``) and the
@@ -30,7 +31,7 @@ from gradcheck.grade.task import function_statuses, score
 
 COLUMNS = (
     "submission", "passed", "score", "max_score", *CONTRACT_FUNCTIONS,
-    "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report",
+    "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report", "isolation_reason",
 )
 
 
@@ -47,6 +48,7 @@ class Row:
     load_error: str | None = None
     duration_s: float | None = None
     isolation: str | None = None
+    isolation_reason: str | None = None
     same_as: str = ""
     report: dict[str, Any] | None = None  # Report.to_dict(), when graded
 
@@ -63,6 +65,7 @@ class Row:
             " ".join(load_error.split())[:500],
             "" if self.duration_s is None else f"{self.duration_s:.2f}",
             sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir,
+            " ".join((self.isolation_reason or "").split()),
         ]
         return values
 
@@ -84,7 +87,7 @@ def make_row(submission: Submission, result: dict[str, Any] | None, required: tu
     passed, points, max_score = score(statuses, required, bool(report.get("passed")))
     return Row(submission, "graded", passed=passed, score=points, max_score=max_score, statuses=statuses,
                load_error=report.get("load_error"), duration_s=result.get("duration_s"),
-               isolation=result.get("isolation"), report=report)
+               isolation=result.get("isolation"), isolation_reason=report.get("isolation_reason"), report=report)
 
 
 def mark_duplicates(rows: list[Row]) -> None:
