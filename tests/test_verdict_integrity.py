@@ -329,3 +329,31 @@ def test_code_right_only_on_the_grid_fails_off_it(tmp_path):
 def test_patching_numpy_inside_the_worker_changes_nothing(tmp_path):
     code, data = run_check(tmp_path, NUMPY_PATCHED, "--only", "conv_forward,conv_backward")
     assert code == 1 and "conv_backward" in not_passing(data)
+
+
+@pytest.mark.slow  # a class graded end to end
+def test_grade_rows_and_gradescope_scores_agree_with_check_on_hostile_files(tmp_path):
+    """Each hostile file is a submission of a class (a folder holding it and course_loops.py);
+    its gradebook row and its Gradescope score fail it, as `gradcheck check` does."""
+    import csv
+
+    from gradcheck.grade.executors import LocalExecutor
+    from gradcheck.grade.run import grade
+
+    hostile = {"conv_liar": CONV_LIAR, "pool_liar": POOL_LIAR, "plan_patched": PLAN_PATCHED,
+               "taken_over": WORKER_TAKEN_OVER, "answer_key": ANSWER_KEY, "grid": GRID_RECOGNIZER}
+    folder = tmp_path / "class"
+    for name, source in hostile.items():
+        place(folder / name, "cnn.py", text=textwrap.dedent(source))
+    place(folder / "honest", "cnn.py", text=HEADER)
+    run = grade([str(folder)], tmp_path / "out", executor=LocalExecutor(2), examples=30, progress=False)
+    rows = {row.submission.id: row for row in run.rows}
+    assert rows["honest"].passed and rows["honest"].score == rows["honest"].max_score == 8
+    for name in hostile:
+        assert not rows[name].passed and rows[name].score < rows[name].max_score, name
+        results = json.loads((tmp_path / "out" / "submissions" / name / "results.json").read_text())
+        assert results["score"] < sum(test["max_score"] for test in results["tests"]), name
+    with open(tmp_path / "out" / "grades.csv", newline="") as handle:
+        table = {row["submission"]: row for row in csv.DictReader(handle)}
+    assert table["conv_liar"]["conv_backward"] == "fail" and table["pool_liar"]["pool_backward"] == "fail"
+    assert "the reference solution is not available to submissions" in table["answer_key"]["load_error"]
