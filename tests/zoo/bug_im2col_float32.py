@@ -5,9 +5,8 @@ Breaks: conv_forward.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
 from course_loops import *  # noqa: F403
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 def conv_forward(A_prev, W, b, hparameters):

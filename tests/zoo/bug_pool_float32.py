@@ -6,7 +6,6 @@ Breaks: pool_forward (both modes).
 """
 
 import numpy as np
-
 from course_loops import *  # noqa: F403
 
 
