@@ -69,6 +69,12 @@ def validate_examples(examples: Any) -> int:
     return examples
 
 
+IN_PROCESS_REASONS = {  # Report.isolation_reason of a run in the checker's own process
+    False: "isolate=False (--in-process): trusted code, run in the checker's own process",
+    True: "the functions could not be run in a worker (see the warnings), so they ran in the checker's own process",
+}
+
+
 def check(
     target: str | ModuleType | Any,
     *,
@@ -102,11 +108,11 @@ def check(
     one); functions not reached get status ``timeout`` and a message that says so.
     ``isolation`` (with ``isolate=True``): ``"auto"`` (default: ``$GRADCHECK_ISOLATION`` or the
     strongest level available), ``"strict"`` (the bubblewrap sandbox or a UsageError), or a level
-    name; the level used is ``Report.isolation`` (docs/sandbox.md). ``visible`` (a path target,
-    isolated): more files or folders the worker sees, read-only, beside the target: the rest of
-    one submission (``gradcheck grade`` passes them). Without it the worker sees the modules
-    beside the target that it imports, unless they look like other submissions; the report's
-    ``bound`` lists every extra file shown.
+    name; the level used is ``Report.isolation``, why ``Report.isolation_reason`` (docs/sandbox.md).
+    ``visible`` (a path target, isolated): more files or folders the worker sees, read-only,
+    beside the target: the rest of one submission (``gradcheck grade`` passes them). Without it
+    the worker sees the modules beside the target that it imports, unless they look like other
+    submissions; the report's ``bound`` lists every extra file shown.
     """
     examples = validate_examples(examples)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -131,9 +137,10 @@ def check(
     report = Report(target=str(label), seed=seed, examples=examples, required=required)
     opened = _Opened()
     if isolate and not isinstance(target, Backend):
-        from gradcheck.boundary.sandbox import resolve
+        from gradcheck.boundary.sandbox import level_reason, resolve
 
-        isolation = report.isolation = resolve(isolation)  # "strict" below the sandbox: UsageError
+        requested, isolation = isolation, resolve(isolation)  # "strict" below the sandbox: UsageError
+        report.isolation, report.isolation_reason = isolation, level_reason(requested, isolation)
     try:
         backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened,
                               visible=visible)
@@ -145,6 +152,10 @@ def check(
     from gradcheck.engine.runner import run_checks
 
     report.isolation = getattr(backend, "isolation", None) or "in-process"
+    if report.isolation == "in-process":
+        report.isolation_reason = IN_PROCESS_REASONS[isolate]
+    elif isinstance(target, Backend):
+        report.isolation_reason = getattr(backend, "isolation_reason", None)
     if progress is not None and not isinstance(target, Backend):
         progress(f"loaded {label} ({'isolated worker' if isolate else 'in process'})")
     try:

@@ -278,8 +278,8 @@ def _closing_note(report: Report) -> str:
         note += " (in process, not isolated)"
     from gradcheck.boundary.sandbox import level_note
 
-    if level_note(report.isolation):
-        note += f"\nnote: {level_note(report.isolation)}"
+    if level_note(report.isolation, report.isolation_reason):
+        note += f"\nnote: {level_note(report.isolation, report.isolation_reason)}"
     return note
 
 

@@ -222,6 +222,11 @@ CS231N_CAUSES: dict[str, str] = {
         "a buffer shared between examples, or a sum over the batch done wrongly)"
     ),
     "channels_only": "fails only with more than one channel: a channel index is wrong",
+    "single_precision": (
+        "computed in single precision (float32) somewhere: the result carries float32's rounding on general "
+        "float64 inputs; keep every array float64 (np.zeros_like(x) of a float64 x is float64; no "
+        "dtype=np.float32 or .astype(np.float32))"
+    ),
     "nonsquare_only": (
         "fails only on non-square inputs: height and width are mixed up (H used where W belongs, in a loop "
         "bound, an output size or a slice)"

@@ -28,7 +28,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from gradcheck.engine.numeric import GRID, STEP, quantize
+from gradcheck.engine.numeric import GRID, STEP, general_values, off_grid, quantize
 
 POOL_MODES = ("max", "average")
 
@@ -112,11 +112,13 @@ class ConvGeometry:
         return self
 
     def random_inputs(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(A_prev, W, b) drawn from a seeded Generator, on the exact-perturbation grid."""
+        """(A_prev, W, b) drawn from a seeded Generator, on the exact-perturbation grid (general
+        float64 values when ``seed`` has the ``OFF_GRID`` bit)."""
         rng = np.random.default_rng(seed)
-        A_prev = quantize(rng.standard_normal(self.input_shape))
-        W = quantize(rng.standard_normal(self.kernel_shape))
-        b = quantize(rng.standard_normal((1, 1, 1, self.n_C)))
+        shapes = (self.input_shape, self.kernel_shape, (1, 1, 1, self.n_C))
+        if off_grid(seed):
+            return tuple(general_values(rng, shape) for shape in shapes)  # type: ignore[return-value]
+        A_prev, W, b = (quantize(rng.standard_normal(shape)) for shape in shapes)
         return A_prev, W, b
 
 
@@ -180,8 +182,13 @@ class PoolGeometry:
         return self
 
     def random_inputs(self, seed: int) -> np.ndarray:
-        """A tie-free A_prev (every two values more than 8 finite-difference steps apart)."""
-        return tie_free_array(np.random.default_rng(seed), self.input_shape)
+        """A tie-free A_prev (every two values more than 8 finite-difference steps apart); with
+        the ``OFF_GRID`` bit in ``seed``, off the grid: full mantissas, scaled by 2^-4 to 2^4."""
+        rng = np.random.default_rng(seed)
+        values = tie_free_array(rng, self.input_shape)
+        if off_grid(seed):
+            values = (values + rng.uniform(0.0, 0.2, values.shape) * TIE_FREE_GAP) * np.exp2(rng.uniform(-4.0, 4.0))
+        return values
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from fixture_files import COURSE_LOOPS, place, uses_course_loops
+
 from gradcheck.contract import CONTRACT_FUNCTIONS
 
 TESTS = Path(__file__).resolve().parent
@@ -35,7 +37,11 @@ unprivileged-user level stop it."""
 import os
 import signal
 
-from reference.naive import *  # noqa: F403
+import numpy as np
+
+
+def zero_pad(X, pad):
+    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
 
 
 def conv_forward(A_prev, W, b, hparameters):
@@ -51,11 +57,12 @@ def zero_pad(X, pad):
 
 
 def zoo_files() -> list[Path]:
-    return sorted(p for p in ZOO.glob("*.py") if p.name not in ("__init__.py", "manifest.py"))
+    return sorted(p for p in ZOO.glob("*.py") if p.name not in ("__init__.py", "manifest.py", "course_loops.py"))
 
 
 def submission_files(skip: tuple[str, ...] = ()) -> list[Path]:
-    return sorted(p for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb") and p.stem not in skip)
+    return sorted(p for p in SUBMISSIONS.iterdir()
+                  if p.suffix in (".py", ".ipynb") and p.stem not in (*skip, "course_loops"))
 
 
 def build_class(root: Path, *, full: bool = True) -> tuple[Path, dict[str, Path]]:
@@ -75,8 +82,10 @@ def build_class(root: Path, *, full: bool = True) -> tuple[Path, dict[str, Path]
             SUBMISSIONS / f"{n}.py" for n in ("signal_death", "exit_at_import", "output_flood", "syntax_error")
         ]
     for path in files:
-        shutil.copy(path, folder / path.name)
-        targets[path.stem] = folder / path.name
+        # a file built on course_loops.py is a folder submission holding both, as a student's
+        # file with a helper module of their own would be; the others are files in the class folder
+        beside = uses_course_loops(path.read_text(errors="replace"))
+        targets[path.stem] = place(folder / path.stem if beside else folder, path.name, source=path)
     (folder / "kills_parent.py").write_text(KILLS_PARENT)
     targets["kills_parent"] = folder / "kills_parent.py"
     (folder / "only_zero_pad.py").write_text(ONLY_ZERO_PAD)
@@ -85,8 +94,7 @@ def build_class(root: Path, *, full: bool = True) -> tuple[Path, dict[str, Path]
     targets["same_as_course"] = folder / "same_as_course.py"
     # a sub-folder: the target is the file defining contract functions, beside a helper and data
     alice = folder / "alice"
-    alice.mkdir()
-    shutil.copy(ZOO / "bug_stride_ignored_pool.py", alice / "my_cnn.py")
+    place(alice, "my_cnn.py", source=ZOO / "bug_stride_ignored_pool.py")
     (alice / "helpers.py").write_text("SCALE = 1.0\n")
     (alice / "notes.txt").write_text("my notes\n")
     targets["alice"] = alice / "my_cnn.py"
@@ -110,6 +118,7 @@ def build_class(root: Path, *, full: bool = True) -> tuple[Path, dict[str, Path]
         archive.write(ZOO / "correct_einsum.py", "dave/cnn.py")
     with tarfile.open(folder / "erin.tar.gz", "w:gz") as archive:
         archive.add(ZOO / "bug_mask_min.py", "cnn.py")
+        archive.add(COURSE_LOOPS, "course_loops.py")
         data = tarfile.TarInfo("data.npy")
         data.size = 6
         archive.addfile(data, io.BytesIO(b"\x93NUMPY"))

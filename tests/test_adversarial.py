@@ -16,6 +16,7 @@ from collections import namedtuple
 
 import numpy as np
 import pytest
+from fixture_files import place
 from helpers_impl import reference_namespace
 
 import gradcheck
@@ -619,9 +620,7 @@ def test_zero_pad_scaled_fails_with_zero_tolerance():
 
 
 def _write(tmp_path, name, source):
-    path = tmp_path / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return str(path)
+    return str(place(tmp_path, f"{name}.py", text=textwrap.dedent(source)))
 
 
 def test_isolated_worker_verdicts_on_odd_submissions(tmp_path):
@@ -631,8 +630,8 @@ def test_isolated_worker_verdicts_on_odd_submissions(tmp_path):
         """
         import sys
         import numpy as np
-        import reference as _r
-        from reference import conv_backward, pool_forward, pool_backward, zero_pad
+        import course_loops as _r
+        from course_loops import conv_backward, pool_forward, pool_backward, zero_pad
 
         print("printed at import time " * 100)
 
@@ -667,8 +666,8 @@ def test_isolated_worker_reports_modified_cache(tmp_path):
         tmp_path,
         "mutating_isolated",
         """
-        import reference as _r
-        from reference import conv_forward
+        import course_loops as _r
+        from course_loops import conv_forward
 
         def conv_backward(dZ, cache):
             out = _r.conv_backward(dZ, cache)

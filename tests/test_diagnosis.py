@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from fixture_files import place
 
 import reference
 import reference.naive
@@ -262,8 +263,8 @@ def test_bound_and_root_cause_survive_the_json_round_trip():
 
 SINGLE_STEP_RETURNS_AN_ARRAY = '''
 import numpy as np
-from reference.naive import *  # noqa: F403
-from reference.naive import zero_pad
+from course_loops import *  # noqa: F403
+from course_loops import zero_pad
 
 
 def conv_single_step(a_slice_prev, W, b):
@@ -297,8 +298,7 @@ def test_root_cause_names_a_callee_that_passes_with_a_warning(tmp_path, isolate)
     the warning."""
     import gradcheck
 
-    path = tmp_path / "single_step_array.py"
-    path.write_text(SINGLE_STEP_RETURNS_AN_ARRAY)
+    path = place(tmp_path, "single_step_array.py", text=SINGLE_STEP_RETURNS_AN_ARRAY)
     report = gradcheck.check(str(path), only=["conv_single_step", "conv_forward"], examples=10, isolate=isolate)
     step = [c for c in report.checks if c.function == "conv_single_step"]
     forward = [c for c in report.checks if c.function == "conv_forward"]

@@ -7,6 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 import pytest
+from fixture_files import place
 from helpers_impl import reference_namespace
 
 import gradcheck
@@ -64,13 +65,12 @@ def test_odd_exceptions_are_errors_not_engine_crashes(exception, fragment):
 
 @pytest.mark.parametrize("exception_name", ["Boom", "Unprintable"])
 def test_odd_exceptions_are_errors_in_the_worker_too(tmp_path, exception_name):
-    source = tmp_path / "odd.py"
-    source.write_text(
-        "from reference import *  # noqa: F403\n"
+    source = place(tmp_path, "odd.py", text=(
+        "from course_loops import *  # noqa: F403\n"
         "class Boom(BaseException):\n    pass\n"
         "class Unprintable(Exception):\n    def __str__(self):\n        raise RuntimeError('no str')\n"
         f"def conv_forward(A_prev, W, b, hparameters):\n    raise {exception_name}()\n"
-    )
+    ))
     report = gradcheck.check(str(source), examples=3, only="conv_forward")
     assert report.checks[0].status == "error", report.checks[0].message
 

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from fixture_files import place
 from helpers_impl import reference_namespace, scale_one_element
 
 import gradcheck
@@ -245,12 +246,11 @@ def test_a_forward_with_the_wrong_return_structure_fails_with_a_message(function
 
 @pytest.mark.parametrize("isolate", [False, True], ids=["in-process", "isolated"])
 def test_a_forward_returning_a_list_instead_of_a_tuple_is_accepted(tmp_path, isolate):
-    source = tmp_path / "list_returns.py"
-    source.write_text(
-        "import reference\n"
-        "from reference import *  # noqa: F403\n\n"
+    source = place(tmp_path, "list_returns.py", text=(
+        "import course_loops\n"
+        "from course_loops import *  # noqa: F403\n\n"
         "def conv_forward(A_prev, W, b, hparameters):\n"
-        "    return list(reference.conv_forward(A_prev, W, b, hparameters))\n"
-    )
+        "    return list(course_loops.conv_forward(A_prev, W, b, hparameters))\n"
+    ))
     report = gradcheck.check(str(source), isolate=isolate, examples=5, only="conv_forward,conv_backward")
     assert report.passed, [check.message for check in report.failures()]

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixture_files import place
 from grade_helpers import KILLS_PARENT, ONLY_ZERO_PAD, SUBMISSIONS, ZOO
 
 from gradcheck.cli import main
@@ -119,12 +120,16 @@ def test_tiny_class_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert (rows["cat"].passed, rows["cat"].score) == (False, 1)  # conv_forward required, missing
     assert rows["dan"].outcome == "crashed" and [r.submission.id for r in run.ungraded] == ["dan"]
     assert rows["ann"].isolation == "limits-only"
+    assert rows["ann"].isolation_reason == "requested: $GRADCHECK_ISOLATION=limits-only"
     assert rows["eve"].outcome == "odd"
     assert "3/3 graded" in err.getvalue() and "ETA" in err.getvalue()
     with open(tmp_path / "out" / "grades.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert [r["submission"] for r in table] == ["ann", "ben", "cat", "dan", "eve"]
     assert table[2]["conv_forward"] == "missing" and table[2]["zero_pad"] == "pass"
+    assert list(table[0])[-3:] == ["isolation", "report", "isolation_reason"]  # added last: columns keep their place
+    assert table[0]["isolation_reason"] == "requested: $GRADCHECK_ISOLATION=limits-only"
+    assert table[4]["isolation_reason"] == ""  # eve.txt: not graded
     results = json.loads((tmp_path / "out" / "submissions" / "cat" / "results.json").read_text())
     assert {t["name"]: t["status"] for t in results["tests"]} == {"zero_pad": "passed", "conv_forward": "failed"}
     page = (tmp_path / "out" / "class.html").read_text()
@@ -139,8 +144,7 @@ def test_tiny_class_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_task_timeout_costs_only_that_row(tmp_path: Path) -> None:
     folder = tmp_path / "class"
-    folder.mkdir()
-    shutil.copy(SUBMISSIONS / "infinite_loop.py", folder / "loops.py")
+    place(folder / "loops", "loops.py", source=SUBMISSIONS / "infinite_loop.py")  # with its course_loops.py
     run = grade([str(folder)], tmp_path / "out", executor=LocalExecutor(1, task_timeout=1.0), examples=5,
                 timeout=30.0, progress=False)
     (row,) = run.rows

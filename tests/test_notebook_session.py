@@ -88,6 +88,9 @@ def test_unrecoverable_source_runs_in_process_with_a_warning(shell):
         "function). Put the functions in a .py file (or pass isolate=False to silence this)"
     ]
     assert "notes:\n  ran in this process, not isolated" in str(report)
+    assert report.isolation == "in-process" and report.isolation_reason == (
+        "the functions could not be run in a worker (see the warnings), so they ran in the checker's own process"
+    )
 
 
 def test_recovered_source_has_imports_constants_and_helpers(shell):

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixture_files import COURSE_LOOPS
 
 pytest_plugins = ["pytester"]
 
@@ -45,12 +46,13 @@ def test_failure_text_is_the_verdict_message_with_its_likely_cause(pytester):
 
 
 def _marking_submission(pytester) -> Path:
-    """reference.naive's layers; every call of conv_backward appends to called.txt."""
+    """The course's loops (course_loops.py); every call of conv_backward appends to called.txt."""
     marker = pytester.path / "called.txt"
+    shutil.copy(COURSE_LOOPS, pytester.path / "course_loops.py")
     return pytester.makepyfile(
         my_layers=f"""
-        from reference.naive import *  # noqa: F403
-        from reference.naive import conv_backward as _conv_backward
+        from course_loops import *  # noqa: F403
+        from course_loops import conv_backward as _conv_backward
 
         def conv_backward(dZ, cache):
             with open({str(marker)!r}, "a") as handle:

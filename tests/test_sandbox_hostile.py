@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_files import place
 
 from gradcheck.boundary import confine, sandbox
 from gradcheck.boundary.isolated import WorkerBackend
@@ -61,8 +62,7 @@ def armed(tmp_path: Path, name: str, **constants) -> Path:
     folder = tmp_path / "class"
     folder.mkdir(exist_ok=True)
     (folder / "classmate.py").write_text("SECRET_ANSWER_KEY = 42\n")
-    (folder / name).write_text(text)
-    return folder / name
+    return place(folder, name, text=text)
 
 
 def processes_with(token: str) -> list[str]:
@@ -123,7 +123,7 @@ def test_writing_into_the_graders_output_folder(tmp_path, level):
         assert target.read_text() == '{"passed": true}\n'
     assert not (path.parent / "scratch_note.txt").exists()  # its working directory is never its own folder
     assert (Path.cwd() / "scratch_note.txt").exists() is (level == "limits-only")  # nor, isolated, the checker's
-    assert sorted(p.name for p in path.parent.iterdir()) == ["classmate.py", path.name]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["classmate.py", "course_loops.py", path.name]
 
 
 @pytest.mark.parametrize("level", ALL_LEVELS)
@@ -250,9 +250,7 @@ def test_the_graders_command_line(tmp_path, level):
 def test_a_hostile_run_leaves_a_classmates_report_intact(tmp_path, level):
     out = tmp_path / "out"
     out.mkdir()
-    honest = tmp_path / "class" / "honest.py"
-    honest.parent.mkdir()
-    honest.write_text("from reference.naive import *  # noqa: F403\n")
+    honest = place(tmp_path / "class", "honest.py", text="from course_loops import *  # noqa: F403\n")
     _, honest_data = gradcheck_check(honest, out, level)
     assert honest_data["passed"] is True
     report = out / "report-honest.json"

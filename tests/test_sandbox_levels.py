@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_files import place
 
 from gradcheck.boundary import sandbox, strays
 from gradcheck.boundary.isolated import WorkerBackend
@@ -113,6 +114,21 @@ def test_auto_without_bubblewrap_falls_back_and_says_so(no_bwrap):
     assert level == ("unprivileged-user" if os.geteuid() == 0 else "limits-only")
     assert "install bubblewrap for the sandbox level" in sandbox.level_note(level)
     assert sandbox.level_note("sandbox") is None
+    reason = sandbox.level_reason("auto", level)
+    assert reason.startswith("chosen by auto: sandbox is not available here (bwrap is not installed)")
+    if os.geteuid() != 0:
+        assert reason == ("chosen by auto: sandbox is not available here (bwrap is not installed); unprivileged-user "
+                          "is not available here (the checker does not run as root, so it cannot switch users)")
+    assert sandbox.level_note(level, reason).endswith(f"(docs/sandbox.md)\n  {reason}")
+
+
+def test_the_reason_of_a_requested_level_names_the_request(monkeypatch):
+    monkeypatch.delenv(sandbox.ENV_VAR, raising=False)
+    assert sandbox.level_reason("limits-only", "limits-only") == "requested: isolation=limits-only"
+    monkeypatch.setenv(sandbox.ENV_VAR, "limits-only")
+    assert sandbox.level_reason(None, "limits-only") == "requested: $GRADCHECK_ISOLATION=limits-only"
+    if sandbox.why_unavailable("sandbox") is None:
+        assert sandbox.level_reason("auto", "sandbox") == "chosen by auto: bubblewrap runs here"
 
 
 # --- what the worker sees -------------------------------------------------------------------
@@ -124,8 +140,7 @@ def look_around(tmp_path: Path, level: str, probes: list[str]) -> tuple[dict, Wo
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "classmate.py").write_text("x = 1\n")
-    path = folder / "looks_around.py"
-    path.write_text(text)
+    path = place(folder, "looks_around.py", text=text)
     backend = WorkerBackend(str(path), timeout=5, isolation=level)
     outcome = backend.call("zero_pad", (np.zeros((1, 1, 1, 1)), 0))
     assert outcome.status == "ok", outcome.message
@@ -199,10 +214,13 @@ def test_strays_finds_a_workers_descendants_and_its_group():
 
 
 def test_the_level_is_in_the_json_and_survives_a_round_trip():
-    report = Report(target="x.py", isolation="unprivileged-user")
+    report = Report(target="x.py", isolation="unprivileged-user", isolation_reason="requested: isolation=x")
     assert report.to_dict()["isolation"] == "unprivileged-user"
-    assert Report.from_dict(json.loads(json.dumps(report.to_dict()))).isolation == "unprivileged-user"
-    assert Report.from_dict({"target": "old.py"}).isolation is None  # reports written before the field
+    assert report.to_dict()["isolation_reason"] == "requested: isolation=x"
+    again = Report.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert (again.isolation, again.isolation_reason) == ("unprivileged-user", "requested: isolation=x")
+    old = Report.from_dict({"target": "old.py"})  # reports written before the fields
+    assert old.isolation is None and old.isolation_reason is None
     assert "isolation: unprivileged-user" in format_markdown(report)
     assert "isolation: unprivileged-user" in format_html(report)
 
@@ -213,12 +231,23 @@ def test_the_command_line_records_and_shows_the_level(tmp_path, capsys, level):
     code = main(["check", "reference.naive", "--only", "zero_pad", "--examples", "2", "--isolation", level,
                  "--json", str(report), "-q"])
     out = capsys.readouterr().out
-    assert code == 0 and json.loads(report.read_text())["isolation"] == level
+    data = json.loads(report.read_text())
+    assert code == 0 and data["isolation"] == level
+    assert data["isolation_reason"].startswith(f"requested: isolation={level}")
     assert f"(isolated worker, {level}: " in out
     assert ("note: isolation " in out) is (level != "sandbox")
+    assert (f"(docs/sandbox.md)\n  requested: isolation={level}" in out) is (level != "sandbox")
     broken = tmp_path / "broken.json"
     assert main(["check", str(SUBMISSIONS / "syntax_error.py"), "--isolation", level, "--json", str(broken)]) == 1
-    assert json.loads(broken.read_text())["isolation"] == level  # recorded even when loading fails
+    data = json.loads(broken.read_text())  # recorded even when loading fails
+    assert data["isolation"] == level and data["isolation_reason"].startswith(f"requested: isolation={level}")
+
+
+def test_a_run_in_process_says_why():
+    from gradcheck.api import IN_PROCESS_REASONS, check
+
+    report = check("reference.naive", examples=1, only=["zero_pad"], isolate=False)
+    assert (report.isolation, report.isolation_reason) == ("in-process", IN_PROCESS_REASONS[False])
 
 
 # --- a submission split over several files ------------------------------------------------------
@@ -256,7 +285,8 @@ def test_a_submission_importing_its_sibling_module_keeps_its_verdicts(level, tmp
 
 @pytest.mark.skipif(sandbox.why_unavailable("sandbox") is not None, reason="needs a user namespace from bwrap")
 def test_uids_missing_from_the_user_namespace_are_detected():
-    code = "from gradcheck.boundary import sandbox as s; print(s._uids_mapped(s.UID_BASE, s.UID_BASE + s.PID_MAX))"
+    code = f"import sys; sys.path.insert(0, {str(PROJECT)!r}); from gradcheck.boundary import sandbox as s; " \
+        "print(s._uids_mapped(s.UID_BASE, s.UID_BASE + s.PID_MAX))"  # this tree's gradcheck, wherever it is installed
     command = sandbox.bwrap_command([sys.executable, "-I", "-c", code], flags=sandbox.bwrap_flags())
     inside = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
     assert inside == ("False" if "--unshare-user" in sandbox.bwrap_flags() else "True")

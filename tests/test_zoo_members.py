@@ -307,6 +307,8 @@ WITNESSES: dict[str, list[Case]] = {
         *_both("pool_backward", F1, "matches"),
         Case("pool_backward", OVERLAP, "max", "matches"),
     ],
+    "bug_pool_float32": [*_both("pool_forward", OVERLAP), *_both("pool_forward", STRIDE_GT_F)],
+    "bug_im2col_float32": [Case("conv_forward", OVERLAP), Case("conv_forward", STRIDE_GT_F)],
     "bug_pool_ceil": [
         *_both("pool_forward", PAD0_NONTILING),
         *_both("pool_forward", STRIDE_GT_F),

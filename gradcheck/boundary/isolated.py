@@ -34,6 +34,7 @@ from gradcheck.boundary import confine, sandbox
 from gradcheck.boundary.backend import Backend, Call, Outcome
 from gradcheck.boundary.process import LOG_LIMIT, WorkerProcess
 from gradcheck.boundary.protocol import (
+    REPLY_RULE,
     Closed,
     Deadline,
     ProtocolError,
@@ -44,14 +45,12 @@ from gradcheck.boundary.protocol import (
     reply_budget,
     write_all,
 )
-from gradcheck.boundary.siblings import find as find_siblings
-from gradcheck.boundary.siblings import refusal_note
+from gradcheck.boundary.siblings import refusal_note, shown_to_worker
 from gradcheck.boundary.values import CacheRef
 from gradcheck.contract import CALL_STATUSES, CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total
-REPLY_RULE = "a reply is at most 64 times the bytes of arrays its request sent, plus 32 MiB, checked before it is read"
 GRACE = 2.0  # seconds on top of the worker-side timeout (encoding, transfer)
 _KEY_BITS = 32
 
@@ -82,7 +81,7 @@ class WorkerBackend(Backend):
     ``load_timeout``: seconds to import the target. ``round_trips`` counts
     requests answered by a worker. ``isolation``: ``"auto"`` (default, or
     ``$GRADCHECK_ISOLATION``), ``"strict"`` or a level of
-    ``gradcheck.boundary.sandbox.LEVELS``; the level used is ``self.isolation``.
+    ``gradcheck.boundary.sandbox.LEVELS``; the level used is ``self.isolation``, why ``self.isolation_reason``.
     ``visible``: more paths the sandbox shows read-only (a submission's folder). ``siblings``:
     also show the modules beside a file target that it imports (``grade`` turns it off for
     files in a shared class folder).
@@ -101,20 +100,22 @@ class WorkerBackend(Backend):
         siblings: bool = True,
         use_reference: tuple[str, ...] = (),
     ):
+        from gradcheck.conventions import convention as convention_named
         from gradcheck.errors import LoadError
+        from gradcheck.load.declared import declared
         from gradcheck.load.loaders import TargetNotFound, is_path_like
 
         self.isolation = sandbox.resolve(isolation)
+        self.isolation_reason = sandbox.level_reason(isolation, self.isolation)
         self._is_path = is_path_like(target)
         self.target = os.path.abspath(target) if self._is_path else target
-        extra = [os.path.abspath(path) for path in visible]
-        if self._is_path and siblings:  # the modules beside it it imports, but no classmate's (boundary.siblings)
-            found = find_siblings(self.target)
-            shown, self.refused = [self.target, *found.shown], {
-                path: why for path, why in found.refused.items() if path not in extra}
-        else:
-            shown, self.refused = sandbox.visible_paths(self.target, self._is_path, siblings=False), {}
-        self._visible = [*shown, *extra]
+        # what is checked is decided here, from the source, before any submitted code runs
+        self._declared = declared(self.target, self._is_path)
+        self.convention = self._declared.convention
+        shown_names = convention_named(self.convention)
+        self.pool_modes = ("max",) if self.convention == "cs231n" else ("max", "average")
+        self.display_names = dict(shown_names.functions)
+        self._visible, self.refused = shown_to_worker(self.target, self._is_path, siblings, visible)
         self.bound = [path for path in self._visible if path != self.target]  # extra files shown: the report
         self.label = target
         self.timeout = float(timeout)
@@ -123,6 +124,7 @@ class WorkerBackend(Backend):
         self.load_timeout = float(load_timeout)
         self.round_trips = 0
         self.restarts = 0
+        self._sequence = 0  # numbers the requests; each reply echoes its request's
         self.warnings: list[str] = []
         self._generation = 0
         self._worker = WorkerProcess(
@@ -133,6 +135,7 @@ class WorkerBackend(Backend):
         # root causes: the worker puts reference.<name> in the submission's globals after import
         self.use_reference = tuple(name for name in use_reference if name in CONTRACT_FUNCTIONS)
         self._worker.use_reference = self.use_reference
+        self._worker.convention = self.convention
         self._siblings = siblings
         _LIVE.add(self)
         try:
@@ -145,21 +148,12 @@ class WorkerBackend(Backend):
             error_type = TargetNotFound if ready.get("kind") == "not_found" else LoadError
             note = f"\n({refusal_note(self.refused)})" if self.refused else ""
             raise error_type(f"{ready['error']}{note}")
-        self._functions = frozenset(
-            name for name in _list(ready.get("functions")) if name in CONTRACT_FUNCTIONS
-        )
-        modes = _list(ready.get("pool_modes", ["max", "average"]))
-        self.pool_modes = tuple(mode for mode in modes if mode in ("max", "average"))
-        names = ready.get("display_names", {})
-        self.display_names = (
-            {k: v[:100] for k, v in names.items() if k in CONTRACT_FUNCTIONS and type(v) is str and v.isidentifier()}
-            if type(names) is dict
-            else {}
-        )
-        self.convention = "cs231n" if ready.get("convention") == "cs231n" else "article"
+        # the worker may add a function the source could not show (bound in a loop, by exec),
+        # never remove one the source declares: that one is still called, and fails
+        found_names = {name for name in _list(ready.get("functions")) if type(name) is str}
+        planned = shown_names.functions if self.convention == "cs231n" else dict.fromkeys(CONTRACT_FUNCTIONS)
+        self._functions = frozenset(self._declared.functions | {name for name in found_names if name in planned})
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
-        if self.isolation == "unprivileged-user" and sandbox.stdlib_warning():
-            self.warnings.append(sandbox.stdlib_warning())
         if self.refused:
             self.warnings.append(refusal_note(self.refused))
         self.import_output = str(ready.get("output", ""))[:5000]
@@ -244,12 +238,19 @@ class WorkerBackend(Backend):
     def _request(
         self, header: dict, arrays: list[bytes], budget: float
     ) -> tuple[dict, list[bytes]] | Outcome:
-        """One round trip; an Outcome (timeout/crashed/memory) if the worker did not answer."""
+        """One round trip; an Outcome (timeout/crashed/memory) if the worker did not answer.
+
+        Each request carries a number the reply must echo: a reply to a request that was not
+        sent (written ahead, or left over) is malformed, and the worker is treated as crashed."""
         deadline = time.monotonic() + budget + GRACE
         allowed = reply_budget(sum(len(blob) for blob in arrays))  # checked before the reply is read
+        self._sequence += 1
+        header = {**header, "seq": self._sequence}
         try:
             write_all(self._to_worker, pack(header, arrays), deadline)
             reply = read_message(self._from_worker, deadline, budget=allowed)
+            if type(reply[0]) is not dict or reply[0].get("seq") != self._sequence:
+                raise ProtocolError(f"a reply to a request that was not sent (expected number {self._sequence})")
         except Deadline:
             self._kill()
             self._reap()

@@ -1,7 +1,7 @@
 """One worker process at an isolation level: started, fed its load message, killed and reaped.
 
-``WorkerProcess.start`` spawns ``python -I -m gradcheck.boundary.worker`` (under bubblewrap at the
-``sandbox`` level, see ``gradcheck.boundary.sandbox``) with two pipes, then sends the load
+``WorkerProcess.start`` spawns ``gradcheck.boundary.worker`` in ``python -I`` (``module_command``; under bubblewrap
+at the ``sandbox`` level, see ``gradcheck.boundary.sandbox``) with two pipes, then sends the load
 message. ``reap`` turns the way a worker died into a status (``crashed``, ``memory``,
 ``timeout``) and a sentence. ``kill``/``reap``/``close`` also kill every process the
 submission started (its strays).
@@ -21,11 +21,24 @@ from typing import Any
 from gradcheck.boundary import confine, sandbox, strays
 from gradcheck.boundary.protocol import REPLY_SLACK, Closed, Deadline, ProtocolError, pack, read_message, write_all
 
-# The worker imports the gradcheck this process imported (not whatever an editable install points
-# to): the folder holding the package is appended to its sys.path before the worker module runs.
-PACKAGES_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BOOT = ("import runpy, sys; sys.path.append(sys.argv.pop(1)); "
-        "runpy.run_module('gradcheck.boundary.worker', run_name='__main__', alter_sys=True)")
+
+def module_command(module: str, *args: str) -> list[str]:
+    """``python -I`` running gradcheck's ``module`` as ``__main__`` with ``args``, from this checker's own tree.
+
+    ``-I`` ignores ``PYTHONPATH`` (the worker must not trust the environment), so ``-m`` would import whichever
+    ``gradcheck`` the installation points at (an editable install of another checkout, or none inside the
+    sandbox); the folder this ``gradcheck`` was imported from goes first on ``sys.path`` instead.
+    """
+    import gradcheck
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(gradcheck.__file__)))
+    boot = (
+        f"import runpy, sys; sys.path.insert(0, {root!r}); "
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-I", "-c", boot, *args]
+
+
 EXIT_WAIT = 1.0  # seconds a worker whose pipe closed gets to exit on its own before it is killed
 LOG_LIMIT = 16 << 20  # RLIMIT_FSIZE: the worker's stdout/stderr log and any file it writes
 
@@ -56,6 +69,7 @@ class WorkerProcess:
         self._copy: str | None = None
         self._uid: int | None = None
         self.use_reference: tuple[str, ...] = ()  # contract names the worker replaces by the reference's
+        self.convention = "article"  # decided by the checker from the source (gradcheck.load.declared)
 
     def start(self) -> dict:
         """Start a fresh worker, send it its load message; its ready message (LoadError if it fails)."""
@@ -66,12 +80,12 @@ class WorkerProcess:
         if self._log is not None:
             self._log.close()
         self._log = tempfile.TemporaryFile()
-        worker = [sys.executable, "-I", "-c", BOOT, PACKAGES_ROOT, str(child_read), str(child_write)]
+        worker = module_command("gradcheck.boundary.worker", str(child_read), str(child_write))
         self._remove_scratch()
         visible: list = list(self.visible)
         if self.isolation == "sandbox" and confine.mode() == "own-uid":  # what its uid cannot read: a copy
             self._scratch, visible = confine.stage(self.visible, confine.sandbox_uid())
-        command, env = sandbox.worker_command(self.isolation, worker, visible)
+        command, env = sandbox.worker_command(self.isolation, worker, visible, answer_key=bool(self.use_reference))
         try:
             self.process = subprocess.Popen(
                 command,
@@ -98,6 +112,7 @@ class WorkerProcess:
             "cwd": os.getcwd(),
             "drop": None,
             "use_reference": list(self.use_reference),
+            "convention": self.convention,
         }
         if self.isolation == "sandbox":
             config.update(sys_path=sandbox.sandbox_sys_path(self.visible), cwd="/tmp")

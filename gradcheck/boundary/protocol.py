@@ -26,6 +26,7 @@ from gradcheck.boundary.values import CacheRef, Opaque
 MAX_HEADER = 64 << 20  # bytes of JSON header accepted from the worker
 MAX_MESSAGE = 1 << 30  # bytes of arrays accepted from the worker per reply
 REPLY_FACTOR, REPLY_SLACK = 64, 32 << 20  # a reply to a request with n bytes of arrays: at most 64 n + 32 MiB
+REPLY_RULE = "a reply is at most 64 times the bytes of arrays its request sent, plus 32 MiB, checked before it is read"
 
 
 def reply_budget(sent: int) -> int:

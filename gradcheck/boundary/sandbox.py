@@ -85,6 +85,10 @@ def why_unavailable(level: str) -> str | None:
         return "the checker does not run as root, so it cannot switch users"
     if level == "unprivileged-user" and not _uids_mapped(UID_BASE, UID_BASE + PID_MAX):
         return f"uids {UID_BASE}.. are not mapped in this user namespace (/proc/self/uid_map)"
+    if level == "unprivileged-user":
+        from gradcheck.boundary.privileges import import_problem
+
+        return import_problem()  # a worker that switches users and imports: it must import what the checker can
     return None
 
 
@@ -142,26 +146,56 @@ NOTES = {
 }
 
 
-def level_note(level: str | None) -> str | None:
-    """What a level below the sandbox did not protect, with the remedy (None for the sandbox)."""
+def level_reason(isolation: str | None, level: str) -> str:
+    """Why ``resolve(isolation)`` gave ``level``: the request, and for ``auto`` why each stronger level was passed
+    over; at the unprivileged-user level, what the worker reaches of a private installation."""
+    where = "isolation"
+    if isolation is None:
+        isolation, where = os.environ.get(ENV_VAR) or "auto", f"${ENV_VAR}"
+    if isolation == "auto":
+        stronger = LEVELS[:LEVELS.index(level)]
+        passed_over = "; ".join(f"{other} is not available here ({why_unavailable(other)})" for other in stronger)
+        reason = f"chosen by auto: {passed_over or 'bubblewrap runs here'}"
+    else:
+        reason = f"requested: {where}={isolation}"
+    if level == "unprivileged-user":
+        from gradcheck.boundary.privileges import reach_note
+
+        note = reach_note()
+        reason += f"; {note}" if note else ""
+    return reason
+
+
+def level_note(level: str | None, reason: str | None = None) -> str | None:
+    """What a level below the sandbox did not protect and the remedy, then why it was used (None for the sandbox)."""
     if level not in NOTES:
         return None
-    return f"isolation {level}: {NOTES[level]}; install bubblewrap for the sandbox level (docs/sandbox.md)"
+    why = f"\n  {reason}" if reason else ""
+    return f"isolation {level}: {NOTES[level]}; install bubblewrap for the sandbox level (docs/sandbox.md){why}"
 
 
 # --- the sandbox command line ---------------------------------------------------------------
 
 
-def _python_roots() -> list[str]:
-    """Folders the Python installation and its packages live in (read-only in the sandbox)."""
+def _python_roots(answer_key: bool = False) -> list[str]:
+    """Folders the Python installation and its packages live in (read-only in the sandbox):
+    the ``gradcheck`` package, and ``reference`` only with ``answer_key``."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
     roots.update(p for p in sys.path if p and os.path.basename(p) in ("site-packages", "dist-packages"))
     import gradcheck
-    import reference
 
-    roots.update(os.path.dirname(os.path.abspath(module.__file__)) for module in (gradcheck, reference))
+    roots.add(os.path.dirname(os.path.abspath(gradcheck.__file__)))
+    if answer_key:
+        roots.add(reference_folder())
     return sorted(os.path.realpath(root) for root in roots if os.path.isdir(root))
+
+
+def reference_folder() -> str:
+    """Where the reference layers (the answer key) live, found without importing them."""
+    spec = importlib.util.find_spec("reference")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return os.path.realpath(locations[0]) if locations else ""
 
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/localtime")
@@ -186,16 +220,18 @@ def _make_parents(dest: str, covered: list[str], made: set[str]) -> list[str]:
 
 
 def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Sequence[str | tuple[str, str]] = (),
-                  uid: int | None = None) -> list[str]:
+                  answer_key: bool = False, uid: int | None = None) -> list[str]:
     """The ``bwrap`` command line that runs ``worker`` in the sandbox.
 
-    Read-only: the system libraries, the Python installation, ``gradcheck``, ``reference`` and
-    each item of ``visible``: a path (shown at its own path) or a (source, shown at) pair (a
-    copy shown at the original's path). Writable: a fresh tmpfs ``/tmp`` (also the working
-    directory) and a ``/dev/shm`` of ``confine.SHM_SIZE`` bytes; ``/dev`` is read-only. Nothing
-    else exists. ``uid``: bubblewrap sets up as root (``flags`` then empty) and ``setpriv``
-    starts the worker as ``uid`` (gradcheck.boundary.confine). The command expects to be
-    started with the environment ``SANDBOX_ENV`` (bubblewrap's own, which pid 1 shows).
+    Read-only: the system libraries, the Python installation, ``gradcheck`` and each item of
+    ``visible``: a path (shown at its own path) or a (source, shown at) pair (a copy shown at
+    the original's path). Writable: a fresh tmpfs ``/tmp`` (also the working directory) and a
+    ``/dev/shm`` of ``confine.SHM_SIZE`` bytes; ``/dev`` is read-only. Nothing else exists: the
+    reference layers (the answer key) are absent, even from an installation that holds them (an
+    empty tmpfs covers them), unless ``answer_key`` (a root-cause re-run, whose results only
+    ever feed a diagnosis). ``uid``: bubblewrap sets up as root (``flags`` then empty) and
+    ``setpriv`` starts the worker as ``uid`` (gradcheck.boundary.confine). The command expects
+    to be started with the environment ``SANDBOX_ENV`` (bubblewrap's own, which pid 1 shows).
     """
     from gradcheck.boundary.confine import CAPS_FOR_SETPRIV, SHM_SIZE, run_as
 
@@ -214,9 +250,12 @@ def bwrap_command(worker: Sequence[str], *, flags: Sequence[str], visible: Seque
         elif os.path.exists(path):
             command += ["--ro-bind", path, path]
             covered.append(path)
-    for path in _python_roots():
+    for path in _python_roots(answer_key):
         command += [*_make_parents(path, covered, made), "--ro-bind", path, path]
         covered.append(path)
+    key = reference_folder()
+    if key and not answer_key and any(key.startswith(root + os.sep) for root in _python_roots()):
+        command += ["--tmpfs", key]  # installed inside a bound folder (site-packages): hidden
     for item in visible:
         source, dest = (item, item) if isinstance(item, str) else item
         real = os.path.realpath(dest)
@@ -266,14 +305,12 @@ def visible_paths(target: str, is_path: bool, siblings: bool = True) -> list[str
 def sandbox_sys_path(extra: Sequence[str]) -> list[str]:
     """The checker's ``sys.path`` entries that exist in the sandbox, plus the folders of ``extra``."""
     roots = _python_roots()
-    kept = [
+    packages = {os.path.dirname(r) for r in roots if os.path.basename(r) in ("gradcheck", "reference")}
+    kept = [  # the installation's entries, and the folder above gradcheck and reference (a source checkout)
         p for p in sys.path
-        if isinstance(p, str) and p and any(p == r or p.startswith(r + os.sep) for r in roots)
+        if isinstance(p, str) and p
+        and (any(p == r or p.startswith(r + os.sep) for r in roots) or os.path.realpath(p) in packages)
     ]
-    import gradcheck
-
-    home = os.path.dirname(os.path.dirname(os.path.abspath(gradcheck.__file__)))  # holds gradcheck, reference
-    kept += [home] if home not in kept else []
     parents = [os.path.dirname(os.path.abspath(p)) for p in extra]
     return kept + [p for p in dict.fromkeys(parents) if p not in kept]
 
@@ -305,29 +342,6 @@ def private_scratch(uid: int, files: Sequence[str]) -> tuple[str, str | None]:
     return folder, (copies[0] if copies else None)
 
 
-def readable_by_others(path: str) -> bool:
-    """Whether a user that is neither owner nor in the group can reach and read ``path``."""
-    path = os.path.realpath(path)
-    parts = path.split(os.sep)
-    for end in range(1, len(parts)):
-        folder = os.sep.join(parts[:end]) or os.sep
-        if not os.stat(folder).st_mode & 0o001:
-            return False
-    return bool(os.stat(path).st_mode & 0o004)
-
-
-def stdlib_warning() -> str | None:
-    """A note when the worker's uid cannot read the standard library (unprivileged-user level)."""
-    stdlib = os.path.dirname(os.__file__)
-    if readable_by_others(stdlib):
-        return None
-    return (
-        f"isolation unprivileged-user: the Python installation ({stdlib}) is not readable by other users, "
-        "so the submission can import only the modules gradcheck loaded before switching users "
-        "(numpy and the common standard modules); install bubblewrap or a Python other users can read"
-    )
-
-
 def remove_scratch(folder: str | None) -> None:
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
@@ -336,9 +350,11 @@ def remove_scratch(folder: str | None) -> None:
 # --- starting the worker at a level --------------------------------------------------------
 
 
-def worker_command(level: str, worker: Sequence[str],
-                   visible: Sequence[str | tuple[str, str]]) -> tuple[list[str], dict[str, str]]:
-    """(command, environment) that start ``worker`` at ``level``. In the sandbox the environment is
+def worker_command(
+    level: str, worker: Sequence[str], visible: Sequence[str | tuple[str, str]], answer_key: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """(command, environment) that start ``worker`` at ``level``; ``answer_key``: the sandbox shows
+    the reference layers (root-cause re-runs only). In the sandbox the environment is
     ``SANDBOX_ENV`` only: bubblewrap, the sandbox's pid 1, holds nothing of the checker's."""
     if level == "sandbox":
         from gradcheck.boundary import confine
@@ -346,9 +362,9 @@ def worker_command(level: str, worker: Sequence[str],
         flags = bwrap_flags()
         if flags is None:
             raise UsageError(f"the sandbox isolation level is not available here; {INSTALL_HINT}")
-        if confine.mode() == "own-uid":
-            return bwrap_command(worker, flags=(), visible=visible, uid=confine.sandbox_uid()), dict(SANDBOX_ENV)
-        return bwrap_command(worker, flags=flags, visible=visible), dict(SANDBOX_ENV)
+        uid = confine.sandbox_uid() if confine.mode() == "own-uid" else None
+        return bwrap_command(worker, flags=() if uid is not None else flags, visible=visible, answer_key=answer_key,
+                             uid=uid), dict(SANDBOX_ENV)
     if level == "unprivileged-user":
         return list(worker), dict(SCRUBBED_ENV)  # HOME/TMPDIR: the scratch folder, set by the worker
     env = dict(os.environ)

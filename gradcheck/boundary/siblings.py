@@ -8,9 +8,10 @@ other, at most :data:`MAX_SIBLINGS`) and shows a module unless:
 - it is a symbolic link, or reached through one (it may point anywhere); or
 - it defines contract functions while the folder holds another submission, i.e. a code file
   that defines contract functions, is not the target, and that no file of the folder imports
-  (the folder is then a class folder, and that module is taken for a classmate's submission).
-  A folder holding one submission (a CS231n ``layers.py`` imported by the student's file)
-  shows it.
+  (the folder is then a class folder, and that module is taken for a classmate's submission),
+  unless two or more other files of the folder import it too (a helper the folder shares,
+  such as a course's ``layers.py`` beside every student's file). A folder holding one
+  submission (a CS231n ``layers.py`` imported by the student's file) shows it.
 
 What was refused is returned with the reason, for the report and the load error.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
@@ -92,30 +94,54 @@ def _head(path: str) -> bytes:
         os.close(fd)
 
 
-def other_submissions(folder: str, target: str) -> list[str]:
-    """Code files of ``folder`` (not the target) that define contract functions and that no
-    file of the folder imports: other submissions, so the folder is a class folder."""
+@dataclass
+class Folder:
+    """The code files of a folder: which define contract functions, and who imports whom."""
+
+    defines: set[str] = field(default_factory=set)  # module names
+    importers: dict[str, set[str]] = field(default_factory=dict)  # module name -> modules importing it
+    files: dict[str, str] = field(default_factory=dict)  # module name -> file name
+
+
+def read_folder(folder: str) -> Folder:
+    """The first MAX_READ bytes of each of the first MAX_FOLDER_FILES code files of ``folder``, read as text."""
+    found = Folder()
     try:
         names = sorted(name for name in os.listdir(folder) if name.endswith(CODE_SUFFIXES))[:MAX_FOLDER_FILES]
     except OSError:
-        return []
-    texts = {}
+        return found
     for name in names:
-        path = os.path.join(folder, name)
-        if not os.path.islink(path) and os.path.isfile(path):
-            texts[name] = _head(path)
-    imported: set[str] = set()
-    for name, text in texts.items():
-        imported |= {module for module in imported_names_in(text) if module != os.path.splitext(name)[0]}
-    return [os.path.join(folder, name) for name, text in texts.items()
-            if os.path.join(folder, name) != target and os.path.splitext(name)[0] not in imported
-            and contract_names_in(text)]
+        path, module = os.path.join(folder, name), os.path.splitext(name)[0]
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
+        text = _head(path)
+        found.files[module] = name
+        if contract_names_in(text):
+            found.defines.add(module)
+        for imported in imported_names_in(text) - {module}:
+            found.importers.setdefault(imported, set()).add(module)
+    return found
+
+
+def other_submissions(folder: Folder, target: str) -> list[str]:
+    """Modules of ``folder`` (not the target) that define contract functions and that no file of
+    the folder imports: other submissions, so the folder is a class folder."""
+    return sorted(module for module in folder.defines if module != target and not folder.importers.get(module))
+
+
+def _taken_for_a_submission(name: str, folder: Folder, target: str) -> str | None:
+    """Why the module ``name`` (which defines contract functions) is not shown, or None."""
+    others = other_submissions(folder, target)
+    if not others or len(folder.importers.get(name, set()) - {target}) >= 2:
+        return None  # one submission's folder, or a helper the folder's files share
+    return (f"it defines contract functions and {folder.files[others[0]]} beside it does too: it is taken for "
+            "another submission")
 
 
 def find(path: str) -> Siblings:
     """The modules beside the file ``path`` that it imports, shown or refused (module docstring)."""
     folder, found = os.path.dirname(path), Siblings()
-    queue, others = [path], None
+    queue, index = [path], None
     while queue and len(found.shown) < MAX_SIBLINGS:
         for name in sorted(_imported_names(queue.pop())):
             module, package = os.path.join(folder, name + ".py"), os.path.join(folder, name)
@@ -131,16 +157,29 @@ def find(path: str) -> Siblings:
                 continue
             text = _head(module if is_module else os.path.join(package, "__init__.py"))
             if contract_names_in(text):
-                others = other_submissions(folder, path) if others is None else others
-                if others:
-                    found.refused[candidate] = (
-                        f"it defines contract functions and {os.path.basename(others[0])} beside it does too: "
-                        "it is taken for another submission")
+                index = read_folder(folder) if index is None else index
+                why = _taken_for_a_submission(name, index, os.path.splitext(os.path.basename(path))[0])
+                if why is not None:
+                    found.refused[candidate] = why
                     continue
             found.shown.append(candidate)
             if is_module:
                 queue.append(module)
     return found
+
+
+def shown_to_worker(target: str, is_path: bool, siblings: bool,
+                    extra: Sequence[str] = ()) -> tuple[list[str], dict[str, str]]:
+    """(what the worker sees: the target, the modules beside it it may see (with ``siblings``),
+    then ``extra``; {module: why it was not shown}). ``extra`` (the rest of one submission) is
+    always shown: a module in it is never refused."""
+    from gradcheck.boundary.sandbox import visible_paths
+
+    extra = [os.path.abspath(path) for path in extra]
+    if not (is_path and siblings):
+        return [*visible_paths(target, is_path, siblings=False), *extra], {}
+    found = find(target)
+    return [target, *found.shown, *extra], {path: why for path, why in found.refused.items() if path not in extra}
 
 
 def refusal_note(refused: dict[str, str]) -> str:

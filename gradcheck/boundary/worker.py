@@ -1,4 +1,5 @@
-"""The worker process of ``gradcheck.boundary.isolated``: ``python -I -m gradcheck.boundary.worker READ_FD WRITE_FD``.
+"""The worker process of ``gradcheck.boundary.isolated``: this module run by ``python -I`` with READ_FD WRITE_FD
+(``gradcheck.boundary.process.module_command``).
 
 Reads a ``load`` message (target, limits), sets the resource limits, imports the
 target, answers ``ready`` and then serves ``call``/``call_batch``/``release``
@@ -14,8 +15,9 @@ import signal
 import sys
 from typing import Any
 
-from gradcheck.boundary.backend import Backend, Call, CallRunner, CappedText, Outcome
+from gradcheck.boundary.backend import Call, CallRunner, CappedText, Outcome
 from gradcheck.boundary.protocol import Closed, decode, encode, pack, read_message, write_all
+from gradcheck.contract import CONTRACT_FUNCTIONS
 
 
 def _die_with_parent() -> None:
@@ -39,7 +41,7 @@ def _subreaper() -> None:
         pass
 
 
-# Imported before dropping to another uid: that uid may not be able to read the Python installation.
+# Imported before dropping to another uid (the installation's private import roots are reached through descriptors).
 PRELOAD = (
     "math", "copy", "random", "itertools", "functools", "collections", "time", "typing", "warnings",
     "json", "socket", "subprocess", "pathlib", "shutil", "tempfile", "signal", "logging",
@@ -50,19 +52,42 @@ PRELOAD = (
 )
 
 
-def _drop_privileges(uid: int, gid: int, target: str) -> None:
-    """Become ``uid``/``gid`` with no supplementary groups, for good (real, effective and saved ids)."""
+def _drop_privileges(uid: int, gid: int, target: str) -> dict[str, str]:
+    """Become ``uid``/``gid`` with no supplementary groups, for good (real, effective and saved ids), after the
+    preloads and with the import roots other users cannot reach opened (``privileges.reach_import_roots``,
+    whose {root: link} this returns)."""
     import importlib
+
+    from gradcheck.boundary.privileges import reach_import_roots
 
     for name in PRELOAD + (("nbformat", "nbformat.validator", "nbformat.v4") if target.endswith(".ipynb") else ()):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    links = reach_import_roots()
     os.environ.update(HOME=os.getcwd(), TMPDIR=os.getcwd())
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     if os.getresuid() != (uid, uid, uid) or os.getgroups() or os.getresgid() != (gid, gid, gid):
         raise SystemExit(f"gradcheck worker: could not drop privileges to uid {uid}")
+    return links
+
+
+def _fence(target: str) -> None:
+    """Load what the worker needs of gradcheck, then refuse ``reference`` and ``gradcheck`` to the
+    submission's imports (``gradcheck.boundary.fence``); the target itself may live in
+    ``reference`` (``gradcheck check reference.naive``): the loader imports it, not a submission."""
+    import importlib
+
+    for name in ("gradcheck.load.cs231n", "gradcheck.conventions", "gradcheck.load.session"):
+        importlib.import_module(name)
+    if target.endswith(".ipynb"):
+        for name in ("nbformat", "nbformat.validator", "nbformat.v4"):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+    from gradcheck.boundary import fence
+
+    fence.install()
 
 
 def _set_limits(config: dict[str, Any]) -> None:
@@ -103,6 +128,7 @@ def _outcome_data(outcome: Outcome, arrays: list[bytes]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     read_fd, write_fd = int(argv[0]), int(argv[1])
+    sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE: no __pycache__ beside a submission
     _die_with_parent()
     _subreaper()
     header, _ = read_message(read_fd, None, trusted=True)
@@ -113,20 +139,20 @@ def main(argv: list[str]) -> int:
     from gradcheck.load.loaders import TargetNotFound, as_contract, load_submission
 
     _set_limits(header)
+    reference_module = None
+    if header.get("use_reference"):  # a root-cause re-run (a diagnosis only): the callees are the reference's
+        import reference as reference_module
     if header.get("drop"):
         _drop_privileges(*header["drop"], header["target"])
         _die_with_parent()  # a change of uid clears the parent-death signal
-
+    _fence(header["target"])
     captured = CappedText()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             module = load_submission(header["target"])
-            if header.get("use_reference"):  # a root-cause re-run: the callees are the reference's
-                import reference
-
-                for name in header["use_reference"]:
-                    setattr(module, name, getattr(reference, name))
-            implementation = as_contract(module)
+            for name in header.get("use_reference") or ():
+                setattr(module, name, getattr(reference_module, name))
+            implementation = as_contract(module, header.get("convention") or "article")
     except TargetNotFound as exc:
         write_all(write_fd, pack({"error": str(exc), "kind": "not_found"}, []), None)
         return 0
@@ -147,19 +173,13 @@ def main(argv: list[str]) -> int:
         )
         return 0
 
-    from gradcheck.contract import CONTRACT_FUNCTIONS
-
     namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
     runner = CallRunner(namespace, timeout=float(header["timeout"]))
-    is_adapter = implementation is not module
+    # what the checker believes of this message: the functions that could be found (it adds
+    # them to the ones the source declares, never removes one), warnings and output (shown)
     ready = {
         "error": None,
         "functions": sorted(runner.functions()),
-        "pool_modes": list(getattr(implementation, "pool_modes", Backend.pool_modes))
-        if is_adapter
-        else list(Backend.pool_modes),
-        "display_names": dict(getattr(implementation, "display_names", {})) if is_adapter else {},
-        "convention": getattr(implementation, "convention", "article") if is_adapter else "article",
         "warnings": [str(w) for w in getattr(module, "__gradcheck_warnings__", [])],
         "output": captured.getvalue(),
     }
@@ -190,6 +210,7 @@ def main(argv: list[str]) -> int:
             reply = {"outcomes": [_outcome_data(outcome, arrays) for outcome in outcomes]}
         else:
             reply = {"error": f"unknown op {op!r}"}
+        reply["seq"] = request.get("seq")
         write_all(write_fd, pack(reply, arrays), None)
 
 

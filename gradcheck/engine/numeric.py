@@ -113,6 +113,22 @@ def gamma(n: int | np.ndarray) -> np.ndarray | float:
     return nu / (1.0 - nu)
 
 
+OFF_GRID = 1 << 32  # an array seed with this bit draws general float64 values instead of grid values
+
+
+def off_grid(seed: int) -> bool:
+    """Whether the arrays of the case with this seed are general float64 values (full
+    mantissas, several magnitudes), not multiples of GRID: such a case is judged against
+    the reference, not by differences (which are exact on the grid only). Real data is not
+    on a grid, and code that computes in single precision loses nothing on it."""
+    return bool(int(seed) & OFF_GRID)
+
+
+def general_values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Full-mantissa float64 values of several magnitudes (about 2^-4 to 2^4 times a normal draw)."""
+    return rng.standard_normal(shape) * np.exp2(rng.uniform(-4.0, 4.0, size=shape))
+
+
 def quantize(x: np.ndarray) -> np.ndarray:
     """Round to multiples of GRID so that perturbations by h u are exact."""
     return np.round(np.asarray(x, dtype=np.float64) / GRID) * GRID
@@ -126,9 +142,10 @@ def random_direction(rng: np.random.Generator, shape: tuple[int, ...]) -> np.nda
     return sign * magnitude * DIRECTION_GRID
 
 
-def upstream_gradient(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """A random upstream gradient G (never all ones), quantized like the inputs."""
-    return quantize(rng.standard_normal(shape))
+def upstream_gradient(rng: np.random.Generator, shape: tuple[int, ...], general: bool = False) -> np.ndarray:
+    """A random upstream gradient G (never all ones), quantized like the inputs (``general``:
+    full-mantissa values of several magnitudes, for a case off the grid)."""
+    return general_values(rng, shape) if general else quantize(rng.standard_normal(shape))
 
 
 @dataclass

@@ -34,7 +34,7 @@ from gradcheck.conventions import ARTICLE, Convention
 from gradcheck.conventions import convention as convention_named
 from gradcheck.engine.checks.case import FATAL, CaseVerdict
 from gradcheck.engine.driver import run_case, run_cases
-from gradcheck.engine.numeric import STEP
+from gradcheck.engine.numeric import STEP, off_grid
 from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of, specs_for
 from gradcheck.engine.screening import Found, Tally, factory, screen, screen_jointly, shrink
 from gradcheck.strategies import PoolGeometry
@@ -245,6 +245,11 @@ def _failure_result(
         spec.function, spec.quantity, status, cases=tally.cases, counterexample=counterexample,
         warnings=tally.warnings,
     )
+    if off_grid(array_seed):
+        where += " (general float64 values, off the grid on which finite differences are exact)"
+        if "finite difference" in oracle:
+            forward = oracle.rsplit(" of ", 1)[-1]
+            oracle = f"the reference's gradient of {forward} (compared directly: the inputs are off the grid)"
     comparison = verdict.comparison
     if comparison is None:
         result.message = f"{name}: {quantity} fails on the smallest failing case ({where}):\n{verdict.message}"

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.engine.checks.window import WindowCase
+from gradcheck.engine.numeric import OFF_GRID
 from gradcheck.strategies import ConvGeometry, CS231nConvGeometry, CS231nPoolGeometry, PoolGeometry
 
 MAX_BATCH = 3
@@ -149,9 +150,17 @@ def smallest_case(geometry: Any, smallest_window: int = 1) -> Any:
     return replace(geometry, **bounds).fitted()
 
 
+OFF_GRID_EVERY = 4  # every 4th drawn case has general float64 values (``numeric.off_grid``)
+
+
 def draw_cases(cases: Iterator[Any], rng: np.random.Generator, count: int) -> list[tuple[Any, int]]:
-    """``count`` (geometry, array seed) pairs."""
-    return [(geometry, int(rng.integers(0, 2**32))) for geometry in itertools.islice(cases, count)]
+    """``count`` (geometry, array seed) pairs; every ``OFF_GRID_EVERY``-th seed has the
+    ``OFF_GRID`` bit: its arrays are general float64 values, judged against the reference."""
+    drawn = []
+    for index, geometry in enumerate(itertools.islice(cases, count)):
+        seed = int(rng.integers(0, 2**32))
+        drawn.append((geometry, seed | OFF_GRID if index % OFF_GRID_EVERY == OFF_GRID_EVERY - 1 else seed))
+    return drawn
 
 
 def _smaller(value: int, low: int) -> list[int]:

@@ -7,9 +7,10 @@ status), ``load_error``, ``duration_s``, ``sha256``; then ``outcome`` (``graded`
 ``crashed``, ``timeout``, ``error`` for an internal error or a submission that could
 not be read safely, ``odd`` for an entry that is not a submission), ``same_as`` (the
 first submission with identical bytes), ``isolation``, ``report`` (the report folder,
-relative to ``--out``) and ``path`` (what was graded: the file, or the folder or archive
-and the file in it). Every text cell goes through
-:func:`gradcheck.render.escape.csv_cell` (one line, never a formula).
+relative to ``--out``), ``isolation_reason`` (why that level: the request, or what
+``auto`` passed over) and ``path`` (what was graded: the file, or the folder or archive and
+the file in it). Every text cell goes through :func:`gradcheck.render.escape.csv_cell`
+(one line, never a formula).
 
 Per submission, ``submissions/<id>/`` holds what ``gradcheck check --report``
 writes (``report.json``, ``report.md``, ``report.html``, ``images/``) and the
@@ -34,7 +35,7 @@ from gradcheck.render.escape import csv_cell, file_text, md_block
 
 COLUMNS = (
     "submission", "passed", "score", "max_score", *CONTRACT_FUNCTIONS,
-    "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report", "path",
+    "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report", "isolation_reason", "path",
 )
 
 
@@ -51,6 +52,7 @@ class Row:
     load_error: str | None = None
     duration_s: float | None = None
     isolation: str | None = None
+    isolation_reason: str | None = None
     same_as: str = ""
     report: dict[str, Any] | None = None  # Report.to_dict(), when graded
 
@@ -66,7 +68,8 @@ class Row:
         values += [
             " ".join(load_error.split())[:500],
             "" if self.duration_s is None else f"{self.duration_s:.2f}",
-            sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir, sub.path or sub.label,
+            sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir,
+            " ".join((self.isolation_reason or "").split()), sub.path or sub.label,
         ]
         return [csv_cell(value) for value in values]
 
@@ -90,7 +93,7 @@ def make_row(submission: Submission, result: dict[str, Any] | None, required: tu
     passed, points, max_score = score(statuses, required, bool(report.get("passed")))
     return Row(submission, "graded", passed=passed, score=points, max_score=max_score, statuses=statuses,
                load_error=report.get("load_error"), duration_s=result.get("duration_s"),
-               isolation=result.get("isolation"), report=report)
+               isolation=result.get("isolation"), isolation_reason=report.get("isolation_reason"), report=report)
 
 
 def mark_duplicates(rows: list[Row]) -> None:

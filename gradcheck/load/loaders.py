@@ -359,9 +359,10 @@ def detect_convention(module: Any) -> str:
     return detect(name for name in names if callable(getattr(module, name, None)))
 
 
-def as_contract(module: Any) -> Any:
-    """The object whose attributes are the contract functions (see module docstring)."""
-    if detect_convention(module) == "cs231n":
+def as_contract(module: Any, convention: str | None = None) -> Any:
+    """The object whose attributes are the contract functions (see module docstring), under
+    ``convention`` (None: the one the module's functions show, ``detect_convention``)."""
+    if (convention or detect_convention(module)) == "cs231n":
         from gradcheck.load.cs231n import CS231nAdapter
 
         return CS231nAdapter(module)

@@ -164,6 +164,7 @@ class Report:
     required: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
     isolation: str | None = None  # the worker's isolation level (gradcheck.boundary.sandbox.LEVELS) or "in-process"
+    isolation_reason: str | None = None  # why that level (gradcheck.boundary.sandbox.level_reason)
     # how the isolated worker was used (round trips, restarts): for the closing note, not in the JSON
     worker: dict[str, int] | None = field(default=None, repr=False, compare=False)
     # each resource limit of the worker: {"held": bool, "by": how} (gradcheck.boundary.confine.limits)
@@ -224,6 +225,7 @@ class Report:
             "required": list(self.required),
             "warnings": list(self.warnings),
             "isolation": self.isolation,
+            "isolation_reason": self.isolation_reason,
             "limits": self.limits,
             "bound": list(self.bound),
         }
@@ -240,6 +242,7 @@ class Report:
             required=tuple(data.get("required") or ()),
             warnings=list(data.get("warnings") or []),
             isolation=data.get("isolation"),
+            isolation_reason=data.get("isolation_reason"),
             limits=data.get("limits"),
             bound=list(data.get("bound") or []),
         )

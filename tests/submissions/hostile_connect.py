@@ -6,7 +6,7 @@ OSError: network unreachable).
 
 import socket
 
-from reference.naive import *  # noqa: F403
+from course_loops import *  # noqa: F403
 
 PORT = 9  # set by the tests
 

@@ -6,8 +6,8 @@ Disarmed as committed; the sandbox tests copy it with ``ARMED = True``.
 import os
 import signal
 
-from reference.naive import *  # noqa: F403
-from reference.naive import zero_pad as _zero_pad
+from course_loops import *  # noqa: F403
+from course_loops import zero_pad as _zero_pad
 
 ARMED = False  # set by the tests
 

@@ -6,7 +6,7 @@ when no visible process (other than itself and its sandbox) holds the marker.
 
 import os
 
-from reference.naive import *  # noqa: F403
+from course_loops import *  # noqa: F403
 
 MARKER = "--json"  # set by the tests
 

@@ -5,7 +5,7 @@ Otherwise a correct implementation. Blocked, the read raises (FileNotFoundError,
 
 import os
 
-from reference.naive import *  # noqa: F403
+from course_loops import *  # noqa: F403
 
 SIBLING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "classmate.py")  # set by the tests
 

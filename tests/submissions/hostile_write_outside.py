@@ -6,7 +6,7 @@ Otherwise a correct implementation. Blocked, the write raises (PermissionError, 
 
 import os
 
-from reference.naive import *  # noqa: F403
+from course_loops import *  # noqa: F403
 
 OUTSIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pwned.txt")  # set by the tests
 

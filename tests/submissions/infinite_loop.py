@@ -1,6 +1,6 @@
 """Bad submission: conv_forward never returns (an infinite loop that swallows exceptions)."""
 
-from reference.naive import *  # noqa: F403
+from course_loops import *  # noqa: F403
 
 
 def conv_forward(A_prev, W, b, hparameters):

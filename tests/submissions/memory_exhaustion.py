@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from reference.naive import *  # noqa: F403
+from course_loops import *  # noqa: F403
 
 
 def conv_forward(A_prev, W, b, hparameters):

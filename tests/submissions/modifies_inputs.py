@@ -1,8 +1,8 @@
 """Bad submission: conv_forward pads A_prev in place; pool_backward zeroes the cache's A_prev."""
 
-from reference.naive import *  # noqa: F403
-from reference.naive import conv_forward as _conv_forward
-from reference.naive import pool_backward as _pool_backward
+from course_loops import *  # noqa: F403
+from course_loops import conv_forward as _conv_forward
+from course_loops import pool_backward as _pool_backward
 
 
 def conv_forward(A_prev, W, b, hparameters):

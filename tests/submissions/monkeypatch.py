@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import numpy.testing
 
-from reference.naive import *  # noqa: F403
-from reference.naive import conv_backward as _conv_backward
+from course_loops import *  # noqa: F403
+from course_loops import conv_backward as _conv_backward
 
 np.allclose = lambda *args, **kwargs: True
 np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)

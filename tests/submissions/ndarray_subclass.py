@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from reference.naive import *  # noqa: F403
-from reference.naive import conv_forward as _conv_forward
-from reference.naive import pool_forward as _pool_forward
+from course_loops import *  # noqa: F403
+from course_loops import conv_forward as _conv_forward
+from course_loops import pool_forward as _pool_forward
 
 
 class AlwaysClose(np.ndarray):

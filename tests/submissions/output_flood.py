@@ -3,8 +3,8 @@
 import os
 import sys
 
-from reference.naive import *  # noqa: F403
-from reference.naive import conv_forward as _conv_forward
+from course_loops import *  # noqa: F403
+from course_loops import conv_forward as _conv_forward
 
 print("debug " * 100000)
 os.write(1, b"raw fd 1 at import\n" * 1000)

@@ -2,7 +2,7 @@
 
 import time
 
-from reference.naive import *  # noqa: F403
+from course_loops import *  # noqa: F403
 
 
 def pool_forward(A_prev, hparameters, mode="max"):

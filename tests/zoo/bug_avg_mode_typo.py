@@ -4,9 +4,8 @@ The average branch never runs and dA_prev stays 0. Breaks: pool_backward (averag
 """
 
 import numpy as np
-
-from reference.naive import *  # noqa: F403
-from reference.naive import create_mask_from_window, distribute_value
+from course_loops import *  # noqa: F403
+from course_loops import create_mask_from_window, distribute_value
 
 
 def pool_backward(dA, cache, mode="max"):

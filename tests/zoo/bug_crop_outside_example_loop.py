@@ -6,9 +6,8 @@ is missing", a dW/db mistake that cannot happen in dA_prev.)
 """
 
 import numpy as np
-
-from reference.naive import *  # noqa: F403
-from reference.naive import zero_pad
+from course_loops import *  # noqa: F403
+from course_loops import zero_pad
 
 
 def conv_backward(dZ, cache):

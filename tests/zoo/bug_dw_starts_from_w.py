@@ -6,9 +6,8 @@ gradient of, `da_prev_pad = A_prev_pad[i]`.)
 """
 
 import numpy as np
-
-from reference.naive import *  # noqa: F403
-from reference.naive import zero_pad
+from course_loops import *  # noqa: F403
+from course_loops import zero_pad
 
 
 def conv_backward(dZ, cache):

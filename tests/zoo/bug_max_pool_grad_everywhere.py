@@ -7,9 +7,8 @@ Breaks: pool_backward (max).
 """
 
 import numpy as np
-
-from reference.naive import *  # noqa: F403
-from reference.naive import distribute_value
+from course_loops import *  # noqa: F403
+from course_loops import distribute_value
 
 
 def pool_backward(dA, cache, mode="max"):

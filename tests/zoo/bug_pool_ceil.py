@@ -9,8 +9,7 @@ Breaks: pool_forward.
 import math
 
 import numpy as np
-
-from reference.naive import *  # noqa: F403
+from course_loops import *  # noqa: F403
 
 
 def pool_forward(A_prev, hparameters, mode="max"):

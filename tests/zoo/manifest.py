@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import itertools
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -58,6 +59,8 @@ MASK, SPREAD, STEP = "create_mask_from_window", "distribute_value", "conv_single
 ZOO: dict[str, Expectation] = {
     "bug_crop_pad_slice": _bug("conv_backward", diagnosis="pad_zero_crash"),
     "bug_border_windows": _bug("conv_backward", diagnosis="border_only"),
+    "bug_pool_float32": _bug("pool_forward", diagnosis="single_precision"),
+    "bug_im2col_float32": _bug("conv_forward", diagnosis="single_precision"),
     "bug_stride_ignored_conv": _bug("conv_backward", diagnosis="stride_only"),
     "bug_stride_ignored_conv_forward": _bug("conv_forward", diagnosis="stride_only"),
     "bug_stride_ignored_pool": _bug("pool_backward", diagnosis="stride_only"),
@@ -140,6 +143,8 @@ def path(name: str) -> Path:
 def load(name: str) -> ModuleType:
     """Import zoo member ``name`` from its file as a fresh module ``gradcheck_zoo_<name>_<n>``."""
     file = path(name)
+    if str(ZOO_DIR) not in sys.path:  # members build on course_loops.py beside them
+        sys.path.insert(0, str(ZOO_DIR))
     spec = importlib.util.spec_from_file_location(f"gradcheck_zoo_{name}_{next(_counter)}", file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

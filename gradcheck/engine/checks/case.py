@@ -166,31 +166,6 @@ class Context:
                     f"{name} modified its input {arg_name} in place{which}; the checker needs inputs unchanged: {fix}",
                 )
 
-    def batch_forward(
-        self,
-        name: str,
-        build_args: Callable[[np.ndarray], tuple],
-        inputs: Sequence[np.ndarray],
-        shape: tuple[int, ...],
-        what: str,
-    ) -> Steps[list[np.ndarray]]:
-        """Evaluate a submitted forward on many perturbed inputs (one batch) and validate outputs."""
-        outcomes = yield [Call(name, build_args(x), select=0, collect_args=False) for x in inputs]
-        self.forward_calls += len(inputs)
-        results = []
-        for outcome in outcomes:
-            if not outcome.ok:
-                status = "error" if outcome.status in ("error", "missing") else outcome.status
-                raise CaseProblem(
-                    status, explain_call(self.convention.function(name), outcome)
-                    + f" (during finite differences for {what})"
-                )
-            array, problem = validate_array(outcome.value, f"{self.convention.function(name)} output", shape)
-            if problem:
-                raise CaseProblem("fail", problem + f" (during finite differences for {what})")
-            results.append(array)
-        return results
-
     def reference_forward(
         self, function: Callable[[np.ndarray], np.ndarray], inputs: Sequence[np.ndarray]
     ) -> list[np.ndarray]:

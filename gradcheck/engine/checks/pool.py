@@ -22,7 +22,13 @@ from gradcheck.engine.checks.case import (
     forward_tolerance,
     make_verdict,
 )
-from gradcheck.engine.checks.gradient import Gradient, backward_verdict, own_forward_matches, window_support_sum
+from gradcheck.engine.checks.gradient import (
+    Gradient,
+    backward_verdict,
+    own_forward_matches,
+    reference_verdict,
+    window_support_sum,
+)
 from gradcheck.engine.checks.window import subgradient_rule, tie_warning
 from gradcheck.strategies import PoolGeometry, tie_the_maximum
 from gradcheck.verdict.compare import Comparison
@@ -82,7 +88,7 @@ def pool_backward_case(
     A_prev = geometry.random_inputs(seed)
     hp, mode = geometry.hparameters, geometry.mode
     rng = np.random.default_rng([seed, 1])
-    upstream = fd.upstream_gradient(rng, geometry.output_shape)
+    upstream = fd.upstream_gradient(rng, geometry.output_shape, fd.off_grid(seed))
     expected, _ = reference.pool_forward(A_prev, hp, mode)
     magnitude, _ = reference.pool_forward(np.abs(A_prev), hp, "average" if mode == "average" else "max")
     own = yield from own_forward_matches(
@@ -99,20 +105,9 @@ def pool_backward_case(
     if first:
         yield from deterministic(ctx, "pool_backward", args, outcome)
     inputs = {"A_prev": A_prev, "hparameters": hp, "dA": upstream, "mode": mode}
-    return (yield from backward_verdict(
-        ctx,
-        gradient,
-        analytic,
-        upstream,
-        "pool_forward",
-        own is not None,
-        geometry.output_shape,
-        f"dA_prev[{mode}]",
-        full,
-        rng,
-        inputs,
-        sweep,
-    ))
+    if fd.off_grid(seed) and sweep is None:
+        return reference_verdict([(gradient, analytic, reference.pool_backward(upstream, (A_prev, hp), mode))], inputs)
+    return backward_verdict(ctx, gradient, analytic, upstream, full, rng, inputs, sweep)
 
 
 def pool_ties_case(

@@ -80,6 +80,11 @@ CAUSES: dict[str, str] = {
         "wrongly"
     ),
     # dependence: what changes the verdict
+    "single_precision": (
+        "computed in single precision (float32) somewhere: the result carries float32's rounding on general "
+        "float64 inputs; keep every array float64 (np.zeros(shape) is float64; no dtype=np.float32, "
+        ".astype(np.float32) or np.float32(...), here or in a helper such as zero_pad)"
+    ),
     "stride_only": (
         "fails only with stride > 1: the windows are placed as if stride were 1 (vert_start = h instead of h * stride)"
     ),

@@ -215,3 +215,36 @@ def nonsquare_only(case: Case, evaluate: Evaluate | None) -> Found:
         f"fails on a {g['n_H_prev']}x{g['n_W_prev']} input ({fmt_geometry(g)}) and passes on square inputs "
         f"({size}x{size} and {g['n_W_prev']}x{g['n_W_prev']})"
     )
+
+
+def _float32_numbers(values: np.ndarray) -> bool:
+    return bool(np.all(values.astype(np.float32).astype(np.float64) == values))
+
+
+def single_precision(case: Case, evaluate: Evaluate | None) -> Found:
+    """A relative error of single precision's size, and either every analytic value is a float32
+    number while the right ones are not, or the failure shows only on general float64 values
+    (a case off the grid, ``numeric.off_grid``) and the same case passes on grid values, which
+    float32 holds exactly (two seeds): something in the code computes in float32."""
+    from gradcheck.engine.numeric import OFF_GRID, off_grid
+
+    g, found = case.geometry, case.arrays()
+    if g is None or found is None:
+        return None
+    a, n, _ = found
+    scale = float(np.max(np.abs(n)))
+    relative = float(np.max(np.abs(a - n))) / scale if scale > 0 else np.inf
+    if not 1e-10 < relative < 1e-4:  # float32 rounds at 6e-8 relative; sums of a few terms stay near it
+        return None
+    measured = f"fails by a relative error of {relative:.2g}, the size of float32's rounding"
+    if _float32_numbers(a) and not _float32_numbers(n):
+        return "single_precision", f"{measured}; every analytic value is a float32 number, the right ones are not"
+    if evaluate is None or not off_grid(case.seed):
+        return None
+    grid_seed = case.seed & ~OFF_GRID
+    if not all(bool(getattr(evaluate(dict(g), grid_seed + k), "passed", False)) for k in (0, 1)):
+        return None
+    return "single_precision", (
+        f"{measured}, on general float64 values (seed {case.seed}: full mantissas), and passes on the same case "
+        f"with values float32 holds exactly (seeds {grid_seed} and {grid_seed + 1})"
+    )
