@@ -21,13 +21,21 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fixture_files import place, uses_course_loops
 from grade_helpers import ZOO, expected_row, run_env
 from hostile_entries import CORRECT, SECRET, add_hostile_entries, remove_deep
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
 
 EXAMPLES = 3
-HONEST = {"h00.py": ZOO / "correct_course.py", "h01.py": ZOO / "bug_db_wrong.py", "zoe_smith.py": None}
+
+
+def add_honest(folder: Path, ident: str, source: Path) -> Path:
+    """``source`` as the submission ``ident``: a file, or a folder when it builds on course_loops.py
+    (a student's file with a helper module of their own); returns the file to check it by."""
+    if uses_course_loops(source.read_text()):
+        return place(folder / ident, source.name, source=source)
+    return place(folder, f"{ident}.py", source=source)
 
 
 def grade_cli(folder: Path, out: Path, *extra: str, secret: str = SECRET) -> subprocess.CompletedProcess:
@@ -70,8 +78,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     root = tmp_path_factory.mktemp("hostile")
     folder = root / "class"
     folder.mkdir()
-    for name, source in HONEST.items():
-        (folder / name).write_text(source.read_text() if source else CORRECT + "\n# zoe\n")
+    honest = {ident: add_honest(folder, ident, ZOO / name)
+              for ident, name in (("h00", "correct_course.py"), ("h01", "bug_db_wrong.py"))}
+    (folder / "zoe_smith.py").write_text(CORRECT + "\n# zoe\n")
     out = root / "out"
     expect = add_hostile_entries(folder, classmate="h00.py", gradebook=out / "grades.csv")
     before = snapshot(folder)
@@ -80,7 +89,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     seconds = time.monotonic() - started
     outputs = {path: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.suffix != ".sqlite"
                and not path.name.endswith(("-wal", "-shm"))} if out.is_dir() else {}
-    yield SimpleNamespace(root=root, folder=folder, out=out, expect=expect, done=done, seconds=seconds,
+    yield SimpleNamespace(root=root, folder=folder, out=out, expect=expect, done=done, seconds=seconds, honest=honest,
                           before=before, after=snapshot(folder), rows=rows_of(out), outputs=outputs)
     remove_deep(folder)
 
@@ -99,12 +108,13 @@ def test_every_entry_gets_its_row_and_the_gradebook_is_written(run: SimpleNamesp
 
 
 def test_honest_classmates_are_graded_as_check_grades_them(run: SimpleNamespace, tmp_path: Path) -> None:
-    for name in ("h00.py", "h01.py"):
-        want = expected_row(run.folder / name, tmp_path, examples=EXAMPLES, timeout=2.0)
-        row = run.rows[name[:-3]]
-        assert {fn: row[fn] for fn in CONTRACT_FUNCTIONS} == {fn: want[fn] for fn in CONTRACT_FUNCTIONS}, name
+    for ident, path in run.honest.items():
+        want = expected_row(path, tmp_path, examples=EXAMPLES, timeout=2.0)
+        row = run.rows[ident]
+        assert {fn: row[fn] for fn in CONTRACT_FUNCTIONS} == {fn: want[fn] for fn in CONTRACT_FUNCTIONS}, ident
         assert (row["passed"], row["score"], row["outcome"]) == (want["passed"], want["score"], "graded")
-        assert row["path"] == f"class/{name}"
+        assert row["path"] == path.relative_to(run.folder.parent).as_posix()
+    assert run.rows["h01"]["conv_backward"] == "fail" and run.rows["h00"]["passed"] == "true"
 
 
 def test_an_archive_never_takes_a_classmates_id(run: SimpleNamespace) -> None:
@@ -205,9 +215,10 @@ def test_a_lone_surrogate_or_nul_costs_no_report(run: SimpleNamespace) -> None:
 def test_eighty_honest_and_twenty_hostile_entries_write_a_hundred_rows(tmp_path: Path) -> None:
     folder = tmp_path / "class"
     folder.mkdir()
-    zoo = sorted(p for p in ZOO.glob("*.py") if p.name not in ("__init__.py", "manifest.py"))[:16]
-    for index in range(79):  # 16 distinct files, each five times: the store grades each once
-        (folder / f"h{index:02d}.py").write_bytes(zoo[index % len(zoo)].read_bytes())
+    zoo = sorted(p for p in ZOO.glob("*.py") if p.name not in ("__init__.py", "manifest.py", "course_loops.py"))
+    zoo = [p for p in zoo if p.name.startswith("correct_")] + zoo[:8]  # every correct implementation, 8 bugs
+    for index in range(79):  # about 15 distinct submissions, each five times: the store grades each once
+        add_honest(folder, f"h{index:02d}", zoo[index % len(zoo)])
     (folder / "zoe_smith.py").write_text(CORRECT + "\n# zoe\n")
     honest = grade_cli(folder, tmp_path / "honest")
     assert honest.returncode == 0, honest.stderr
