@@ -179,6 +179,6 @@ def test_gradescope_layout_end_to_end(tmp_path, course):
     assert [t["name"] for t in results["tests"]] == list(functions)
     assert results["score"] == float(len(functions))
     mode = "import os, reference; print(oct(os.stat(os.path.dirname(reference.__file__)).st_mode))"
-    reference = subprocess.run([str(root / "venv" / "bin" / "python"), "-c", mode],
+    reference = subprocess.run([str(root / "venv" / "bin" / "python"), "-I", "-c", mode],
                                capture_output=True, text=True, check=True).stdout.strip()
     assert reference.endswith("700")  # the answer key: root's alone

@@ -51,7 +51,8 @@ fi
 "$ROOT/venv/bin/python" -m pip install --quiet "$ROOT/source/gradcheck_src"
 # the reference layers are the answer key: no user but root may read them (a submission runs as
 # another user where bubblewrap cannot run, as in most autograder containers)
-REF="$("$ROOT/venv/bin/python" -c 'import os, reference; print(os.path.dirname(reference.__file__))')"
+REF="$("$ROOT/venv/bin/python" -I -c 'import os, reference; print(os.path.dirname(reference.__file__))')"
+case "$REF" in "$ROOT"/*) ;; *) echo "the reference was not installed under $ROOT: $REF" >&2; exit 1;; esac
 chmod -R go-rwx "$REF" "$ROOT/source/gradcheck_src/reference"
 """
 
