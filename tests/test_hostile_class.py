@@ -83,15 +83,18 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     (folder / "zoe_smith.py").write_text(CORRECT + "\n# zoe\n")
     out = root / "out"
     expect = add_hostile_entries(folder, classmate="h00.py", gradebook=out / "grades.csv")
-    before = snapshot(folder)
-    started = time.monotonic()
-    done = grade_cli(folder, out)
-    seconds = time.monotonic() - started
-    outputs = {path: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.suffix != ".sqlite"
-               and not path.name.endswith(("-wal", "-shm"))} if out.is_dir() else {}
-    yield SimpleNamespace(root=root, folder=folder, out=out, expect=expect, done=done, seconds=seconds, honest=honest,
-                          before=before, after=snapshot(folder), rows=rows_of(out), outputs=outputs)
-    remove_deep(folder)
+    try:  # the 1100-folder tree is removed whatever happens: pytest's own clean-up cannot (it recurses)
+        before = snapshot(folder)
+        started = time.monotonic()
+        done = grade_cli(folder, out)
+        seconds = time.monotonic() - started
+        outputs = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()
+                   and path.suffix != ".sqlite" and not path.name.endswith(("-wal", "-shm"))} if out.is_dir() else {}
+        yield SimpleNamespace(root=root, folder=folder, out=out, expect=expect, done=done, seconds=seconds,
+                              honest=honest, before=before, after=snapshot(folder), rows=rows_of(out),
+                              outputs=outputs)
+    finally:
+        remove_deep(folder)
 
 
 def test_every_entry_gets_its_row_and_the_gradebook_is_written(run: SimpleNamespace) -> None:
@@ -223,7 +226,10 @@ def test_eighty_honest_and_twenty_hostile_entries_write_a_hundred_rows(tmp_path:
     honest = grade_cli(folder, tmp_path / "honest")
     assert honest.returncode == 0, honest.stderr
     expect = add_hostile_entries(folder, classmate="h00.py", gradebook=tmp_path / "mixed" / "grades.csv")
-    mixed = grade_cli(folder, tmp_path / "mixed")
+    try:
+        mixed = grade_cli(folder, tmp_path / "mixed")
+    finally:
+        remove_deep(folder)
     assert mixed.returncode == 1, mixed.stderr
     before, after = rows_of(tmp_path / "honest"), rows_of(tmp_path / "mixed")
     assert len(before) == 80 and len(after) == 100
@@ -231,4 +237,3 @@ def test_eighty_honest_and_twenty_hostile_entries_write_a_hundred_rows(tmp_path:
         assert {k: v for k, v in after[ident].items() if k != "duration_s"} == {
             k: v for k, v in row.items() if k != "duration_s"}, ident
     assert {ident: after[ident]["outcome"] for ident in expect} == {i: o for i, (o, _) in expect.items()}
-    remove_deep(folder)
