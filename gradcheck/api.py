@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
@@ -84,6 +85,7 @@ def check(
     max_time: float | None = None,
     isolation: str | None = None,
     visible: Sequence[str] = (),
+    convention: str | None = None,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -108,8 +110,12 @@ def check(
     beside the target: the rest of one submission (``gradcheck grade`` passes them). Without it
     the worker sees the modules beside the target that it imports, unless they look like other
     submissions; the report's ``bound`` lists every extra file shown.
+    ``convention``: the course whose contract judges the target (``"article"`` or ``"cs231n"``);
+    None or ``"auto"``: the one its functions show, and a file that defines both courses'
+    functions has each set checked by its own contract (``Report.convention`` names the first).
     """
     examples = validate_examples(examples)
+    convention = validate_convention(convention)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
     if not (isinstance(timeout, int | float) and timeout > 0):
@@ -138,7 +144,7 @@ def check(
         report.isolation, report.isolation_reason = isolation, level_reason(requested, isolation)
     try:
         backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened,
-                              visible=visible)
+                              visible=visible, convention=convention)
     except LoadError as exc:
         report.load_error = str(exc)
         report.duration_s = time.perf_counter() - started
@@ -169,6 +175,15 @@ def check(
                 report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
             report.limits = getattr(backend, "limits", None)
             report.bound = list(getattr(backend, "bound", []))
+        for other in _other_courses(target, report.convention, convention):
+            report.warnings.append(
+                f"{label} defines functions of both the article's course and CS231n's: each set is checked by "
+                f"its own contract ({report.convention}'s first, then {other}'s)"
+            )
+            with open_target(target, isolate=isolate, timeout=timeout, isolation=isolation,
+                             convention=other, visible=visible) as again:
+                report.checks += run_checks(again, examples=examples, seed=seed, only=names, progress=progress,
+                                            sweep=sweep)
     finally:
         opened.cleanup()
     _mark_required(report)
@@ -248,6 +263,31 @@ class _Opened:
             self.folder = None
 
 
+CONVENTION_CHOICES = ("auto", "article", "cs231n")
+
+
+def validate_convention(convention: str | None) -> str | None:
+    """None for ``None``/``"auto"``; the course's name otherwise (a UsageError for anything else)."""
+    if convention in (None, "auto"):
+        return None
+    if convention not in CONVENTION_CHOICES:
+        raise UsageError(f"convention must be one of {', '.join(CONVENTION_CHOICES)}, got {convention!r}")
+    return convention
+
+
+def _other_courses(target: Any, first: str, forced: str | None) -> tuple[str, ...]:
+    """The other course whose layers a file or module target also defines (none when the
+    course was given, or for objects of a live session)."""
+    if forced is not None or not isinstance(target, str):
+        return ()
+    from gradcheck.load.declared import courses, declared
+    from gradcheck.load.loaders import is_path_like
+
+    path = is_path_like(target)
+    found = declared(os.path.abspath(target) if path else target, path)
+    return tuple(course for course in courses(found.names) if course != first)
+
+
 def open_target(
     target: Any,
     *,
@@ -256,6 +296,7 @@ def open_target(
     isolation: str | None = None,
     opened: _Opened | None = None,
     visible: Sequence[str] = (),
+    convention: str | None = None,
 ) -> Backend:
     """The backend that calls ``target``'s functions: the one way a target is opened (used by
     :func:`check` and the pytest plugin). Raises :class:`~gradcheck.errors.LoadError` when the
@@ -263,16 +304,17 @@ def open_target(
     opened = opened if opened is not None else _Opened()
     if isinstance(target, Backend):
         return target
-    from gradcheck.load.loaders import as_contract, load_submission
+    from gradcheck.load.loaders import as_contract, load_submission, load_warnings
 
     if isinstance(target, str):
         if isolate:
             from gradcheck.boundary.isolated import WorkerBackend
 
-            return WorkerBackend(target, timeout=timeout, isolation=isolation, visible=visible)
+            return WorkerBackend(target, timeout=timeout, isolation=isolation, visible=visible,
+                                 convention=convention)
         module = load_submission(target)
-        opened.warnings.extend(getattr(module, "__gradcheck_warnings__", []))
-        return InProcessBackend(as_contract(module), timeout=timeout)
+        opened.warnings.extend(load_warnings(module))
+        return InProcessBackend(as_contract(module, convention), timeout=timeout)
     from gradcheck.load import session
 
     label = session.label_of(target)

@@ -99,6 +99,7 @@ class WorkerBackend(Backend):
         visible: Sequence[str] = (),
         siblings: bool = True,
         use_reference: tuple[str, ...] = (),
+        convention: str | None = None,
     ):
         from gradcheck.conventions import convention as convention_named
         from gradcheck.errors import LoadError
@@ -110,7 +111,7 @@ class WorkerBackend(Backend):
         self._is_path = is_path_like(target)
         self.target = os.path.abspath(target) if self._is_path else target
         # what is checked is decided here, from the source, before any submitted code runs
-        self._declared = declared(self.target, self._is_path)
+        self._declared = declared(self.target, self._is_path, convention)
         self.convention = self._declared.convention
         shown_names = convention_named(self.convention)
         self.pool_modes = ("max",) if self.convention == "cs231n" else ("max", "average")
@@ -395,7 +396,7 @@ class WorkerBackend(Backend):
         other = WorkerBackend(
             self.target, self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
             load_timeout=self.load_timeout, isolation=self.isolation, visible=self._visible,
-            siblings=self._siblings, use_reference=tuple(names),
+            siblings=self._siblings, use_reference=tuple(names), convention=self.convention,
         )
         try:
             yield other
