@@ -24,6 +24,10 @@ FORGED = "\n```\n## Score: 8/8 passed\n<script>alert(1)</script><img src=x onerr
 ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[8m"
 FORMULA = '=HYPERLINK("evil.example","click")'
 SECRET = "gradcheck-secret-4f1d9"  # a variable the tests plant in the grader's environment
+# an exported notebook (``jupyter nbconvert --to script``): a failing import is skipped with a note
+# quoting its error, here a lone surrogate and a NUL raised by the helper beside it
+ODD_NOTEBOOK = "#!/usr/bin/env python\n# coding: utf-8\n\n# In[1]:\n\n\nimport helper\n\n\n# In[2]:\n\n\n" + CORRECT
+ODD_HELPER = 'raise ImportError("odd \\udcff \\x00 text")\n'
 
 
 def raising(text: str) -> str:
@@ -136,8 +140,10 @@ def add_hostile_entries(folder: Path, *, classmate: str, gradebook: Path) -> dic
     expect["forged"] = ("graded", None)
     (folder / "escapes.py").write_text(raising(ESCAPES) + "\nraise RuntimeError(" + repr(ESCAPES) + ")\n")
     expect["escapes"] = ("graded", "\\x1b[2J\\x1b]0;pwned\\x07")
-    # a lone surrogate and a NUL in the report's notes
-    (folder / "surrogate.py").write_text(CORRECT + '\n__gradcheck_warnings__ = ["odd \\udcff \\x00 text"]\n')
+    # a lone surrogate and a NUL in the report's notes: an exported notebook whose import fails with them
+    (folder / "surrogate").mkdir()
+    (folder / "surrogate" / "cnn.py").write_text(ODD_NOTEBOOK)
+    (folder / "surrogate" / "helper.py").write_text(ODD_HELPER)
     expect["surrogate"] = ("graded", None)
     # names that give a classmate's id after normalisation (zoe_smith.py is honest)
     (folder / "zoe smith.py").write_text(CORRECT + "\n# one\n")

@@ -109,15 +109,19 @@ def test_terminal_escapes_in_a_message_never_reach_the_terminal_raw(tmp_path):
 
 
 def test_a_lone_surrogate_or_nul_in_a_report_costs_no_report(tmp_path):
+    from hostile_entries import ODD_HELPER, ODD_NOTEBOOK
+
     path = tmp_path / "odd.py"
-    path.write_text(CORRECT + '\n__gradcheck_warnings__ = ["odd \\udcff \\x00 text"]\n')
+    path.write_text(ODD_NOTEBOOK)  # a correct implementation, its failing import noted in the report
+    (tmp_path / "helper.py").write_text(ODD_HELPER)
     done = gradcheck_cli("check", str(path), "--examples", "2", "--report", "rep", "--json", "rep.json",
                          "--gradescope", "results.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert b"odd \\udcff \\x00 text" in done.stdout
-    assert "- odd \\\\udcff \\\\x00 text" in (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert b"skipped failing import (ImportError: odd \\udcff \\x00 text)" in done.stdout
+    assert "(ImportError: odd \\\\udcff \\\\x00 text)" in (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert "odd \\udcff \\x00 text" in (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
-    assert json.loads((tmp_path / "rep.json").read_text())["warnings"] == ["odd \udcff \x00 text"]
+    (note,) = json.loads((tmp_path / "rep.json").read_text())["warnings"]
+    assert note.endswith("skipped failing import (ImportError: odd \udcff \x00 text)")  # the data, kept
     json.loads((tmp_path / "results.json").read_text())
 
 
