@@ -152,6 +152,11 @@ class WorkerBackend(Backend):
         planned = shown.functions if self.convention == "cs231n" else dict.fromkeys(CONTRACT_FUNCTIONS)
         self._functions = frozenset(self._declared.functions | {name for name in found if name in planned})
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
+        from gradcheck.load.inspection import introspection_note
+
+        looks = introspection_note(list(self._declared.uses))
+        if looks is not None:
+            self.warnings.insert(0, looks)
         self.import_output = str(ready.get("output", ""))[:5000]
 
     # process management (gradcheck.boundary.process) -----------------------------
