@@ -157,6 +157,11 @@ class WorkerBackend(Backend):
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
         if self.refused:
             self.warnings.append(refusal_note(self.refused))
+        from gradcheck.load.inspection import introspection_note
+
+        looks = introspection_note(list(self._declared.uses))
+        if looks is not None:
+            self.warnings.insert(0, looks)
         self.import_output = str(ready.get("output", ""))[:5000]
 
     @property
