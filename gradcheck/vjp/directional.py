@@ -37,8 +37,10 @@ of relative size u, so a bug cannot hide in its own error estimate):
   linear in x, where every truncation error is 0.
 
 Each estimate's tolerance charges 3 times its truncation estimate (three, not one: the
-model ``a h^2 + b h^4`` is only asymptotic, and for the fine pair a kink crossed at ``t0``
-in (h, 2h) makes ``|R - A_R|`` as large as the estimate; see tests/test_vjp_screen.py).
+model ``a h^2 + b h^4`` is only asymptotic). Kinks: a kink of phi at ``t0`` with ``h <= |t0|
+< 2h`` (crossed by the fine pair's outer points only) moves the fine ``R`` by exactly its
+truncation estimate, so it passes with a margin of 3; one closer to x than about h/2 fails
+the screen, as a kink within the step fails the per-element check (tests/test_vjp_screen.py).
 
 Rounding of F (estimated, not bounded). Each output ``F_r`` is computed with an error
 ``e_r`` that cannot be bounded from outside. It shows in the second difference at a tiny
@@ -52,9 +54,12 @@ different outputs are modelled as independent and of mean zero (the probabilisti
 rounding-error analysis of Higham & Mary, *A new approach to probabilistic rounding error
 analysis*, SIAM J. Sci. Comput. 41(5), 2019): ``D(h)`` then has the standard deviation
 ``sqrt(2 sum_r G_r^2 sigma_r^2) / 2h`` and ``R(h)`` ``sqrt(65/36)`` times it; the tolerance
-charges ``LAMBDA = 6`` of them, with ``sigma_r`` at least ``u max_t |F_r(t)|`` (an output
-carries at least its last rounding) so that an output whose difference is small by chance
-does not make it 0.
+charges ``LAMBDA = 6`` of them, with ``sigma_r`` at least ``2 u max_t |F_r(t)|`` (an output
+carries at least its last rounding or two) so that an output whose difference is small by
+chance does not make it 0. Outputs that share a rounded intermediate (softmax's sum, a
+norm) round together, not independently: the second difference of phi itself, ``sum_r G_r
+d2_r``, sees that, and when its square over 6 exceeds ``sum_r G_r^2 sigma_r^2`` it is used
+instead.
 
 Rounding of the sums. ``sum(G (F(p_h) - F(p_-h)))`` over M outputs and ``<g, w_h>`` over n
 elements: ``(LAMBDA sqrt(M) + 2) u sum |terms|`` and ``(LAMBDA sqrt(n) + 2) u sum |terms|``
@@ -75,11 +80,14 @@ rounding and the ``h^4`` error of ``R`` balance). Each estimate gives a discrepa
 numeric - analytic`` and a tolerance T. A wrong gradient shifts every discrepancy by the
 same ``<J^T G - g, u>``; a kink crossed by the middle steps only (ReLU inputs or max-pool
 windows closer than 2^-10 of the scale, common in a large layer) shifts theirs alone. So a
-middle estimate is used only when it agrees with the fine one, ``|E - E_fine| <= T +
-T_fine``, and of the estimates that may be used the one with the smallest tolerance
-decides. A kink at x itself (ReLU at 0, a tie in a max) shifts all alike: the screen
-fails, as the per-element check does there. An estimate from a step at which some output
-is not finite is not used.
+middle estimate is used only when it agrees with the fine one within its own tolerance and
+the fine one's rounding, ``|E - E_fine| <= T + noise_fine + rounding_fine`` (not the fine
+one's truncation estimate: that is ``D``'s, while ``R``'s at 2^-17 is about ``h^4``, nothing,
+unless a kink lies within the fine step, and then the fine estimate is the one to trust),
+and of the estimates that may be used the one with the smallest tolerance decides. A kink
+at x itself (ReLU at 0, a tie in a max) shifts all alike: the screen fails, as the
+per-element check does there. An estimate from a step at which some output is not finite
+is not used.
 """
 
 from __future__ import annotations
@@ -95,6 +103,7 @@ TRUNCATION_SAFETY = 3.0  # times each estimate's truncation estimate
 FINE = 2.0**-17  # the fine pair: FINE, 2 FINE (times the input's scale, a power of two)
 MIDDLE = 2.0**-13  # the middle triple: MIDDLE, 2 MIDDLE, 4 MIDDLE
 PROBE = 2.0**-30  # the step of the second difference that measures the rounding of F
+FLOOR = 2.0  # sigma_r is at least FLOOR u max_t |F_r(t)|
 R_NOISE = float(np.sqrt(65.0 / 36.0))  # R(h)'s rounding, in units of D(h)'s
 
 Evaluate = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
@@ -248,7 +257,7 @@ def decide(candidates: Sequence[Estimate]) -> Estimate:
     usable = [
         c for c in candidates
         if c.finite and (not fine.finite or c is fine or abs(c.discrepancy - fine.discrepancy) <= c.tolerance
-                         + fine.tolerance)
+                         + fine.noise + fine.rounding)
     ]
     return min(usable, key=lambda c: c.tolerance) if usable else fine
 
@@ -264,11 +273,13 @@ def screen(evaluate: Evaluate, x: np.ndarray, direction: np.ndarray, gradient: n
     x_points = points(x, direction, every, probe)
     outputs = evaluate(x_points)
     finite = [np.abs(out) for out in (base, *outputs) if np.all(np.isfinite(out))]
-    sigma2 = (UNIT_ROUNDOFF * np.maximum.reduce(finite)) ** 2 if finite else np.zeros(base.shape)
+    sigma2 = (FLOOR * UNIT_ROUNDOFF * np.maximum.reduce(finite)) ** 2 if finite else np.zeros(base.shape)
+    coherent = 0.0
     if np.all(np.isfinite(outputs[0])) and np.all(np.isfinite(outputs[1])):
         d2 = (outputs[0] - base) - (base - outputs[1])
         sigma2 = np.maximum(sigma2, d2 * d2 / 6.0)
-    noise = LAMBDA * float(np.sqrt(2.0 * np.sum(upstream * upstream * sigma2))) / 2.0
+        coherent = float(np.sum(upstream * d2)) ** 2 / 6.0
+    noise = LAMBDA * float(np.sqrt(2.0 * max(float(np.sum(upstream * upstream * sigma2)), coherent))) / 2.0
     differences = [
         _difference(outputs[2 + 2 * i], outputs[3 + 2 * i], x_points[2 + 2 * i], x_points[3 + 2 * i], gradient,
                     upstream, h)
