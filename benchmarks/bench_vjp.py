@@ -135,7 +135,12 @@ def theirs(glue, inputs, fast: bool) -> Callable[[], bool]:
 
 
 def timed(check: Callable[[], bool], repeats: int) -> tuple[float, bool]:
-    """(best wall time in s, verdict) over ``repeats`` runs (one untimed warm-up run first)."""
+    """(best wall time in s, verdict) over ``repeats`` runs after one untimed warm-up run; with
+    ``repeats=0``, the time of a single run (the full modes, which take seconds to minutes)."""
+    if repeats == 0:
+        started = time.perf_counter()
+        verdict = check()
+        return time.perf_counter() - started, verdict
     verdict = check()
     best = math.inf
     for _ in range(repeats):

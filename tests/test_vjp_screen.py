@@ -224,3 +224,26 @@ def test_a_kink_closer_to_x_than_half_the_fine_step_fails_the_screen():
 def test_mode_must_be_screen_or_full():
     with pytest.raises(UsageError, match=r"mode must be 'screen' or 'full', got 'fast'"):
         check_vjp(np.sin, lambda G, x: G * np.cos(x), (np.ones(3),), mode="fast")
+
+
+def test_outputs_and_gradients_are_copied_before_later_calls_overwrite_a_layers_buffers():
+    class Scale:
+        """Writes its output and its gradient into buffers it reuses on every call."""
+
+        def __init__(self) -> None:
+            self.out, self.grad = np.zeros(5), np.zeros(5)
+
+        def forward(self, x):
+            np.multiply(x, 3.0, out=self.out)
+            self.grad[:] = 0.0  # the next forward clears the gradient buffer
+            return self.out
+
+        def backward(self, G):
+            np.multiply(G, 3.0, out=self.grad)
+            return self.grad
+
+    layer = Scale()
+    x = np.random.default_rng(11).standard_normal(5)
+    for mode in ("screen", "full"):
+        assert check_vjp(layer.forward, lambda G, x: layer.backward(G), (x,), mode=mode).passed
+        assert not check_vjp(layer.forward, lambda G, x: layer.backward(G) * 1.001, (x,), mode=mode).passed

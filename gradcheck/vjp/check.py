@@ -102,7 +102,7 @@ def _forward(forward: Callable[..., Any], args: Sequence[np.ndarray], cache: boo
                 "for a forward that returns only its output, pass cache=False and a backward(G, *inputs)"
             )
         value, saved = value
-    return np.asarray(value, dtype=np.float64), saved
+    return np.array(value, dtype=np.float64, copy=True), saved  # a copy: a layer may reuse its output buffer
 
 
 def check_vjp(
@@ -150,7 +150,8 @@ def check_vjp(
         raise GradcheckError(
             f"backward returned {type(gradients).__name__}; expected one gradient per input ({len(arrays)})"
         )
-    gradients = [np.asarray(gradient) for gradient in gradients]  # before any other call can change them
+    # copied before any other call: a layer may hand back a buffer that its next forward overwrites
+    gradients = [np.array(gradient, copy=True) for gradient in gradients]
     result = VjpResult(names, mode=mode, forward_calls=1)
     for position, (x, analytic) in enumerate(zip(arrays, gradients, strict=True)):
         if analytic.shape != x.shape:
