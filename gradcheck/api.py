@@ -9,6 +9,8 @@ from typing import Any
 
 from gradcheck.boundary.backend import Backend, InProcessBackend
 from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.conventions import contract_name
+from gradcheck.conventions import convention as convention_named
 from gradcheck.errors import LoadError, UsageError
 from gradcheck.verdict.results import CheckResult, Report
 
@@ -19,20 +21,13 @@ MAX_EXAMPLES = 100_000  # a bound on the work one run may ask for (hundreds of t
 Progress = Callable[[str], None]
 
 
-def _contract_name(name: str) -> str:
-    """CS231n's names (``conv_forward_naive``) name the contract function they implement."""
-    from gradcheck.load.cs231n import DISPLAY_NAMES
-
-    return {cs_name: contract for contract, cs_name in DISPLAY_NAMES.items()}.get(name, name)
-
-
 def _validate_names(names: Iterable[str] | str | None, argument: str) -> tuple[str, ...] | None:
     if names is None:
         return None
     parts = names.split(",") if isinstance(names, str) else list(names)
     if not all(isinstance(part, str) for part in parts):
         raise UsageError(f"{argument}={names!r} must be function names (strings)")
-    picked = tuple(_contract_name(part.strip()) for part in parts)
+    picked = tuple(contract_name(part.strip()) for part in parts)
     unknown = [name for name in picked if name not in CONTRACT_FUNCTIONS]
     if unknown or not picked:
         raise UsageError(
@@ -146,6 +141,9 @@ def check(
     from gradcheck.engine.runner import run_checks
 
     report.isolation = getattr(backend, "isolation", None) or "in-process"
+    report.convention = getattr(backend, "convention", None) or "article"
+    # "all" (or a name of the other course) asks of a course only the functions it has
+    report.required = tuple(name for name in report.required if name in convention_named(report.convention).contract)
     if report.isolation == "in-process":
         report.isolation_reason = IN_PROCESS_REASONS[isolate]
     elif isinstance(target, Backend):
@@ -217,7 +215,7 @@ def _run_within(backend: Backend, max_time: float, started: float, *, only: tupl
 
 def _mark_required(report: Report) -> None:
     """Say which missing functions are required; list required functions no check names."""
-    named = {_contract_name(check.function) for check in report.checks}
+    named = {contract_name(check.function) for check in report.checks}
     for check in report.required_missing():
         check.message = f"{check.function} is not defined, and it is required"
     for name in report.required:

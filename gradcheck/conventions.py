@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.verdict.results import CheckResult, Detail
 
 
@@ -58,6 +59,8 @@ class Convention:
     """A course's names and layouts over the engine's (see the module docstring)."""
 
     name: str
+    title: str = "the article's course"  # how messages name the course
+    contract: tuple[str, ...] = CONTRACT_FUNCTIONS  # the contract functions this course has (engine names)
     functions: dict[str, str] = field(default_factory=dict)  # contract function -> shown name
     quantities: dict[tuple[str, str], str] = field(default_factory=dict)  # (function, quantity) -> shown
     arrays: dict[str, str] = field(default_factory=dict)  # engine array name (A_prev, Z, dW, ...) -> shown
@@ -67,6 +70,17 @@ class Convention:
 
     def function(self, name: str) -> str:
         return self.functions.get(name, name)
+
+    @property
+    def shown_functions(self) -> tuple[str, ...]:
+        """The course's function names, in the contract's order (the gradebook's columns)."""
+        return tuple(self.function(name) for name in self.contract)
+
+    def required(self, required: Iterable[str]) -> tuple[str, ...]:
+        """The course's names of the required contract functions it has (``required``: engine
+        names), in the contract's order: another course's functions are not asked of it."""
+        wanted = set(required)
+        return tuple(self.function(name) for name in self.contract if name in wanted)
 
     def quantity(self, function: str, quantity: str) -> str:
         return self.quantities.get((function, quantity), quantity)
@@ -249,6 +263,8 @@ def _cs231n_geometry(fields: dict[str, Any]) -> dict[str, Any]:
 
 CS231N = Convention(
     "cs231n",
+    title="CS231n",
+    contract=("conv_forward", "conv_backward", "pool_forward", "pool_backward"),
     functions={
         "conv_forward": "conv_forward_naive",
         "conv_backward": "conv_backward_naive",
@@ -297,3 +313,12 @@ def detect(defined: Iterable[str]) -> str:
 def convention(name: str | None) -> Convention:
     """The convention called ``name`` (None or unknown: the article's)."""
     return CONVENTIONS.get(name or "article", ARTICLE)
+
+
+def contract_name(name: str) -> str:
+    """The contract (engine) name of any course's function name (``conv_forward_naive`` -> ``conv_forward``)."""
+    for known in CONVENTIONS.values():
+        for contract, shown in known.functions.items():
+            if shown == name:
+                return contract
+    return name

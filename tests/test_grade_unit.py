@@ -127,7 +127,8 @@ def test_tiny_class_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         table = list(csv.DictReader(handle))
     assert [r["submission"] for r in table] == ["ann", "ben", "cat", "dan", "eve"]
     assert table[2]["conv_forward"] == "missing" and table[2]["zero_pad"] == "pass"
-    assert list(table[0])[-3:] == ["isolation", "report", "isolation_reason"]  # added last: columns keep their place
+    assert list(table[0])[-4:] == ["isolation", "report", "isolation_reason", "convention"]  # added last
+    assert [r["convention"] for r in table] == ["article", "article", "article", "article", ""]
     assert table[0]["isolation_reason"] == "requested: $GRADCHECK_ISOLATION=limits-only"
     assert table[4]["isolation_reason"] == ""  # eve.txt: not graded
     results = json.loads((tmp_path / "out" / "submissions" / "cat" / "results.json").read_text())

@@ -27,6 +27,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from gradcheck import conventions
 from gradcheck.grade.gradebook import gradescope_for_grade, make_row
 from gradcheck.grade.sources import Submission, _folder_submission, _read_tree
 from gradcheck.grade.task import Settings, grade_task
@@ -48,6 +49,11 @@ fi
 "$PY" -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install --quiet --upgrade pip
 "$ROOT/venv/bin/python" -m pip install --quiet "$ROOT/source/gradcheck_src"
+# the reference layers are the answer key: no user but root may read them (a submission runs as
+# another user where bubblewrap cannot run, as in most autograder containers)
+REF="$("$ROOT/venv/bin/python" -I -c 'import os, reference; print(os.path.dirname(reference.__file__))')"
+case "$REF" in "$ROOT"/*) ;; *) echo "the reference was not installed under $ROOT: $REF" >&2; exit 1;; esac
+chmod -R go-rwx "$REF" "$ROOT/source/gradcheck_src/reference"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -58,7 +64,7 @@ PY="${{GRADCHECK_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/results"
 exec "$PY" -m gradcheck.grade.autograder run "$ROOT/submission" "$ROOT/results/results.json" \\
-    --examples {examples} --seed {seed} --timeout {timeout} --require {require}
+    --examples {examples} --seed {seed} --timeout {timeout} --require {require} --convention {convention}
 """
 
 PYPROJECT = """[build-system]
@@ -99,14 +105,16 @@ def _copy_source(destination: Path) -> None:
 
 
 def write_autograder(directory: str | Path, *, examples: int, seed: int, timeout: float,
-                     require: tuple[str, ...]) -> list[Path]:
-    """Write setup.sh, run_autograder, gradcheck_src/ and autograder.zip into ``directory``."""
+                     require: tuple[str, ...], convention: str = "article") -> list[Path]:
+    """Write setup.sh, run_autograder, gradcheck_src/ and autograder.zip into ``directory``;
+    ``convention``: the assignment's course, whose functions are the tests."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     setup = directory / "setup.sh"
     run = directory / "run_autograder"
     setup.write_text(SETUP_SH)
-    run.write_text(RUN_AUTOGRADER.format(examples=examples, seed=seed, timeout=timeout, require=",".join(require)))
+    run.write_text(RUN_AUTOGRADER.format(examples=examples, seed=seed, timeout=timeout, require=",".join(require),
+                                         convention=convention))
     for script in (setup, run):
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     source = directory / "gradcheck_src"
@@ -123,14 +131,17 @@ def write_autograder(directory: str | Path, *, examples: int, seed: int, timeout
     return [setup, run, source, bundle]
 
 
-def grade_one(submission_dir: str | Path, settings: Settings, require: tuple[str, ...]) -> dict:
-    """Gradescope results for the submission folder ``submission_dir`` (as ``grade`` rows it)."""
+def grade_one(
+    submission_dir: str | Path, settings: Settings, require: tuple[str, ...], convention: str = "article"
+) -> dict:
+    """Gradescope results for the submission folder ``submission_dir`` (as ``grade`` rows it), its
+    tests the functions of the assignment's ``convention``."""
     folder = Path(submission_dir)
     files, problem = _read_tree(folder) if folder.is_dir() else ({}, f"no submission folder at {folder}")
     submission: Submission = _folder_submission("submission", str(folder), files, problem)
     if not submission.gradable:
         report = {"target": str(folder), "seed": settings.seed, "load_error": submission.odd, "checks": []}
-        return gradescope_for_grade(report, require)
+        return gradescope_for_grade(report, require, convention)
     payload = {"label": f"{folder.name}/{submission.target}", "target": submission.target, "files": files,
                "settings": settings.key_fields()}
     result = grade_task(payload)
@@ -138,8 +149,15 @@ def grade_one(submission_dir: str | Path, settings: Settings, require: tuple[str
     if row.report is None:  # an internal error of the grader
         report = {"target": payload["label"], "seed": settings.seed, "checks": [],
                   "load_error": f"gradcheck could not grade this submission: {row.load_error}"}
-        return gradescope_for_grade(report, require)
-    return gradescope_for_grade(row.report, require)
+        return gradescope_for_grade(report, require, convention)
+    if row.convention != convention:  # the other course's functions: none of this assignment's is there
+        other, asked = conventions.convention(row.convention), conventions.convention(convention)
+        report = {"target": payload["label"], "seed": settings.seed, "checks": [], "load_error": (
+            f"this submission defines the functions of {other.title} ({', '.join(other.shown_functions)}), not those "
+            f"of this assignment, {asked.title} ({', '.join(asked.shown_functions)}): name your functions as the "
+            "assignment's template does")}
+        return gradescope_for_grade(report, require, convention)
+    return gradescope_for_grade(row.report, require, convention)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,9 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=_seed, default=0)
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT)
     parser.add_argument("--require", default="all")
+    parser.add_argument("--convention", choices=("article", "cs231n"), default="article")
     args = parser.parse_args(argv)
     settings = Settings(examples=args.examples, seed=args.seed, timeout=args.timeout)
-    results = gradescope_for_grade_safe(args.submission_dir, settings, parse_require(args.require))
+    results = gradescope_for_grade_safe(args.submission_dir, settings, parse_require(args.require), args.convention)
     path = Path(args.results_json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
@@ -166,14 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def gradescope_for_grade_safe(submission_dir: str, settings: Settings, require: tuple[str, ...]) -> dict:
+def gradescope_for_grade_safe(
+    submission_dir: str, settings: Settings, require: tuple[str, ...], convention: str = "article"
+) -> dict:
     """:func:`grade_one`, or a results file that says the grader failed (Gradescope always gets one)."""
     try:
-        return grade_one(submission_dir, settings, require)
+        return grade_one(submission_dir, settings, require, convention)
     except Exception as exc:  # the student still gets a readable result
         report = {"target": submission_dir, "seed": settings.seed, "checks": [],
                   "load_error": f"gradcheck failed: {type(exc).__name__}: {exc}"}
-        return gradescope_for_grade(report, require)
+        return gradescope_for_grade(report, require, convention)
 
 
 if __name__ == "__main__":

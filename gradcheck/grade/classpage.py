@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradcheck.contract import CONTRACT_FUNCTIONS, STATUSES
-from gradcheck.grade.gradebook import Row, write_atomic
+from gradcheck.contract import STATUSES
+from gradcheck.grade.gradebook import LEADING, TRAILING, Row, columns, write_atomic
 
 NOT_PASSING = tuple(status for status in STATUSES if status != "pass")  # a column each, in the contract's order
 
@@ -40,13 +40,15 @@ class ClassSummary:
     per_quantity: dict[tuple[str, str], Counter] = field(default_factory=dict)
     causes: list[Cause] = field(default_factory=list)
     duplicates: list[list[str]] = field(default_factory=list)
+    functions: tuple[str, ...] = ()  # the function columns: each convention's the class submits
 
 
 def summarize(rows: list[Row], required: tuple[str, ...]) -> ClassSummary:
     """Count statuses, rank likely causes and group identical submissions."""
     summary = ClassSummary(rows, required)
+    summary.functions = columns(rows)[len(LEADING) : -len(TRAILING)]
     checked = [row for row in rows if row.outcome != "odd"]
-    for name in CONTRACT_FUNCTIONS:
+    for name in summary.functions:
         summary.per_function[name] = Counter(row.statuses.get(name, "missing") for row in checked)
     causes: dict[tuple[str, str], Cause] = {}
     for row in checked:
@@ -149,11 +151,11 @@ def format_class_md(summary: ClassSummary) -> str:
         out += [f"- {_md(row.submission.label)}: {_md(row.load_error)}" for row in odd]
     out += ["", "## Identical submissions", ""]
     out += [f"- {', '.join(ids)}" for ids in summary.duplicates] or ["None."]
-    out += ["", "## Submissions", "", "| submission | passed | score | " + " | ".join(CONTRACT_FUNCTIONS)
-            + " | time (s) | report |", "|---" * (len(CONTRACT_FUNCTIONS) + 5) + "|"]
+    out += ["", "## Submissions", "", "| submission | passed | score | " + " | ".join(summary.functions)
+            + " | time (s) | report |", "|---" * (len(summary.functions) + 5) + "|"]
     for row in rows:
         link = f"[report]({row.report_dir}/report.md)" if row.report_dir else ""
-        cells = " | ".join(row.statuses.get(name, "") for name in CONTRACT_FUNCTIONS)
+        cells = " | ".join(row.statuses.get(name, "") for name in summary.functions)
         time_text = "" if row.duration_s is None else f"{row.duration_s:.2f}"
         out.append(f"| {_md(row.submission.id)} | {'yes' if row.passed else 'no'} | {row.score}/{row.max_score}"
                    f" | {cells} | {time_text} | {link} |")
@@ -207,10 +209,10 @@ def format_class_html(summary: ClassSummary) -> str:
     out.append("<ul>" + "".join(f"<li>{_h(', '.join(ids))}</li>" for ids in summary.duplicates) + "</ul>"
                if summary.duplicates else "<p>None.</p>")
     out.append("<h2>Submissions</h2><table><tr><th>submission</th><th>passed</th><th>score</th>"
-               + "".join(f"<th>{name}</th>" for name in CONTRACT_FUNCTIONS) + "<th>time (s)</th></tr>")
+               + "".join(f"<th>{name}</th>" for name in summary.functions) + "<th>time (s)</th></tr>")
     for row in rows:
         cells = "".join(f"<td class='{_h(row.statuses.get(n, ''))}'>{_h(row.statuses.get(n, ''))}</td>"
-                        for n in CONTRACT_FUNCTIONS)
+                        for n in summary.functions)
         time_text = "" if row.duration_s is None else f"{row.duration_s:.2f}"
         out.append(f"<tr><td>{_link(links, row.submission.id)}</td><td>{'yes' if row.passed else 'no'}</td>"
                    f"<td>{row.score}/{row.max_score}</td>{cells}<td>{time_text}</td></tr>")

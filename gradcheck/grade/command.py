@@ -54,6 +54,11 @@ def add_commands(commands: Any) -> None:
     bundle.add_argument("--seed", type=_seed, default=0, metavar="S")
     bundle.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS")
     bundle.add_argument("--require", metavar="NAME[,NAME...]|all", default="all")
+    which = bundle.add_mutually_exclusive_group()
+    which.add_argument("--convention", choices=("article", "cs231n"),
+                       help="the assignment's course (default: the article's, or --solution's)")
+    which.add_argument("--solution", metavar="FILE",
+                       help="a sample solution (.py or .ipynb): the course is read from the functions it defines")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -64,7 +69,8 @@ def run_command(args: argparse.Namespace) -> int:
         from gradcheck.grade.autograder import write_autograder
 
         paths = write_autograder(args.directory, examples=args.examples, seed=args.seed, timeout=args.timeout,
-                                 require=parse_require(args.require))
+                                 require=parse_require(args.require),
+                                 convention=_assignment_convention(args.convention, args.solution))
         print(f"gradcheck: wrote {', '.join(str(p) for p in paths)}")
         return EXIT_OK
     from gradcheck.grade.run import grade
@@ -90,3 +96,21 @@ def run_command(args: argparse.Namespace) -> int:
               + ", ".join(row.submission.id for row in result.ungraded), file=sys.stderr)
         return EXIT_UNGRADED
     return EXIT_OK
+
+
+def _assignment_convention(named: str | None, solution: str | None) -> str:
+    """The course an autograder grades: ``--convention``, else the one ``--solution`` defines
+    (read from its source), else the article's."""
+    if solution is None:
+        return named or "article"
+    import os
+
+    from gradcheck.load.declared import declared
+
+    if not os.path.isfile(solution) or not solution.endswith((".py", ".ipynb")):
+        raise UsageError(f"--solution {solution}: not a .py or .ipynb file; give the assignment's sample solution")
+    found = declared(os.path.abspath(solution), True)
+    if not found.functions:
+        raise UsageError(f"--solution {solution}: it defines none of the functions of the article's course or "
+                         "CS231n's; give the sample solution, or --convention article|cs231n")
+    return found.convention

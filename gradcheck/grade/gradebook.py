@@ -2,12 +2,16 @@
 
 A row (:class:`Row`) is built from a :class:`~gradcheck.grade.sources.Submission`
 and its stored task result. Columns (DESIGN.md, grading contract): ``submission``,
-``passed``, ``score``, ``max_score``, one column per contract function (its worst
-status), ``load_error``, ``duration_s``, ``sha256``; then ``outcome`` (``graded``,
+``passed``, ``score``, ``max_score``, one column per function (its worst status) of
+each convention the class submits (``gradcheck.conventions``: the article's eight, in
+the contract's order, then CS231n's four ``*_naive`` layers when a submission is
+CS231n's; a row's cells of another convention's functions are empty), ``load_error``,
+``duration_s``, ``sha256``; then ``outcome`` (``graded``,
 ``crashed``, ``timeout``, ``error`` for an internal error, ``odd`` for an entry
 that is not a submission), ``same_as`` (the first submission with identical
 bytes), ``isolation``, ``report`` (the report folder, relative to ``--out``) and
-``isolation_reason`` (why that level: the request, or what ``auto`` passed over).
+``isolation_reason`` (why that level: the request, or what ``auto`` passed over), ``convention``
+(whose contract judged the row: ``article`` or ``cs231n``, from the functions its source defines).
 
 Per submission, ``submissions/<id>/`` holds what ``gradcheck check --report``
 writes (``report.json``, ``report.md``, ``report.html``, ``images/``) and the
@@ -26,13 +30,33 @@ from pathlib import Path
 from typing import Any
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.conventions import ARTICLE, CONVENTIONS, CS231N, Convention, convention, detect
 from gradcheck.grade.sources import Submission
-from gradcheck.grade.task import function_statuses, score
+from gradcheck.grade.task import convention_of, function_statuses, score
 
-COLUMNS = (
-    "submission", "passed", "score", "max_score", *CONTRACT_FUNCTIONS,
+LEADING = ("submission", "passed", "score", "max_score")
+TRAILING = (
     "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report", "isolation_reason",
+    "convention",
 )
+COLUMNS = (*LEADING, *CONTRACT_FUNCTIONS, *TRAILING)  # a class of the article's course
+
+NO_FUNCTIONS = (
+    "defines none of the functions of an assignment gradcheck checks: the article's ({article}) or CS231n's "
+    "({cs231n}); name the functions as the assignment's template does"
+)
+
+
+def conventions_of(rows: list[Row]) -> list[Convention]:
+    """The conventions the class submits (the article's first); the article's for a class of none."""
+    present = {row.convention for row in rows if row.convention}
+    return [known for known in CONVENTIONS.values() if known.name in present] or [ARTICLE]
+
+
+def columns(rows: list[Row]) -> tuple[str, ...]:
+    """The gradebook's columns for ``rows``: one set of function columns per convention present."""
+    functions = [name for known in conventions_of(rows) for name in known.shown_functions]
+    return (*LEADING, *dict.fromkeys(functions), *TRAILING)
 
 
 @dataclass
@@ -51,43 +75,66 @@ class Row:
     isolation_reason: str | None = None
     same_as: str = ""
     report: dict[str, Any] | None = None  # Report.to_dict(), when graded
+    convention: str | None = None  # whose functions (gradcheck.conventions); None for an entry that is no submission
 
     @property
     def report_dir(self) -> str:
         return f"submissions/{self.submission.id}" if self.report is not None else ""
 
-    def csv_values(self) -> list[str]:
+    def csv_values(self, functions: tuple[str, ...] = CONTRACT_FUNCTIONS) -> list[str]:
+        """The row's cells; ``functions``: the gradebook's function columns."""
         sub = self.submission
         values = [sub.id, "true" if self.passed else "false", str(self.score), str(self.max_score)]
-        values += [self.statuses.get(name, "") for name in CONTRACT_FUNCTIONS]
+        values += [self.statuses.get(name, "") for name in functions]
         load_error = self.load_error or ""
         values += [
             " ".join(load_error.split())[:500],
             "" if self.duration_s is None else f"{self.duration_s:.2f}",
             sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir,
             " ".join((self.isolation_reason or "").split()),
+            self.convention or "",
         ]
         return values
 
 
+def declared_convention(submission: Submission) -> Convention:
+    """The convention of a submission's entry file, read from its source (no code runs)."""
+    from gradcheck.grade.sources import contract_names_in
+
+    try:
+        text = submission.read_files().get(submission.target or "", b"")
+    except Exception:  # noqa: BLE001 - unreadable: the article's, as for a file defining nothing
+        text = b""
+    return convention(detect(contract_names_in(text)))
+
+
 def make_row(submission: Submission, result: dict[str, Any] | None, required: tuple[str, ...]) -> Row:
-    """The row of ``submission`` given its task ``result`` (None for an odd entry)."""
+    """The row of ``submission`` given its task ``result`` (None for an odd entry); ``required``
+    in contract names, asked of the submission's convention only."""
     if submission.odd is not None or result is None:
         return Row(submission, "odd", max_score=len(required), load_error=submission.odd)
     outcome = result["outcome"]
     if outcome != "graded":
-        statuses = function_statuses(None)
+        named = declared_convention(submission)
+        statuses = function_statuses(None, named)
         if outcome == "timeout":
-            statuses = {name: "timeout" for name in CONTRACT_FUNCTIONS}
-        return Row(submission, outcome, max_score=len(required), statuses=statuses,
+            statuses = {name: "timeout" for name in named.shown_functions}
+        return Row(submission, outcome, max_score=len(named.required(required)), statuses=statuses,
                    load_error=result.get("error", "").strip().splitlines()[-1:][0] if result.get("error") else None,
-                   duration_s=result.get("duration_s"))
+                   duration_s=result.get("duration_s"), convention=named.name)
     report = result["report"]
-    statuses = function_statuses(report)
-    passed, points, max_score = score(statuses, required, bool(report.get("passed")))
+    named = convention_of(report)
+    statuses = function_statuses(report, named)
+    passed, points, max_score = score(statuses, required, bool(report.get("passed")), named)
+    load_error = report.get("load_error")
+    if load_error is None and all(status == "missing" for status in statuses.values()):
+        load_error = NO_FUNCTIONS.format(article=", ".join(ARTICLE.shown_functions),
+                                         cs231n=", ".join(CS231N.shown_functions))
+        passed, statuses = False, {}  # said once, in load_error: not a column of missing cells
     return Row(submission, "graded", passed=passed, score=points, max_score=max_score, statuses=statuses,
-               load_error=report.get("load_error"), duration_s=result.get("duration_s"),
-               isolation=result.get("isolation"), isolation_reason=report.get("isolation_reason"), report=report)
+               load_error=load_error, duration_s=result.get("duration_s"),
+               isolation=result.get("isolation"), isolation_reason=report.get("isolation_reason"), report=report,
+               convention=named.name)
 
 
 def mark_duplicates(rows: list[Row]) -> None:
@@ -107,9 +154,11 @@ def grades_csv(rows: list[Row]) -> str:
     """The text of ``grades.csv`` (header, then one line per row, in row order)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    header = columns(rows)
+    writer.writerow(header)
+    functions = header[len(LEADING) : len(header) - len(TRAILING)]
     for row in rows:
-        writer.writerow(row.csv_values())
+        writer.writerow(row.csv_values(functions))
     return buffer.getvalue()
 
 
@@ -123,8 +172,12 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def gradescope_for_grade(report_dict: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
-    """Gradescope ``results.json`` where every required function is a test worth one point.
+def gradescope_for_grade(
+    report_dict: dict[str, Any], required: tuple[str, ...], expected: str | None = None
+) -> dict[str, Any]:
+    """Gradescope ``results.json`` where every required function is a test worth one point,
+    named as the submission's convention names it (``expected``: the convention of a
+    submission that could not be graded, whose report names no function).
 
     A required function passes (1 point) when every check of it passes; a missing
     one is a failed test with its point. Other functions the submission defines are
@@ -135,18 +188,21 @@ def gradescope_for_grade(report_dict: dict[str, Any], required: tuple[str, ...])
 
     report = Report.from_dict(report_dict)
     base = gradescope_results(report)
+    named = convention_of(report_dict, expected)
+    functions = named.shown_functions
     by_function: dict[str, list[dict[str, Any]]] = {}
     for test in base["tests"]:
         function = test["name"].split(":", 1)[0]
-        if function in CONTRACT_FUNCTIONS:
+        if function in functions:
             by_function.setdefault(function, []).append(test)
-    statuses = function_statuses(report_dict)
-    passed, points, max_score = score(statuses, required, report.passed)
+    statuses = function_statuses(report_dict, named)
+    passed, points, max_score = score(statuses, required, report.passed, named)
+    asked = named.required(required)
     tests = []
-    for name in CONTRACT_FUNCTIONS:
+    for name in functions:
         status = statuses[name]
-        worth = 1.0 if name in required else 0.0
-        if status == "missing" and name not in required:
+        worth = 1.0 if name in asked else 0.0
+        if status == "missing" and name not in asked:
             continue
         if status == "missing":
             why = (f"The submission could not be loaded:\n\n```\n{report.load_error}\n```"
@@ -157,7 +213,7 @@ def gradescope_for_grade(report_dict: dict[str, Any], required: tuple[str, ...])
             output = "\n\n".join(parts)
         ok = status == "pass"
         tests.append({
-            "name": name + ("" if name in required else " (not required)"),
+            "name": name + ("" if name in asked else " (not required)"),
             "status": "passed" if ok else "failed",
             "score": worth if ok else 0.0,
             "max_score": worth,
@@ -169,7 +225,7 @@ def gradescope_for_grade(report_dict: dict[str, Any], required: tuple[str, ...])
     results["tests"] = tests
     results["score"] = float(points)
     results["extra_data"] = {**base.get("extra_data", {}), "passed": passed, "max_score": max_score,
-                             "required": list(required)}
+                             "required": list(asked), "convention": named.name}
     return results
 
 

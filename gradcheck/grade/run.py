@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
 from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.conventions import CS231N, contract_name
 from gradcheck.errors import UsageError
 from gradcheck.grade.gradebook import Row, grades_csv, make_row, mark_duplicates, write_atomic, write_submission_outputs
 from gradcheck.grade.sources import Submission, discover
@@ -74,14 +75,17 @@ class Progress:
 
 
 def parse_require(text: str | Sequence[str] | None) -> tuple[str, ...]:
-    """``None``/``"all"``: every contract function; else the named ones (validated, contract order)."""
+    """``None``/``"all"``: every contract function (each submission is asked for its own
+    convention's: CS231n's four layers, the article's eight); else the named ones, in either
+    course's names (``conv_forward`` or ``conv_forward_naive``), as contract names in contract order."""
     if text is None or text == "all":
         return CONTRACT_FUNCTIONS
-    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    names = [contract_name(n.strip()) for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
     unknown = [n for n in names if n not in CONTRACT_FUNCTIONS]
     if unknown or not names:
         raise UsageError(f"--require {text!r}: unknown function(s) {unknown}; "
-                         f"choose from all, {', '.join(CONTRACT_FUNCTIONS)}")
+                         f"choose from all, {', '.join(CONTRACT_FUNCTIONS)} "
+                         f"(or CS231n's {', '.join(CS231N.shown_functions)})")
     return tuple(n for n in CONTRACT_FUNCTIONS if n in names)
 
 

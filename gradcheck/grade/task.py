@@ -9,10 +9,13 @@ coordinator, and never raises: an internal error comes back as ``outcome="error"
 Scoring (:func:`score`): a function's status is the worst status of its checks
 (``crashed`` > ``memory`` > ``timeout`` > ``error`` > ``fail`` > ``pass``); a
 function absent from the report, all of whose checks are ``missing``, or of a
-submission that could not be loaded, is ``missing``. One point per required
-function whose status is ``pass``; ``max_score`` = number of required functions.
-A submission passes when it loads, every function it defines passes (as
-``gradcheck check``) and every required function is present.
+submission that could not be loaded, is ``missing``. Functions are named as the
+submission's convention names them (``gradcheck.conventions``: the article's
+``conv_forward``, CS231n's ``conv_forward_naive``), and a course is asked only for its
+own functions. One point per required function whose status is ``pass``;
+``max_score`` = number of required functions. A submission passes when it loads,
+every function it defines passes (as ``gradcheck check``) and every required function
+is present.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import traceback
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.conventions import Convention, convention
 
 SEVERITY = ("pass", "fail", "error", "timeout", "memory", "crashed")  # worst last
 
@@ -43,23 +46,37 @@ class Settings:
         return {**asdict(self), "gradcheck": __version__}
 
 
-def function_statuses(report: dict[str, Any] | None) -> dict[str, str]:
-    """Worst status per contract function of a ``Report.to_dict()`` (None: every one crashed)."""
+def convention_of(report: dict[str, Any] | None, expected: str | None = None) -> Convention:
+    """The convention of a ``Report.to_dict()`` (``expected`` for a report that has none: a
+    submission that could not be graded)."""
+    if report is None or not report.get("checks"):
+        return convention(expected or (report or {}).get("convention"))
+    return convention(report.get("convention"))
+
+
+def function_statuses(report: dict[str, Any] | None, named: Convention | None = None) -> dict[str, str]:
+    """Worst status per function of a ``Report.to_dict()``, by the names of its convention (or
+    ``named``'s); None: every one crashed."""
+    named = named or convention_of(report)
     if report is None:
-        return {name: "crashed" for name in CONTRACT_FUNCTIONS}
+        return {name: "crashed" for name in named.shown_functions}
     statuses: dict[str, str] = {}
-    for name in CONTRACT_FUNCTIONS:
+    for name in named.shown_functions:
         seen = [c["status"] for c in report.get("checks", []) if c.get("function") == name]
         present = [s for s in seen if s != "missing"]
         statuses[name] = max(present, key=SEVERITY.index) if present else "missing"
     return statuses
 
 
-def score(statuses: dict[str, str], required: tuple[str, ...], report_passed: bool) -> tuple[bool, int, int]:
-    """(passed, score, max_score) of a submission, as documented in the module docstring."""
-    points = sum(1 for name in required if statuses[name] == "pass")
-    present = all(statuses[name] != "missing" for name in required)
-    return report_passed and present, points, len(required)
+def score(
+    statuses: dict[str, str], required: tuple[str, ...], report_passed: bool, named: Convention | None = None
+) -> tuple[bool, int, int]:
+    """(passed, score, max_score) of a submission, as documented in the module docstring;
+    ``required`` in contract (engine) names, asked of ``named``'s functions only."""
+    asked = (named or convention("article")).required(required)
+    points = sum(1 for name in asked if statuses.get(name) == "pass")
+    present = all(statuses.get(name, "missing") != "missing" for name in asked)
+    return report_passed and present, points, len(asked)
 
 
 def _scrub(report: Any, folder: str, label: str) -> None:

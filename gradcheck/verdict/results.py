@@ -176,6 +176,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     isolation: str | None = None  # the worker's isolation level (gradcheck.boundary.sandbox.LEVELS) or "in-process"
     isolation_reason: str | None = None  # why that level (gradcheck.boundary.sandbox.level_reason)
+    convention: str = "article"  # whose contract judged it: "article" or "cs231n" (gradcheck.conventions)
     # how the isolated worker was used (round trips, restarts): for the closing note, not in the JSON
     worker: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
@@ -234,6 +235,7 @@ class Report:
             "warnings": list(self.warnings),
             "isolation": self.isolation,
             "isolation_reason": self.isolation_reason,
+            "convention": self.convention,
         }
 
     @classmethod
@@ -249,6 +251,7 @@ class Report:
             warnings=list(data.get("warnings") or []),
             isolation=data.get("isolation"),
             isolation_reason=data.get("isolation_reason"),
+            convention=data.get("convention") or "article",
         )
 
 
@@ -256,7 +259,6 @@ def _is_required(check: CheckResult, required: tuple[str, ...]) -> bool:
     """``check.function`` may be a convention's display name (``conv_forward_naive``)."""
     if not required:
         return False
-    from gradcheck.load.cs231n import DISPLAY_NAMES
+    from gradcheck.conventions import contract_name
 
-    contract = {cs: name for name, cs in DISPLAY_NAMES.items()}.get(check.function, check.function)
-    return contract in required
+    return contract_name(check.function) in required
