@@ -63,8 +63,10 @@ instead.
 
 Rounding of the sums. ``sum(G (F(p_h) - F(p_-h)))`` over M outputs and ``<g, w_h>`` over n
 elements: ``(LAMBDA sqrt(M) + 2) u sum |terms|`` and ``(LAMBDA sqrt(n) + 2) u sum |terms|``
-(Higham & Mary, Theorem 3.1: exceeded with probability at most ``2 exp(-LAMBDA^2 / 2)``,
-about 3e-8), weighted as the estimate combines the steps.
+(Higham & Mary, Theorem 3.1, ``gamma~_n(LAMBDA) = LAMBDA sqrt(n) u`` to first order: exceeded
+with probability at most ``n 2 exp(-LAMBDA^2 / 2)``, 3e-4 for n = 10,000, and in practice
+far less: that bound assumes every rounding error as large as u), weighted as the estimate
+combines the steps.
 
 Not modelled: the rounding of ``backward`` itself. A backward that sums the same products as
 the forward rounds like it, and its error reaches ``<g, u>`` undivided, whereas the
