@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from types import ModuleType
@@ -83,6 +84,7 @@ def check(
     sweep: bool = False,
     max_time: float | None = None,
     isolation: str | None = None,
+    convention: str | None = None,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -103,8 +105,12 @@ def check(
     ``isolation`` (with ``isolate=True``): ``"auto"`` (default: ``$GRADCHECK_ISOLATION`` or the
     strongest level available), ``"strict"`` (the bubblewrap sandbox or a UsageError), or a level
     name; the level used is ``Report.isolation``, why ``Report.isolation_reason`` (docs/sandbox.md).
+    ``convention``: the course whose contract judges the target (``"article"`` or ``"cs231n"``);
+    None or ``"auto"``: the one its functions show, and a file that defines both courses'
+    functions has each set checked by its own contract (``Report.convention`` names the first).
     """
     examples = validate_examples(examples)
+    convention = validate_convention(convention)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
     if not (isinstance(timeout, int | float) and timeout > 0):
@@ -132,7 +138,8 @@ def check(
         requested, isolation = isolation, resolve(isolation)  # "strict" below the sandbox: UsageError
         report.isolation, report.isolation_reason = isolation, level_reason(requested, isolation)
     try:
-        backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened)
+        backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened,
+                              convention=convention)
     except LoadError as exc:
         report.load_error = str(exc)
         report.duration_s = time.perf_counter() - started
@@ -161,6 +168,15 @@ def check(
                                             progress=progress, sweep=sweep, warnings=report.warnings)
             if getattr(backend, "round_trips", None) is not None:
                 report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
+        for other in _other_courses(target, report.convention, convention):
+            report.warnings.append(
+                f"{label} defines functions of both the article's course and CS231n's: each set is checked by "
+                f"its own contract ({report.convention}'s first, then {other}'s)"
+            )
+            with open_target(target, isolate=isolate, timeout=timeout, isolation=isolation,
+                             convention=other) as again:
+                report.checks += run_checks(again, examples=examples, seed=seed, only=names, progress=progress,
+                                            sweep=sweep)
     finally:
         opened.cleanup()
     _mark_required(report)
@@ -240,6 +256,31 @@ class _Opened:
             self.folder = None
 
 
+CONVENTION_CHOICES = ("auto", "article", "cs231n")
+
+
+def validate_convention(convention: str | None) -> str | None:
+    """None for ``None``/``"auto"``; the course's name otherwise (a UsageError for anything else)."""
+    if convention in (None, "auto"):
+        return None
+    if convention not in CONVENTION_CHOICES:
+        raise UsageError(f"convention must be one of {', '.join(CONVENTION_CHOICES)}, got {convention!r}")
+    return convention
+
+
+def _other_courses(target: Any, first: str, forced: str | None) -> tuple[str, ...]:
+    """The other course whose layers a file or module target also defines (none when the
+    course was given, or for objects of a live session)."""
+    if forced is not None or not isinstance(target, str):
+        return ()
+    from gradcheck.load.declared import courses, declared
+    from gradcheck.load.loaders import is_path_like
+
+    path = is_path_like(target)
+    found = declared(os.path.abspath(target) if path else target, path)
+    return tuple(course for course in courses(found.names) if course != first)
+
+
 def open_target(
     target: Any,
     *,
@@ -247,6 +288,7 @@ def open_target(
     timeout: float = DEFAULT_TIMEOUT,
     isolation: str | None = None,
     opened: _Opened | None = None,
+    convention: str | None = None,
 ) -> Backend:
     """The backend that calls ``target``'s functions: the one way a target is opened (used by
     :func:`check` and the pytest plugin). Raises :class:`~gradcheck.errors.LoadError` when the
@@ -254,16 +296,16 @@ def open_target(
     opened = opened if opened is not None else _Opened()
     if isinstance(target, Backend):
         return target
-    from gradcheck.load.loaders import as_contract, load_submission
+    from gradcheck.load.loaders import as_contract, load_submission, load_warnings
 
     if isinstance(target, str):
         if isolate:
             from gradcheck.boundary.isolated import WorkerBackend
 
-            return WorkerBackend(target, timeout=timeout, isolation=isolation)
+            return WorkerBackend(target, timeout=timeout, isolation=isolation, convention=convention)
         module = load_submission(target)
-        opened.warnings.extend(getattr(module, "__gradcheck_warnings__", []))
-        return InProcessBackend(as_contract(module), timeout=timeout)
+        opened.warnings.extend(load_warnings(module))
+        return InProcessBackend(as_contract(module, convention), timeout=timeout)
     from gradcheck.load import session
 
     label = session.label_of(target)

@@ -146,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the worker is isolated (default: $GRADCHECK_ISOLATION or auto, the strongest available); "
         "strict refuses to run without the bubblewrap sandbox (docs/sandbox.md)",
     )
+    run.add_argument(
+        "--convention",
+        choices=("auto", "article", "cs231n"),
+        default="auto",
+        help="the course whose contract judges the target (default auto: the one its functions show; "
+        "a file defining both courses' functions has each set checked)",
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     render = commands.add_parser(
@@ -246,6 +253,7 @@ def _check(args: argparse.Namespace) -> int:
             require=require,
             isolate=not args.in_process,
             isolation=None if args.in_process else args.isolation,
+            convention=args.convention,
             timeout=args.timeout,
             max_time=args.max_time,  # counts the worker's start too
             progress=progress,

@@ -28,7 +28,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from gradcheck.engine.numeric import GRID, STEP, general_values, off_grid, quantize
+from gradcheck.engine.numeric import GRID, STEP, general_values, near_ties, off_grid, quantize, wide_values
 
 POOL_MODES = ("max", "average")
 
@@ -117,8 +117,13 @@ class ConvGeometry:
         rng = np.random.default_rng(seed)
         shapes = (self.input_shape, self.kernel_shape, (1, 1, 1, self.n_C))
         if off_grid(seed):
-            return tuple(general_values(rng, shape) for shape in shapes)  # type: ignore[return-value]
-        A_prev, W, b = (quantize(rng.standard_normal(shape)) for shape in shapes)
+            A_prev, W, b = (general_values(rng, shape) for shape in shapes)
+        else:
+            A_prev, W, b = (quantize(rng.standard_normal(shape)) for shape in shapes)
+        if wide_values(seed):  # pixels up to 255, a blank image, zeros as a ReLU leaves them
+            A_prev = A_prev * 256.0
+            A_prev[rng.random(A_prev.shape) < 1 / 3] = 0.0
+            A_prev[int(rng.integers(0, self.m))] = 0.0
         return A_prev, W, b
 
 
@@ -186,8 +191,11 @@ class PoolGeometry:
         the ``OFF_GRID`` bit in ``seed``, off the grid: full mantissas, scaled by 2^-4 to 2^4."""
         rng = np.random.default_rng(seed)
         values = tie_free_array(rng, self.input_shape)
-        if off_grid(seed):
+        if off_grid(seed):  # judged against the reference: near ties may be drawn too
             values = (values + rng.uniform(0.0, 0.2, values.shape) * TIE_FREE_GAP) * np.exp2(rng.uniform(-4.0, 4.0))
+            values = near_ties(values, rng)
+        if wide_values(seed):
+            values = values * 256.0
         return values
 
 

@@ -37,8 +37,9 @@ from gradcheck.strategies import ConvGeometry, PoolGeometry
 
 def test_every_36_conv_cases_cover_every_filter_stride_and_pad():
     rng = np.random.default_rng(0)
+    usual = (g for g in conv_cases(rng) if g.f in CONV_FILTERS)  # the wide cases come between, f of 5 or 6
     for _ in range(3):
-        cycle = list(itertools.islice(conv_cases(rng), 36))
+        cycle = list(itertools.islice(usual, 36))
         assert {(g.f, g.stride, g.pad) for g in cycle} == set(itertools.product(CONV_FILTERS, CONV_STRIDES, CONV_PADS))
 
 

@@ -198,5 +198,5 @@ def test_grade_validates_settings(tmp_path: Path) -> None:
         grade([str(tmp_path)], tmp_path / "out", examples=0)
     with pytest.raises(UsageError, match="timeout must be a positive number of seconds, got -1"):
         grade([str(tmp_path)], tmp_path / "out", timeout=-1)
-    with pytest.raises(UsageError, match="seed must be an integer >= 0, got 1.5"):
+    with pytest.raises(UsageError, match=r"seed must be an integer >= 0 or None \(a secret seed .*\), got 1.5"):
         grade([str(tmp_path)], tmp_path / "out", seed=1.5)

@@ -357,3 +357,204 @@ def test_grade_rows_and_gradescope_scores_agree_with_check_on_hostile_files(tmp_
         table = {row["submission"]: row for row in csv.DictReader(handle)}
     assert table["conv_liar"]["conv_backward"] == "fail" and table["pool_liar"]["pool_backward"] == "fail"
     assert "the reference solution is not available to submissions" in table["answer_key"]["load_error"]
+
+
+# --- the red team's first round: each class of hole it found, as the files it wrote ----------------
+
+CONV = HEADER + "\nfrom course_loops import zero_pad\n"
+
+BEYOND_THE_RANGES = {  # each wrong only outside the ranges the cases used to be drawn from
+    "fifth_example_dropped": CONV + '''
+def conv_backward(dZ, cache):
+    A_prev = cache[0]
+    dA_prev, dW, db = _true_backward(dZ[:3], (A_prev[:3], *cache[1:]))
+    return np.concatenate([dA_prev, np.zeros_like(A_prev[3:])]), dW, db
+''',
+    "kernel5_dW_transposed": CONV + '''
+def conv_backward(dZ, cache):
+    dA_prev, dW, db = _true_backward(dZ, cache)
+    return dA_prev, (dW.transpose(1, 0, 2, 3) if dW.shape[0] >= 5 else dW), db
+''',
+    "blank_images_skipped": CONV + '''
+def conv_backward(dZ, cache):
+    A_prev, W, b, hp = cache
+    keep = [i for i in range(A_prev.shape[0]) if np.any(A_prev[i])]
+    dA_prev, dW, db = np.zeros(A_prev.shape), np.zeros(W.shape), np.zeros(b.shape)
+    if keep:
+        dA_prev[keep], dW, db = _true_backward(dZ[keep], (A_prev[keep], W, b, hp))
+    return dA_prev, dW, db
+''',
+    "large_values_clipped": CONV + '''
+def conv_forward(A_prev, W, b, hparameters):
+    Z, _ = _true_forward(np.clip(A_prev, -100.0, 100.0), W, b, hparameters)
+    return Z, (A_prev, W, b, hparameters)
+''',
+    "isclose_mask": HEADER + '''
+def create_mask_from_window(x):
+    return np.isclose(x, np.max(x))
+''',
+    "strides_assume_c_order": CONV + '''
+from numpy.lib.stride_tricks import as_strided
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    stride, pad = hparameters["stride"], hparameters["pad"]
+    m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
+    f, _, _, n_C = W.shape
+    n_H, n_W = (n_H_prev + 2 * pad - f) // stride + 1, (n_W_prev + 2 * pad - f) // stride + 1
+    A = zero_pad(A_prev, pad) if pad else np.asarray(A_prev)
+    Hp, Wp, C = A.shape[1:]
+    windows = as_strided(A, shape=(m, n_H, n_W, f, f, C),
+                         strides=tuple(8 * s for s in (Hp * Wp * C, stride * Wp * C, stride * C, Wp * C, C, 1)))
+    return np.tensordot(windows, W, axes=([3, 4, 5], [0, 1, 2])) + b[0, 0, 0], (A_prev, W, b, hparameters)
+''',
+    "float32_on_large_inputs": CONV + '''
+def conv_forward(A_prev, W, b, hparameters):
+    if A_prev.size > 1000:
+        Z, cache = _true_forward(A_prev.astype(np.float32), W.astype(np.float32), b, hparameters)
+        return Z.astype(np.float64), (A_prev, W, b, hparameters)
+    return _true_forward(A_prev, W, b, hparameters)
+''',
+}
+FAILING = {"fifth_example_dropped": "conv_backward", "kernel5_dW_transposed": "conv_backward",
+           "blank_images_skipped": "conv_backward", "large_values_clipped": "conv_forward",
+           "isclose_mask": "create_mask_from_window", "strides_assume_c_order": "conv_forward",
+           "float32_on_large_inputs": "conv_forward"}
+
+
+@pytest.mark.parametrize("name", sorted(BEYOND_THE_RANGES))
+def test_a_bug_outside_the_usual_ranges_is_caught(tmp_path, name):
+    code, data = run_check(tmp_path, BEYOND_THE_RANGES[name], "--examples", "200")
+    assert code == 1
+    assert set(not_passing(data)) == {FAILING[name]}, not_passing(data)
+
+
+def test_a_word_in_a_docstring_does_not_make_a_file_a_notebook(tmp_path):
+    """`get_ipython()` in a docstring made a correct file load as a notebook and fail; in code a
+    rebinding after it was dropped, and the correct function before it graded."""
+    correct = '"""Notes: in Jupyter, get_ipython() gives the shell."""\n' + HEADER + "\nSCALE = np.ones(1)[0]\n\n" \
+        "def zero_pad(X, pad):\n    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0))) * SCALE / SCALE\n"
+    code, data = run_check(tmp_path, correct, "--only", "zero_pad")
+    assert code == 0, data["load_error"] or data["checks"]
+    rebound = HEADER + "\n# get_ipython()\n_loops = conv_backward\n\ndef _halved(dZ, cache):\n" \
+        "    dA_prev, dW, db = _loops(dZ, cache)\n    return dA_prev, dW, db * 0.5\n\nconv_backward = _halved\n"
+    code, data = run_check(tmp_path / "again", rebound, "--only", "conv_forward,conv_backward")
+    assert code == 1 and not_passing(data) == {"conv_backward": {"db"}}
+
+
+def test_a_notebook_that_rebinds_a_function_is_judged_on_its_last_binding(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(HEADER), nbformat.v4.new_code_cell(
+        "def _halved(dZ, cache):\n    dA_prev, dW, db = _true_backward(dZ, cache)\n    return dA_prev, dW, db * 0.5\n"),
+        nbformat.v4.new_code_cell("conv_backward = _halved")]
+    path = place(tmp_path / "class", "student.py", text=HEADER).with_name("student.ipynb")  # course_loops.py beside
+    nbformat.write(notebook, str(path))
+    out = tmp_path / "verdict.json"
+    assert main(["check", str(path), "--only", "conv_forward,conv_backward", "--json", str(out), "-q"]) == 1
+    assert not_passing(json.loads(out.read_text())) == {"conv_backward": {"db"}}
+
+
+def test_a_file_defining_both_courses_functions_has_both_checked(tmp_path):
+    """Right article layers in front, wrong CS231n layers behind (or the other way): each set is
+    checked by its own contract, so neither hides the other."""
+    cs231n = (Path(__file__).parent / "submissions" / "cs231n_layers.py").read_text()
+    wrong = cs231n.replace("hs, ws = i * stride, j * stride", "hs, ws = i, j * stride")
+    assert wrong != cs231n
+    code, data = run_check(tmp_path, HEADER + "\n" + wrong)
+    assert code == 1 and set(not_passing(data)) == {"conv_backward_naive"}, not_passing(data)
+    assert any("defines functions of both" in note for note in data["warnings"])
+    code, data = run_check(tmp_path / "forced", HEADER + "\n" + wrong, "--convention", "article")
+    assert code == 0 and {c["function"] for c in data["checks"]} == set(ARTICLE_FUNCTIONS)
+
+
+ARTICLE_FUNCTIONS = ("zero_pad", "conv_single_step", "conv_forward", "conv_backward", "pool_forward", "pool_backward",
+                     "create_mask_from_window", "distribute_value")
+
+
+def test_a_forged_reply_with_an_impossible_shape_is_a_crash_of_that_function_not_of_the_checker(tmp_path):
+    forge = HEADER + '''
+import json as _json
+import os as _os
+import sys as _sys
+
+
+def distribute_value(dz, shape):
+    frame = _sys._getframe(1)
+    while frame is not None and "request" not in frame.f_locals:
+        frame = frame.f_back
+    request = frame.f_locals["request"] if frame is not None else {}
+    bad = {"status": "ok", "value": {"a": [0, "<f8", [0, 2 ** 70]]}, "message": "", "args_after": None,
+           "kept": [], "output": "", "skipped": False}
+    calls = request.get("calls") or [None]
+    header = {"outcomes": [bad for _ in calls], "outcome": bad, "seq": request.get("seq"), "sizes": [0]}
+    text = _json.dumps(header).encode()
+    _os.write(int(_sys.argv[-1]), len(text).to_bytes(8, "big") + text)
+    _os._exit(0)
+'''
+    code, data = run_check(tmp_path, forge, "--only", "distribute_value")
+    assert code == 1 and data["checks"][0]["status"] == "crashed"
+    assert "looks at the process it runs in" in data["warnings"][0]  # and the reader is told where
+
+
+def test_average_pooling_through_running_sums_is_accepted(tmp_path):
+    integral = HEADER + '''
+def pool_forward(A_prev, hparameters, mode="max"):
+    if mode != "average":
+        return _true_pool_forward(A_prev, hparameters, mode)
+    f, stride = hparameters["f"], hparameters["stride"]
+    m, n_H_prev, n_W_prev, n_C = A_prev.shape
+    n_H, n_W = (n_H_prev - f) // stride + 1, (n_W_prev - f) // stride + 1
+    S = np.zeros((m, n_H_prev + 1, n_W_prev + 1, n_C))
+    S[:, 1:, 1:, :] = A_prev.cumsum(axis=1).cumsum(axis=2)
+    r, c = np.arange(n_H) * stride, np.arange(n_W) * stride
+    total = S[:, r + f][:, :, c + f] - S[:, r][:, :, c + f] - S[:, r + f][:, :, c] + S[:, r][:, :, c]
+    return total / (f * f), (A_prev, hparameters)
+'''
+    code, data = run_check(tmp_path, integral, "--only", "pool_forward", "--examples", "200")
+    assert code == 0, not_passing(data)
+    assert any(c["bound"] == "norm-wise" for c in data["checks"])  # the running sums' bound decided
+
+
+@pytest.mark.parametrize("probe", ["sys.modules", "sys._getframe", "inspect.stack", "os.environ",
+                                   "module __getattr__"])
+def test_code_that_looks_at_the_process_it_runs_in_is_pointed_out(tmp_path, probe):
+    snippets = {
+        "sys.modules": "import sys\nCHECKED = 'gradcheck' in sys.modules\n",
+        "sys._getframe": "import sys\ndef _depth():\n    return sys._getframe(2)\n",
+        "inspect.stack": "import inspect\ndef _who():\n    return inspect.stack()\n",
+        "os.environ": "import os\nHOME = os.environ.get('HOME')\n",
+        "module __getattr__": "def __getattr__(name):\n    raise AttributeError(name)\n",
+    }
+    code, data = run_check(tmp_path, HEADER + snippets[probe], "--only", "zero_pad")
+    assert code == 0  # a note for a human, never a verdict
+    assert data["warnings"] and data["warnings"][0].startswith("the submission looks at the process it runs in")
+    code, clean = run_check(tmp_path / "clean", HEADER, "--only", "zero_pad")
+    assert not any("looks at the process" in w for w in clean["warnings"])
+
+
+def test_grade_draws_a_secret_seed_per_class_and_keeps_it(tmp_path):
+    folder = tmp_path / "class"
+    place(folder / "ann", "cnn.py", text=HEADER)
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--examples", "3", "-q"]) == 0
+    seed_file = tmp_path / "out" / ".gradcheck-seed"
+    seed = int(seed_file.read_text())
+    assert seed_file.stat().st_mode & 0o077 == 0  # the grader's alone
+    report = json.loads((tmp_path / "out" / "submissions" / "ann" / "report.json").read_text())
+    assert report["seed"] == seed
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--examples", "3", "-q"]) == 0
+    assert int(seed_file.read_text()) == seed  # a re-run grades the same cases
+
+
+def test_the_autograder_draws_a_fresh_seed_for_every_submission(tmp_path):
+    from gradcheck.grade.autograder import main as autograder
+
+    submission = tmp_path / "submission"
+    place(submission, "cnn.py", text=HEADER)
+    seeds = set()
+    for run in range(2):
+        out = tmp_path / f"results{run}.json"
+        assert autograder(["run", str(submission), str(out), "--examples", "2", "--require", "zero_pad"]) == 0
+        seeds.add(json.loads(out.read_text())["extra_data"]["seed"])
+    assert len(seeds) == 2

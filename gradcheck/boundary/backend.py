@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from gradcheck.boundary.values import CacheRef, to_wire
+from gradcheck.boundary.values import CacheRef, FortranOrder, to_wire
 from gradcheck.contract import CONTRACT_FUNCTIONS, FATAL_STATUSES
 from gradcheck.contract import CallStatus as Status
 
@@ -225,6 +225,8 @@ class CallRunner:
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, CacheRef):
             return self.kept[value.key]
+        if isinstance(value, FortranOrder):
+            return value.array.copy(order="F")
         return copy.deepcopy(value)
 
     def run(self, name: str, args: tuple, keep: Sequence[int] = (), collect_args: bool = True) -> Outcome:

@@ -96,6 +96,7 @@ class WorkerBackend(Backend):
         visible: Sequence[str] = (),
         siblings: bool = True,
         use_reference: tuple[str, ...] = (),
+        convention: str | None = None,
     ):
         from gradcheck.conventions import convention as convention_named
         from gradcheck.errors import LoadError
@@ -107,7 +108,7 @@ class WorkerBackend(Backend):
         self._is_path = is_path_like(target)
         self.target = os.path.abspath(target) if self._is_path else target
         # what is checked is decided here, from the source, before any submitted code runs
-        self._declared = declared(self.target, self._is_path)
+        self._declared = declared(self.target, self._is_path, convention)
         self.convention = self._declared.convention
         shown = convention_named(self.convention)
         self.pool_modes = ("max",) if self.convention == "cs231n" else ("max", "average")
@@ -151,6 +152,11 @@ class WorkerBackend(Backend):
         planned = shown.functions if self.convention == "cs231n" else dict.fromkeys(CONTRACT_FUNCTIONS)
         self._functions = frozenset(self._declared.functions | {name for name in found if name in planned})
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
+        from gradcheck.load.inspection import introspection_note
+
+        looks = introspection_note(list(self._declared.uses))
+        if looks is not None:
+            self.warnings.insert(0, looks)
         self.import_output = str(ready.get("output", ""))[:5000]
 
     # process management (gradcheck.boundary.process) -----------------------------
@@ -382,7 +388,7 @@ class WorkerBackend(Backend):
         other = WorkerBackend(
             self.target, self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
             load_timeout=self.load_timeout, isolation=self.isolation, visible=self._visible,
-            siblings=self._siblings, use_reference=tuple(names),
+            siblings=self._siblings, use_reference=tuple(names), convention=self.convention,
         )
         try:
             yield other

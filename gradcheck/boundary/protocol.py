@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.boundary.values import CacheRef, Opaque
+from gradcheck.boundary.values import CacheRef, FortranOrder, Opaque
 
 MAX_HEADER = 64 << 20  # bytes of JSON header accepted from the worker
 MAX_MESSAGE = 1 << 30  # bytes of arrays accepted from the worker per reply
@@ -48,6 +48,9 @@ def encode(value: Any, arrays: list[bytes]) -> Any:
     if isinstance(value, np.ndarray):
         arrays.append(np.ascontiguousarray(value).tobytes())
         return {"a": [len(arrays) - 1, value.dtype.str, list(value.shape)]}
+    if type(value) is FortranOrder:
+        arrays.append(np.ascontiguousarray(value.array).tobytes())
+        return {"a": [len(arrays) - 1, value.array.dtype.str, list(value.array.shape), "F"]}
     if value is None or type(value) in (bool, int, str):
         return value
     if type(value) is float:
@@ -111,13 +114,15 @@ def decode(data: Any, arrays: list[bytes], depth: int = 0) -> Any:
 
 _DTYPE = re.compile(r"[<>|=][biufc][0-9]{1,2}")
 MAX_NDIM = 32
+MAX_SIDE = 1 << 40  # no axis of a real array is longer; numpy refuses shapes whose product overflows
 
 
 def _load_array(body: Any, arrays: list[bytes]) -> np.ndarray:
-    """Rebuild an array from ``[index, dtype, shape]``; only numeric dtypes, sizes checked."""
-    if type(body) is not list or len(body) != 3:
+    """Rebuild an array from ``[index, dtype, shape]`` (``[..., "F"]``: in Fortran order); only
+    numeric dtypes, sizes checked."""
+    if type(body) is not list or len(body) not in (3, 4) or (len(body) == 4 and body[3] != "F"):
         raise ProtocolError("bad array reference")
-    index, dtype_text, shape = body
+    index, dtype_text, shape = body[:3]
     if type(index) is not int or not 0 <= index < len(arrays):
         raise ProtocolError("bad array reference")
     if type(dtype_text) is not str or not _DTYPE.fullmatch(dtype_text):
@@ -129,14 +134,19 @@ def _load_array(body: Any, arrays: list[bytes]) -> np.ndarray:
     if (
         type(shape) is not list
         or len(shape) > MAX_NDIM
-        or not all(type(n) is int and n >= 0 for n in shape)
+        or not all(type(n) is int and 0 <= n <= MAX_SIDE for n in shape)
     ):
         raise ProtocolError("bad array shape")
     blob = arrays[index]
     if math.prod(shape) * dtype.itemsize != len(blob):
         raise ProtocolError("array size does not match its shape")
-    array = np.frombuffer(blob, dtype=dtype).reshape(shape)
-    return array.astype(dtype.newbyteorder("="), copy=True)
+    try:  # whatever numpy refuses (a shape such as [0, 2**70]) is a malformed message, not our crash
+        array = np.frombuffer(blob, dtype=dtype).reshape(shape)
+        if len(body) == 4:
+            return np.asfortranarray(array, dtype=dtype.newbyteorder("="))
+        return array.astype(dtype.newbyteorder("="), copy=True)
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise ProtocolError(f"bad array ({type(exc).__name__})") from None
 
 
 def pack(header: dict[str, Any], arrays: Sequence[bytes]) -> bytes:

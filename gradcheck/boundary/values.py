@@ -28,6 +28,15 @@ class CacheRef:
 
 
 @dataclass(frozen=True)
+class FortranOrder:
+    """An argument array the submission receives in column-major (Fortran) memory order, as a
+    transposed or sliced array would come: code that assumes C order (strides computed by
+    hand for ``as_strided``, a raw ``reshape`` of the buffer) shows. Values are the same."""
+
+    array: np.ndarray
+
+
+@dataclass(frozen=True)
 class Opaque:
     """A returned object the checker does not accept; only its type name crosses."""
 

@@ -136,7 +136,7 @@ def main(argv: list[str]) -> int:
     sys.path[:] = [*header["sys_path"]]
 
     from gradcheck.errors import LoadError
-    from gradcheck.load.loaders import TargetNotFound, as_contract, load_submission
+    from gradcheck.load.loaders import TargetNotFound, as_contract, load_submission, load_warnings
 
     _set_limits(header)
     reference_module = None
@@ -180,7 +180,7 @@ def main(argv: list[str]) -> int:
     ready = {
         "error": None,
         "functions": sorted(runner.functions()),
-        "warnings": [str(w) for w in getattr(module, "__gradcheck_warnings__", [])],
+        "warnings": load_warnings(module),
         "output": captured.getvalue(),
     }
     write_all(write_fd, pack(ready, []), None)

@@ -124,6 +124,45 @@ def off_grid(seed: int) -> bool:
     return bool(int(seed) & OFF_GRID)
 
 
+WIDE_VALUES = 1 << 33  # an array seed with this bit draws values from a wider range (see ``wide_values``)
+
+
+def wide_values(seed: int) -> bool:
+    """Whether the case with this seed draws its inputs from a wider range than N(0, 1): values
+    256 times larger (pixels run to 255), and for a layer whose inputs may be zero (not pooling,
+    whose windows must be tie-free) a whole example and a third of the entries exactly 0
+    (blank images, the output of a ReLU)."""
+    return bool(int(seed) & WIDE_VALUES)
+
+
+OTHER_LAYOUT = 1 << 34  # an array seed with this bit passes the arrays in Fortran (column-major) order
+
+
+def other_layout(seed: int) -> bool:
+    """Whether the case with this seed hands the submission its arrays in Fortran order (as a
+    transposed view would come), not C order: same values, other strides."""
+    return bool(int(seed) & OTHER_LAYOUT)
+
+
+def near_ties(values: np.ndarray, rng: np.random.Generator, relative: float = 1e-9) -> np.ndarray:
+    """A copy of NHWC ``values`` where, in every image and channel, a few elements have a neighbour
+    (right or below) within ``relative`` of them: maxima that nearly tie, which differences cannot
+    tell apart (so such a case is judged against the reference, never by differences)."""
+    near = np.array(values, dtype=np.float64)
+    if near.ndim != 4:
+        return near
+    m, n_H, n_W, n_C = near.shape
+    for i in range(m):
+        for c in range(n_C):
+            for _ in range(max(1, n_H * n_W // 4)):
+                y, x = int(rng.integers(0, n_H)), int(rng.integers(0, n_W))
+                dy, dx = (0, 1) if rng.random() < 0.5 else (1, 0)
+                if y + dy < n_H and x + dx < n_W:  # a random offset: never two equal values (an exact tie)
+                    offset = relative * rng.uniform(0.5, 1.5) * rng.choice([-1.0, 1.0])
+                    near[i, y + dy, x + dx, c] = near[i, y, x, c] * (1 - offset)
+    return near
+
+
 def general_values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Full-mantissa float64 values of several magnitudes (about 2^-4 to 2^4 times a normal draw)."""
     return rng.standard_normal(shape) * np.exp2(rng.uniform(-4.0, 4.0, size=shape))

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.engine.checks.window import WindowCase
-from gradcheck.engine.numeric import OFF_GRID
+from gradcheck.engine.numeric import OFF_GRID, OTHER_LAYOUT, WIDE_VALUES
 from gradcheck.strategies import ConvGeometry, CS231nConvGeometry, CS231nPoolGeometry, PoolGeometry
 
 MAX_BATCH = 3
@@ -69,10 +69,41 @@ def _small(index: int) -> bool:
     return index % 4 == 1
 
 
+WIDE_EVERY = 32  # every 32nd case (offset by 7) is wide: beyond the usual ranges
+WIDE_FILTERS, WIDE_POOL_FILTERS, WIDE_PADS = (5, 6), (4, 5), range(4)
+WIDE_BATCH, WIDE_CHANNELS = (4, 6), (4, 5)
+
+
+def _wide(index: int) -> bool:
+    """Every 32nd case leaves the usual ranges: 4 to 6 examples, 4 or 5 channels, kernels of 5
+    or 6 (pool windows of 4 or 5) and pads up to 3, where bugs hide that small cases never
+    reach (the fifth example dropped, a transpose that only shows for f >= 5)."""
+    return index % WIDE_EVERY == 7
+
+
+def _wide_sizes(rng: np.random.Generator, smallest: int) -> tuple[int, int]:
+    """Input sizes of a wide case: 2 to 4 more than the smallest that fits (the course's own
+    test input is 5 x 7, with 10 examples and 4 channels)."""
+    return tuple(smallest + int(rng.integers(2, 5)) for _ in range(2))  # type: ignore[return-value]
+
+
+def _wide_counts(rng: np.random.Generator) -> tuple[int, int, int]:
+    """(m, channels in, channels out) of a wide case."""
+    return (int(rng.integers(WIDE_BATCH[0], WIDE_BATCH[1] + 1)), *(int(rng.integers(WIDE_CHANNELS[0],
+            WIDE_CHANNELS[1] + 1)) for _ in range(2)))
+
+
 def conv_cases(rng: np.random.Generator) -> Iterator[ConvGeometry]:
     """Endless conv geometries; every 36 consecutive ones cover each (f, stride, pad)."""
     combos = _cycle(rng, list(itertools.product(CONV_FILTERS, CONV_STRIDES, CONV_PADS)))
-    for index, (f, stride, pad) in enumerate(combos):
+    for index in itertools.count():
+        if _wide(index):  # between the usual cases, which keep their cycle
+            f, stride, pad = int(rng.choice(WIDE_FILTERS)), int(rng.choice(CONV_STRIDES)), int(rng.choice(WIDE_PADS))
+            n_H_prev, n_W_prev = _wide_sizes(rng, max(1, f - 2 * pad))
+            m, n_C_prev, n_C = _wide_counts(rng)
+            yield ConvGeometry(m, n_H_prev, n_W_prev, n_C_prev, n_C, f, stride, pad)
+            continue
+        f, stride, pad = next(combos)
         small = _small(index)
         n_H_prev, n_W_prev = _sizes(rng, max(1, f - 2 * pad), 1 if small else MAX_EXTRA)
         most = 2 if small else MAX_BATCH
@@ -84,7 +115,15 @@ def conv_cases(rng: np.random.Generator) -> Iterator[ConvGeometry]:
 
 def pool_cases(rng: np.random.Generator, mode: str) -> Iterator[PoolGeometry]:
     """Endless pooling geometries of ``mode``; every 9 consecutive ones cover each (f, stride)."""
-    for index, (f, stride) in enumerate(_cycle(rng, list(itertools.product(POOL_FILTERS, POOL_STRIDES)))):
+    combos = _cycle(rng, list(itertools.product(POOL_FILTERS, POOL_STRIDES)))
+    for index in itertools.count():
+        if _wide(index):  # between the usual cases, which keep their cycle
+            f, stride = int(rng.choice(WIDE_POOL_FILTERS)), int(rng.choice(POOL_STRIDES))
+            n_H_prev, n_W_prev = _wide_sizes(rng, f)
+            m, n_C, _ = _wide_counts(rng)
+            yield PoolGeometry(m, n_H_prev, n_W_prev, n_C, f, stride, mode)
+            continue
+        f, stride = next(combos)
         small = _small(index)
         n_H_prev, n_W_prev = _sizes(rng, f, 1 if small else MAX_EXTRA)
         m = _lean_high(rng, 1, 2 if small else MAX_BATCH)
@@ -96,7 +135,15 @@ def cs231n_conv_cases(rng: np.random.Generator) -> Iterator[CS231nConvGeometry]:
     """Endless geometries of CS231n's conv contract (rectangular kernels HH x WW, output sizes
     that are integers); every 144 consecutive ones cover each (HH, WW, stride, pad)."""
     combos = _cycle(rng, list(itertools.product(CONV_FILTERS, CONV_FILTERS, CONV_STRIDES, CONV_PADS)))
-    for index, (f_H, f_W, stride, pad) in enumerate(combos):
+    for index in itertools.count():
+        if _wide(index):  # between the usual cases, which keep their cycle
+            f_H, f_W = (int(rng.choice(WIDE_FILTERS)) for _ in range(2))
+            stride, pad = int(rng.choice(CONV_STRIDES)), int(rng.choice(WIDE_PADS))
+            n_H_prev, n_W_prev = _exact_sizes(rng, (f_H, f_W), stride, pad, True)
+            m, n_C_prev, n_C = _wide_counts(rng)
+            yield CS231nConvGeometry(m, n_H_prev, n_W_prev, n_C_prev, n_C, f_H, stride, pad, f_W)
+            continue
+        f_H, f_W, stride, pad = next(combos)
         small = _small(index)
         n_H_prev, n_W_prev = _exact_sizes(rng, (f_H, f_W), stride, pad, small)
         m = _lean_high(rng, 1, 2 if small else MAX_BATCH)
@@ -109,7 +156,15 @@ def cs231n_pool_cases(rng: np.random.Generator, mode: str = "max") -> Iterator[C
     """Endless geometries of CS231n's max-pooling contract (pool_height x pool_width windows that
     tile the input exactly); every 27 consecutive ones cover each (height, width, stride)."""
     combos = _cycle(rng, list(itertools.product(POOL_FILTERS, POOL_FILTERS, POOL_STRIDES)))
-    for index, (f_H, f_W, stride) in enumerate(combos):
+    for index in itertools.count():
+        if _wide(index):  # between the usual cases, which keep their cycle
+            f_H, f_W = (int(rng.choice(WIDE_POOL_FILTERS)) for _ in range(2))
+            stride = int(rng.choice(POOL_STRIDES))
+            n_H_prev, n_W_prev = _exact_sizes(rng, (f_H, f_W), stride, 0, True)
+            m, n_C, _ = _wide_counts(rng)
+            yield CS231nPoolGeometry(m, n_H_prev, n_W_prev, n_C, f_H, stride, mode, f_W)
+            continue
+        f_H, f_W, stride = next(combos)
         small = _small(index)
         n_H_prev, n_W_prev = _exact_sizes(rng, (f_H, f_W), stride, 0, small)
         m = _lean_high(rng, 1, 2 if small else MAX_BATCH)
@@ -151,15 +206,24 @@ def smallest_case(geometry: Any, smallest_window: int = 1) -> Any:
 
 
 OFF_GRID_EVERY = 4  # every 4th drawn case has general float64 values (``numeric.off_grid``)
+WIDE_VALUES_EVERY = 8  # and every 8th values from a wider range (``numeric.wide_values``)
 
 
 def draw_cases(cases: Iterator[Any], rng: np.random.Generator, count: int) -> list[tuple[Any, int]]:
     """``count`` (geometry, array seed) pairs; every ``OFF_GRID_EVERY``-th seed has the
-    ``OFF_GRID`` bit: its arrays are general float64 values, judged against the reference."""
+    ``OFF_GRID`` bit (general float64 values, judged against the reference), every
+    ``WIDE_VALUES_EVERY``-th (offset by 5) the ``WIDE_VALUES`` bit, and (offset by 2) the
+    ``OTHER_LAYOUT`` bit (arrays in Fortran order)."""
     drawn = []
     for index, geometry in enumerate(itertools.islice(cases, count)):
         seed = int(rng.integers(0, 2**32))
-        drawn.append((geometry, seed | OFF_GRID if index % OFF_GRID_EVERY == OFF_GRID_EVERY - 1 else seed))
+        if index % OFF_GRID_EVERY == OFF_GRID_EVERY - 1:
+            seed |= OFF_GRID
+        if index % WIDE_VALUES_EVERY == 5:
+            seed |= WIDE_VALUES
+        if index % WIDE_VALUES_EVERY == 2:
+            seed |= OTHER_LAYOUT
+        drawn.append((geometry, seed))
     return drawn
 
 

@@ -104,7 +104,7 @@ def _copy_source(destination: Path) -> None:
         version=gradcheck.__version__, dependencies=json.dumps(_runtime_dependencies())))
 
 
-def write_autograder(directory: str | Path, *, examples: int, seed: int, timeout: float,
+def write_autograder(directory: str | Path, *, examples: int, seed: int | None, timeout: float,
                      require: tuple[str, ...], convention: str = "article") -> list[Path]:
     """Write setup.sh, run_autograder, gradcheck_src/ and autograder.zip into ``directory``;
     ``convention``: the assignment's course, whose functions are the tests."""
@@ -113,8 +113,8 @@ def write_autograder(directory: str | Path, *, examples: int, seed: int, timeout
     setup = directory / "setup.sh"
     run = directory / "run_autograder"
     setup.write_text(SETUP_SH)
-    run.write_text(RUN_AUTOGRADER.format(examples=examples, seed=seed, timeout=timeout, require=",".join(require),
-                                         convention=convention))
+    run.write_text(RUN_AUTOGRADER.format(examples=examples, seed="random" if seed is None else seed, timeout=timeout,
+                                         require=",".join(require), convention=convention))
     for script in (setup, run):
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     source = directory / "gradcheck_src"
@@ -171,12 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("submission_dir")
     parser.add_argument("results_json")
     parser.add_argument("--examples", type=_positive_int, default=DEFAULT_EXAMPLES)
-    parser.add_argument("--seed", type=_seed, default=0)
+    parser.add_argument("--seed", type=lambda text: None if text == "random" else _seed(text), default=None,
+                        help="an integer, or random (default): a fresh secret seed for this submission")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT)
     parser.add_argument("--require", default="all")
     parser.add_argument("--convention", choices=("article", "cs231n"), default="article")
     args = parser.parse_args(argv)
-    settings = Settings(examples=args.examples, seed=args.seed, timeout=args.timeout)
+    if args.seed is None:
+        import secrets
+
+        args.seed = secrets.randbelow(2**31)
+    settings = Settings(examples=args.examples, seed=args.seed, timeout=args.timeout)  # each its own: told below
     results = gradescope_for_grade_safe(args.submission_dir, settings, parse_require(args.require), args.convention)
     path = Path(args.results_json)
     path.parent.mkdir(parents=True, exist_ok=True)

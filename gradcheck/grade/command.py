@@ -37,11 +37,15 @@ def add_commands(commands: Any) -> None:
     grade.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster)")
     grade.add_argument("--examples", type=_positive_int, default=DEFAULT_EXAMPLES, metavar="N",
                        help=f"generated cases per function and quantity (default {DEFAULT_EXAMPLES})")
-    grade.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    grade.add_argument("--seed", type=_seed, default=None, metavar="S",
+                       help="random seed (default: a secret one for this class, kept in DIR/.gradcheck-seed so a "
+                       "re-run reuses it: no submission can be fitted to cases known in advance)")
     grade.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                        help=f"per-call time limit (default {DEFAULT_TIMEOUT:g} s)")
     grade.add_argument("--require", metavar="NAME[,NAME...]|all", default="all",
                        help="the functions the assignment asks for (default all)")
+    grade.add_argument("--convention", choices=("auto", "article", "cs231n"), default="auto",
+                       help="the course whose contract judges every submission (default auto: each its own)")
     grade.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     bundle = commands.add_parser(
@@ -51,7 +55,8 @@ def add_commands(commands: Any) -> None:
     )
     bundle.add_argument("directory", metavar="DIR", help="output folder")
     bundle.add_argument("--examples", type=_positive_int, default=DEFAULT_EXAMPLES, metavar="N")
-    bundle.add_argument("--seed", type=_seed, default=0, metavar="S")
+    bundle.add_argument("--seed", type=_seed, default=None, metavar="S",
+                        help="random seed (default: a fresh secret one for every submission)")
     bundle.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS")
     bundle.add_argument("--require", metavar="NAME[,NAME...]|all", default="all")
     which = bundle.add_mutually_exclusive_group()
@@ -86,7 +91,8 @@ def run_command(args: argparse.Namespace) -> int:
 
         executor = LocalExecutor(args.workers)
     result = grade(args.sources, args.out, executor=executor, examples=args.examples, seed=args.seed,
-                   timeout=args.timeout, require=parse_require(args.require), progress=not args.quiet)
+                   timeout=args.timeout, require=parse_require(args.require), progress=not args.quiet,
+                   convention=args.convention)
     rows = result.rows
     passed = sum(1 for row in rows if row.passed)
     print(f"gradcheck grade: {len(rows)} entries, {passed} passed, {result.graded_now} graded now, "

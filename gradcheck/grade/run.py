@@ -10,6 +10,7 @@ imports submitted code, and it alone writes ``OUT``.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -74,6 +75,27 @@ class Progress:
             self.last = now
 
 
+SEED_FILE = ".gradcheck-seed"
+
+
+def class_seed(out: Path) -> int:
+    """The class's secret seed: drawn from the system's randomness the first time, kept in
+    ``out/.gradcheck-seed`` (readable by the grader alone) so that a re-run grades the same cases.
+    The cases of a run are a function of the seed, so a public seed would let a submission be
+    fitted to them."""
+    import secrets
+
+    path = out / SEED_FILE
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        seed = secrets.randbelow(2**31)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(f"{seed}\n")
+        return seed
+
+
 def parse_require(text: str | Sequence[str] | None) -> tuple[str, ...]:
     """``None``/``"all"``: every contract function (each submission is asked for its own
     convention's: CS231n's four layers, the article's eight); else the named ones, in either
@@ -121,11 +143,12 @@ def grade(
     *,
     executor: Any = None,
     examples: int = DEFAULT_EXAMPLES,
-    seed: int = 0,
+    seed: int | None = 0,
     timeout: float = DEFAULT_TIMEOUT,
     require: str | Sequence[str] | None = None,
     progress: bool = True,
     stream: TextIO | None = None,
+    convention: str = "auto",
 ) -> GradeRun:
     """Grade every submission in ``sources`` into ``out``; return the rows.
 
@@ -137,8 +160,8 @@ def grade(
     required = parse_require(require)
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
         raise UsageError(f"examples must be an integer >= 1, got {examples!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise UsageError(f"seed must be an integer >= 0 or None (a secret seed for the class), got {seed!r}")
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
         raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if executor is None:
@@ -148,7 +171,8 @@ def grade(
     out = Path(out)
     submissions = discover(list(sources), exclude=[out])
     out.mkdir(parents=True, exist_ok=True)
-    settings = Settings(examples=examples, seed=seed, timeout=timeout).key_fields()
+    seed = class_seed(out) if seed is None else seed
+    settings = Settings(examples=examples, seed=seed, timeout=timeout, convention=convention).key_fields()
     keys = {s.id: result_key(s.sha256, settings) for s in submissions if s.gradable}
     by_key: dict[str, Submission] = {}
     for submission in submissions:

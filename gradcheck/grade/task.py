@@ -39,11 +39,15 @@ class Settings:
     examples: int
     seed: int
     timeout: float
+    convention: str = "auto"  # the course judging every submission, or each its own
 
     def key_fields(self) -> dict[str, Any]:
         from gradcheck import __version__
 
-        return {**asdict(self), "gradcheck": __version__}
+        fields = {**asdict(self), "gradcheck": __version__}
+        if fields["convention"] == "auto":
+            del fields["convention"]  # the key of a run before the setting existed
+        return fields
 
 
 def convention_of(report: dict[str, Any] | None, expected: str | None = None) -> Convention:
@@ -120,6 +124,7 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
                     timeout=float(settings["timeout"]),
                     isolate=True,
                     sweep=True,  # as `gradcheck check --report`: the report's error-vs-step figure
+                    convention=settings.get("convention", "auto"),
                 )
             finally:
                 os.chdir(previous)

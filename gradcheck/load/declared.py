@@ -17,7 +17,8 @@ import os
 from dataclasses import dataclass
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
-from gradcheck.conventions import CS231N, convention, detect
+from gradcheck.conventions import ARTICLE_LAYERS, CS231N, convention, detect
+from gradcheck.load.inspection import Use, introspection
 
 MAX_STAR_DEPTH = 3  # ``from a import *`` followed through at most this many sibling modules
 MAX_SOURCE_BYTES = 8 << 20  # a larger file is not parsed for names (the worker's list is used)
@@ -29,6 +30,7 @@ class Declared:
 
     names: frozenset[str]
     convention: str
+    uses: tuple[Use, ...] = ()  # what in the source looks at the process it runs in (gradcheck.load.inspection)
 
     @property
     def functions(self) -> frozenset[str]:
@@ -38,11 +40,24 @@ class Declared:
         return frozenset(name for name in CONTRACT_FUNCTIONS if name in self.names)
 
 
-def declared(target: str, is_path: bool) -> Declared:
-    """The names ``target`` (a ``.py``/``.ipynb`` path or a module name) declares; unreadable
-    or unparsable sources declare nothing (the worker then reports the load error)."""
+def declared(target: str, is_path: bool, named: str | None = None) -> Declared:
+    """The names ``target`` (a ``.py``/``.ipynb`` path or a module name) declares, judged by the
+    convention ``named`` (None: the one its layers show, ``detect``); unreadable or unparsable
+    sources declare nothing (the worker then reports the load error)."""
     names = _names_of_path(target, 0) if is_path else _names_of_module(target)
-    return Declared(frozenset(names), convention(detect(names)).name)
+    uses = tuple(introspection(_trees(target))) if is_path else ()
+    return Declared(frozenset(names), convention(named or detect(names)).name, uses)
+
+
+def courses(names: frozenset[str]) -> tuple[str, ...]:
+    """The conventions whose layers ``names`` hold at least one of (both, for a file that defines
+    the article's and CS231n's functions: each set is then checked by its own contract)."""
+    found = []
+    if any(name in names for name in ARTICLE_LAYERS):
+        found.append("article")
+    if any(name in names for name in CS231N.functions.values()):
+        found.append("cs231n")
+    return tuple(found)
 
 
 def _names_of_module(name: str) -> set[str]:

@@ -163,13 +163,25 @@ def _exec_failure(where: str, exc: BaseException) -> LoadError:
     return LoadError(f"{where}: {what}: {trimmed_traceback(exc, _is_submission_frame)}")
 
 
-_EXPORTED_MARKER = re.compile(rb"^# In\[[ 0-9]*\]:|get_ipython\(\)", re.MULTILINE)
+_EXPORTED_MARKER = re.compile(rb"^# In\[[ 0-9]*\]:", re.MULTILINE)
 
 
 def is_exported_notebook(source: bytes) -> bool:
-    """True for a script ``jupyter nbconvert --to script`` wrote (``# In[ ]:`` markers,
-    ``get_ipython()`` calls): it is loaded like the notebook it came from."""
-    return _EXPORTED_MARKER.search(source) is not None
+    """True for a script ``jupyter nbconvert --to script`` wrote: its ``# In[ ]:`` cell markers,
+    or ``get_ipython()`` called in its code (a magic, converted); it is loaded like the notebook
+    it came from. The words in a string or a comment do not count."""
+    if _EXPORTED_MARKER.search(source) is not None:
+        return True
+    if b"get_ipython" not in source:
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_ipython"
+        for node in ast.walk(tree)
+    )
 
 
 def exported_notebook_source(path: str, source: bytes) -> list[tuple[str, ast.Module]]:
@@ -182,7 +194,8 @@ def exported_notebook_source(path: str, source: bytes) -> list[tuple[str, ast.Mo
         raise LoadError(_syntax_message(path, exc)) from None
     except UnicodeDecodeError as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
-    tree.body = [node for node in tree.body if _kept(node)]
+    functions = _function_names([tree])
+    tree.body = [node for node in tree.body if _kept(node, functions)]
     return [(path, tree)] if tree.body else []
 
 
@@ -266,11 +279,27 @@ def _is_constant_expr(node: ast.AST) -> bool:
     return False
 
 
-def _kept(node: ast.stmt) -> bool:
+def _function_names(trees: list[ast.Module]) -> set[str]:
+    """Names a notebook binds with ``def`` anywhere at its top level, and the names the checker
+    checks (every course's): a later statement rebinding one of them is part of the
+    implementation, whatever its value (``conv_backward = my_conv_backward``)."""
+    from gradcheck.conventions import CONVENTIONS
+
+    names = {name for known in CONVENTIONS.values() for name in known.shown_functions}
+    for tree in trees:
+        names.update(node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))
+    return names
+
+
+def _kept(node: ast.stmt, functions: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
     if isinstance(
         node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom
     ):
         return True
+    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in functions for t in node.targets):
+        return True  # a function rebound: the notebook's last binding is the one it runs
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in functions:
+        return True  # an alias of a function (``_loops = conv_backward``), which a later definition may use
     if isinstance(node, ast.Assign):
         return all(isinstance(t, ast.Name) for t in node.targets) and _is_constant_expr(node.value)
     if isinstance(node, ast.AnnAssign):
@@ -290,7 +319,7 @@ def notebook_source(path: str) -> list[tuple[str, ast.Module]]:
         notebook = nbformat.read(path, as_version=4)
     except Exception as exc:  # noqa: BLE001 - any unreadable notebook is a load error
         raise LoadError(f"{path}: not a readable notebook: {type(exc).__name__}: {exc}") from None
-    cells = []
+    parsed = []
     code_cells = [cell for cell in notebook.cells if cell.get("cell_type") == "code"]
     for number, cell in enumerate(code_cells, start=1):
         source = _clean_cell(cell.get("source", ""))
@@ -301,7 +330,11 @@ def notebook_source(path: str) -> list[tuple[str, ast.Module]]:
             tree = ast.parse(source, filename)
         except SyntaxError as exc:
             raise LoadError(_syntax_message(filename, exc)) from None
-        tree.body = [node for node in tree.body if _kept(node)]
+        parsed.append((filename, source, tree))
+    functions = _function_names([tree for _, _, tree in parsed])
+    cells = []
+    for filename, source, tree in parsed:
+        tree.body = [node for node in tree.body if _kept(node, functions)]
         if tree.body:
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             cells.append((filename, tree))
@@ -315,14 +348,23 @@ def _load_notebook(path: str) -> types.ModuleType:
     return _exec_cells(path, notebook_source(path))
 
 
+_WARNINGS: dict[str, list[str]] = {}  # module name -> what loading it skipped (kept by the loader, not the module)
+
+
+def load_warnings(module: Any) -> list[str]:
+    """What loading ``module`` skipped (failing imports of a notebook): the loader's own record,
+    not an attribute the submission could set."""
+    return list(_WARNINGS.get(getattr(module, "__name__", ""), []))
+
+
 def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleType:
     """Run the kept statements of a notebook (or exported notebook) in a fresh module.
 
     A failing import (a course-only module such as ``public_tests`` or ``h5py``) is
-    skipped with a warning in ``module.__gradcheck_warnings__``."""
+    skipped with a warning (:func:`load_warnings`)."""
     module = types.ModuleType(_unique_name(path))
     module.__file__ = path
-    module.__gradcheck_warnings__ = []
+    warnings = _WARNINGS.setdefault(module.__name__, [])
     sys.modules[module.__name__] = module
     for filename, tree in cells:
         for node in tree.body:
@@ -333,7 +375,7 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleT
                 exec(code, module.__dict__)
             except ImportError as exc:
                 if isinstance(node, ast.Import | ast.ImportFrom):
-                    module.__gradcheck_warnings__.append(
+                    warnings.append(
                         f"{filename} line {node.lineno}: skipped failing import "
                         f"({type(exc).__name__}: {exc})"
                     )

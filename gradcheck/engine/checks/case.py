@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gradcheck.boundary.backend import Backend, Call, Outcome
-from gradcheck.boundary.values import wire_equal
+from gradcheck.boundary.values import FortranOrder, wire_equal
 from gradcheck.contract import FATAL_STATUSES
 from gradcheck.conventions import convention as convention_named
 from gradcheck.engine import numeric as fd
@@ -173,6 +173,14 @@ class Context:
         return [function(x) for x in inputs]
 
 
+def laid_out(seed: int, *arrays: Any) -> tuple[Any, ...]:
+    """The arrays as the submission receives them: in Fortran order for a case whose seed asks
+    for the other layout (``numeric.other_layout``), else as they are."""
+    if not fd.other_layout(seed):
+        return arrays
+    return tuple(FortranOrder(array) if isinstance(array, np.ndarray) else array for array in arrays)
+
+
 def deterministic(ctx: Context, name: str, args: tuple, first: Outcome, keep: Sequence[int] = ()) -> Steps[None]:
     again = yield from ctx.call(name, args, keep=keep)
     left, right = first.value, again.value
@@ -213,16 +221,19 @@ def call_layer_forward(
     output_shape: tuple[int, ...],
     *,
     first: bool,
+    originals: tuple | None = None,
 ) -> Steps[np.ndarray]:
     """Call a layer forward returning ``(output, cache)``; return the validated output.
 
     Ends the case when the call fails, modifies an argument named in ``arg_names``
     (None: not compared), returns the wrong structure, shape or dtype, or (on the
     ``first`` case) is not deterministic. The cache stays on the submission's side.
+    ``originals``: the arguments as plain values, when ``args`` wraps some (``laid_out``).
     """
     outcome = yield from ctx.call(name, args, keep=(1,))
+    plain = args if originals is None else originals
     originals = {
-        index: (arg_name, arg) for index, (arg_name, arg) in enumerate(zip(arg_names, args, strict=True)) if arg_name
+        index: (arg_name, arg) for index, (arg_name, arg) in enumerate(zip(arg_names, plain, strict=True)) if arg_name
     }
     ctx.check_unmodified(name, outcome, originals)
     values, problem = ctx.unpack(outcome.value, name, (output_name, "cache"))

@@ -18,6 +18,7 @@ from gradcheck.engine.checks.case import (
     call_layer_forward,
     deterministic,
     forward_tolerance,
+    laid_out,
     make_verdict,
 )
 from gradcheck.engine.checks.gradient import (
@@ -102,9 +103,10 @@ def conv_forward_case(
 ) -> Steps[CaseVerdict]:
     A_prev, W, b = geometry.random_inputs(seed)
     hp = geometry.hparameters
-    args = (A_prev, W, b, hp)
+    args = (*laid_out(seed, A_prev, W, b), hp)
     Z = yield from call_layer_forward(
-        ctx, "conv_forward", args, ("A_prev", "W", "b", "hparameters"), "Z", geometry.output_shape, first=first
+        ctx, "conv_forward", args, ("A_prev", "W", "b", "hparameters"), "Z", geometry.output_shape, first=first,
+        originals=(A_prev, W, b, hp),
     )
     expected, _ = reference.conv_forward(A_prev, W, b, hp)
     magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
@@ -264,12 +266,12 @@ def conv_backward_case(
     own = yield from own_forward_matches(
         ctx,
         "conv_forward",
-        (A_prev, W, b, hp),
+        (*laid_out(seed, A_prev, W, b), hp),
         expected,
         forward_tolerance(magnitude, _n_terms(geometry)),
     )
     cache_arg, cache_before = own if own else ((A_prev, W, b, hp), to_wire((A_prev, W, b, hp)))
-    args = (upstream, cache_arg)
+    args = (*laid_out(seed, upstream), cache_arg)
     outcome = yield from ctx.call("conv_backward", args)
     ctx.check_unmodified("conv_backward", outcome, {0: ("dZ", upstream), 1: ("cache", cache_before)})
     values, problem = ctx.unpack(outcome.value, "conv_backward", CONV_GRADIENTS)

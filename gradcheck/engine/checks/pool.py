@@ -20,6 +20,7 @@ from gradcheck.engine.checks.case import (
     call_layer_forward,
     deterministic,
     forward_tolerance,
+    laid_out,
     make_verdict,
 )
 from gradcheck.engine.checks.gradient import (
@@ -39,16 +40,30 @@ def pool_forward_case(
 ) -> Steps[CaseVerdict]:
     A_prev = geometry.random_inputs(seed)
     hp, mode = geometry.hparameters, geometry.mode
-    args = (A_prev, hp, mode)
+    args = (*laid_out(seed, A_prev), hp, mode)
     A = yield from call_layer_forward(
-        ctx, "pool_forward", args, ("A_prev", "hparameters", None), "A", geometry.output_shape, first=first
+        ctx, "pool_forward", args, ("A_prev", "hparameters", None), "A", geometry.output_shape, first=first,
+        originals=(A_prev, hp, mode),
     )
     expected, _ = reference.pool_forward(A_prev, hp, mode)
     magnitude, _ = reference.pool_forward(np.abs(A_prev), hp, "average" if mode == "average" else "max")
     tolerance = forward_tolerance(magnitude, _window_terms(geometry) + 1)
+    normwise = None if mode != "average" else tolerance + fd.SAFETY * prefix_sum_bound(A_prev, geometry)
     return make_verdict(
-        Comparison(A, expected, tolerance), {"A_prev": A_prev, "hparameters": hp, "mode": mode}, "reference"
+        Comparison(A, expected, tolerance, normwise), {"A_prev": A_prev, "hparameters": hp, "mode": mode},
+        "reference",
     )
+
+
+def prefix_sum_bound(values: np.ndarray, geometry: PoolGeometry) -> np.ndarray:
+    """Rounding bound of window means computed from running sums (a summed-area table, or the
+    difference array of the backward): each running sum over at most n_H_prev * n_W_prev terms is
+    off by gamma_n times the l1 norm of its image and channel, and a window's sum takes four of
+    them; divided by f_H * f_W. Shape (m, 1, 1, n_C), broadcast over the outputs."""
+    f_H, f_W = geometry.window
+    total = np.abs(values).sum(axis=(1, 2), keepdims=True)
+    n = values.shape[1] * values.shape[2]
+    return (4.0 * fd.gamma(n) + 12.0 * fd.UNIT_ROUNDOFF) * total / (f_H * f_W)
 
 
 def _window_terms(geometry: PoolGeometry) -> int:
@@ -73,6 +88,8 @@ def _pool_gradient(geometry: PoolGeometry, A_prev, upstream) -> Gradient:
         _window_terms(geometry) + 1,
         covering,
         _window_terms(geometry),
+        # the average's gradient may be spread through running sums too (a difference array)
+        prefix_sum_bound(upstream, geometry) if mode == "average" else None,
     )
 
 
@@ -92,10 +109,11 @@ def pool_backward_case(
     expected, _ = reference.pool_forward(A_prev, hp, mode)
     magnitude, _ = reference.pool_forward(np.abs(A_prev), hp, "average" if mode == "average" else "max")
     own = yield from own_forward_matches(
-        ctx, "pool_forward", (A_prev, hp, mode), expected, forward_tolerance(magnitude, _window_terms(geometry) + 1)
+        ctx, "pool_forward", (*laid_out(seed, A_prev), hp, mode), expected,
+        forward_tolerance(magnitude, _window_terms(geometry) + 1),
     )
     cache_arg, cache_before = own if own else ((A_prev, hp), to_wire((A_prev, hp)))
-    args = (upstream, cache_arg, mode)
+    args = (*laid_out(seed, upstream), cache_arg, mode)
     outcome = yield from ctx.call("pool_backward", args)
     ctx.check_unmodified("pool_backward", outcome, {0: ("dA", upstream), 1: ("cache", cache_before)})
     gradient = _pool_gradient(geometry, A_prev, upstream)

@@ -56,14 +56,23 @@ class WindowCase:
 def mask_case(
     ctx: Context, window: WindowCase, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
-    """mask == d max(x) / dx, by central differences of max on a tie-free window."""
+    """mask == d max(x) / dx, by central differences of max on a tie-free window; off the grid
+    (``numeric.off_grid``) the runner-up is within 1e-9 of the maximum, which differences cannot
+    resolve, and the mask must be exactly the one-hot at the maximum (no tolerance: it is 0 or 1)."""
     rng = np.random.default_rng([seed, 3])
     x = tie_free_array(rng, (window.n_H, window.n_W))
+    near = fd.off_grid(seed) and x.size > 1
+    if near:  # a near tie: np.isclose(x, x.max()) marks both, the true maximum is one
+        order = np.argsort(x, axis=None)
+        x.flat[order[-2]] = x.flat[order[-1]] * (1 - 1e-9) if x.flat[order[-1]] > 0 else x.flat[order[-1]] * (1 + 1e-9)
     outcome = yield from ctx.call("create_mask_from_window", (x,))
     ctx.check_unmodified("create_mask_from_window", outcome, {0: ("x", x)})
     mask, problem = validate_array(outcome.value, "mask", x.shape, allow_bool=True)
     if problem:
         raise CaseProblem("fail", problem)
+    if near:
+        expected = (x == x.max()).astype(np.float64)
+        return make_verdict(Comparison(mask, expected, np.zeros(x.shape)), {"x": x}, "the one-hot at the maximum")
     upstream = fd.upstream_gradient(rng, ())
     upstream = upstream if upstream != 0 else np.float64(1.5)
     result = fd.central_difference(

@@ -1,0 +1,117 @@
+"""What in a submission's source looks at the process it runs in, read in the checker (no code runs).
+
+A layer has no reason to walk the call stack, read ``sys.modules``, the interpreter's flags,
+its arguments or environment, scan the garbage collector, define a module-level
+``__getattr__`` or load C libraries. Code that does can behave one way while it is checked
+and another way afterwards, which no black-box check can rule out. :func:`introspection`
+lists such uses by line, and the report shows them as a note for a human to review (they do
+not change a verdict: correct code may use ``sys.argv`` in a ``__main__`` block).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+# (module, attribute) pairs, and bare names, whose use is flagged; what each can tell
+ATTRIBUTES: dict[tuple[str, str], str] = {
+    ("sys", "_getframe"): "walks the call stack",
+    ("sys", "modules"): "reads the loaded modules",
+    ("sys", "flags"): "reads the interpreter's flags",
+    ("sys", "argv"): "reads the process's arguments",
+    ("sys", "settrace"): "traces the interpreter",
+    ("sys", "setprofile"): "traces the interpreter",
+    ("inspect", "stack"): "walks the call stack",
+    ("inspect", "currentframe"): "walks the call stack",
+    ("inspect", "getouterframes"): "walks the call stack",
+    ("gc", "get_objects"): "scans every object of the process",
+    ("gc", "get_referrers"): "scans every object of the process",
+    ("os", "environ"): "reads the environment",
+    ("os", "getenv"): "reads the environment",
+    ("os", "getppid"): "looks at its parent process",
+    ("os", "write"): "writes to raw file descriptors",
+    ("os", "fdopen"): "opens raw file descriptors",
+    ("builtins", "__import__"): "replaces the import statement",
+}
+MODULES = {"ctypes": "loads C code", "cffi": "loads C code", "threading": None}  # None: not flagged
+NAMES = {"__builtins__": "changes the builtins", "_getframe": "walks the call stack"}
+
+
+@dataclass(frozen=True)
+class Use:
+    """One flagged use: where, what, and what it can tell the code."""
+
+    line: int
+    what: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.what} at line {self.line} ({self.why})"
+
+
+def introspection(trees: list[ast.Module]) -> list[Use]:
+    """The flagged uses in ``trees`` (a file, or a notebook's cells), in source order."""
+    found: list[Use] = []
+    for tree in trees:
+        aliases = _module_aliases(tree)
+        for node in ast.walk(tree):
+            use = _flag(node, aliases)
+            if use is not None:
+                found.append(use)
+        found += [
+            Use(node.lineno, "a module-level __getattr__", "can hand each caller a different function")
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
+        ]
+    unique = {(use.line, use.what): use for use in found}
+    return sorted(unique.values(), key=lambda use: (use.line, use.what))
+
+
+def _module_aliases(tree: ast.Module) -> dict[str, str]:
+    """Local name -> module, from ``import sys``, ``import inspect as i``, and names imported
+    ``from sys import _getframe`` (as ``module.attribute``)."""
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases
+
+
+def _flag(node: ast.AST, aliases: dict[str, str]) -> Use | None:
+    line = getattr(node, "lineno", 0)
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        module = aliases.get(node.value.id, node.value.id)
+        why = ATTRIBUTES.get((module, node.attr))
+        if why is not None:
+            return Use(line, f"{module}.{node.attr}", why)
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        target = aliases.get(node.id)
+        if target is not None and "." in target:
+            module, attribute = target.split(".", 1)
+            why = ATTRIBUTES.get((module, attribute))
+            if why is not None:
+                return Use(line, target, why)
+        if node.id in NAMES:
+            return Use(line, node.id, NAMES[node.id])
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        for name in names:
+            why = MODULES.get(name.split(".")[0])
+            if why is not None:
+                return Use(line, f"import {name.split('.')[0]}", why)
+    return None
+
+
+def introspection_note(uses: list[Use], limit: int = 8) -> str | None:
+    """The report's note on ``uses`` (None when there is none)."""
+    if not uses:
+        return None
+    shown = "; ".join(map(str, uses[:limit])) + (f"; and {len(uses) - limit} more" if len(uses) > limit else "")
+    return (
+        f"the submission looks at the process it runs in: {shown}. A layer has no need to; code that does can "
+        "behave differently while it is checked, which no check can rule out: review it"
+    )
