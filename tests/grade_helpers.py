@@ -23,7 +23,7 @@ from pathlib import Path
 
 from fixture_files import COURSE_LOOPS, place, uses_course_loops
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.conventions import CONVENTIONS, convention
 
 TESTS = Path(__file__).resolve().parent
 ZOO = TESTS / "zoo"
@@ -156,9 +156,14 @@ def expected_row(path: Path, workdir: Path, *, examples: int, timeout: float,
         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, env=run_env(extra_env),
     )
     report = json.loads(out.read_text())
-    row = {name: worst([c["status"] for c in report["checks"] if c["function"] == name]) for name in CONTRACT_FUNCTIONS}
-    all_present = all(row[name] != "missing" for name in CONTRACT_FUNCTIONS)
+    own = convention(report.get("convention")).shown_functions  # the row's course: its columns, its score
+    row = {name: "" for known in CONVENTIONS.values() for name in known.shown_functions}
+    row.update({name: worst([c["status"] for c in report["checks"] if c["function"] == name]) for name in own})
+    all_present = all(row[name] != "missing" for name in own)
+    if not report["load_error"] and all(row[name] == "missing" for name in own):
+        row.update(dict.fromkeys(own, ""))  # a file of neither course: said in load_error, no missing cells
     row["passed"] = "true" if report["passed"] and all_present else "false"
-    row["score"] = str(sum(1 for name in CONTRACT_FUNCTIONS if row[name] == "pass"))
+    row["score"] = str(sum(1 for name in own if row[name] == "pass"))
+    row["max_score"] = str(len(own))
     row["loads"] = "no" if report["load_error"] else "yes"
     return row

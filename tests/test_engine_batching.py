@@ -155,3 +155,40 @@ def test_a_case_is_a_generator_of_calls():
         Context(InProcessBackend(reference)))
     (call,) = next(steps)
     assert call.name == "zero_pad" and call.args[1] == 1
+
+
+def test_jointly_screened_quantities_show_their_own_figures_and_say_they_were_screened_together():
+    report = gradcheck.check(reference_namespace(), isolate=False, examples=30, only="conv_backward")
+    rows = {c.quantity: c for c in report.checks}
+    for quantity, row in rows.items():
+        assert row.joint_screen is not None, quantity
+        assert row.joint_screen["quantities"] == ["dA_prev", "dW", "db"] and row.joint_screen["cases"] == 29
+        assert row.max_error <= row.tolerance
+    # each row's figure is its own per-element check, not the one joint screen shared by all three
+    assert len({(row.max_error, row.tolerance) for row in rows.values()}) == 3
+    assert rows["dA_prev"].joint_screen == rows["dW"].joint_screen == rows["db"].joint_screen
+    data = report.to_dict()["checks"][0]
+    assert set(data["joint_screen"]) == {"quantities", "cases", "max_error", "tolerance"}
+    assert gradcheck.CheckResult.from_dict(data).joint_screen == data["joint_screen"]
+    text = str(report)
+    assert "conv_backward: dA_prev, dW, db were screened together on 29 cases (one random direction" in text
+    assert "each row's max error and tolerance are its own" in text.replace("\n  ", " ")
+
+
+def test_a_quantity_screened_alone_has_no_joint_screen():
+    report = gradcheck.check(reference_namespace(), isolate=False, examples=5, only="pool_backward")
+    assert all(c.joint_screen is None for c in report.checks)
+    assert "screened together" not in str(report)
+
+
+def test_a_wrong_gradient_found_by_the_joint_screen_keeps_its_own_failure_figure():
+    def backward(dZ, cache):
+        dA, dW, db = reference.conv_backward(dZ, cache)
+        return dA, dW, db * 1.001
+
+    report = gradcheck.check(reference_namespace(conv_backward=backward), isolate=False, examples=30,
+                             only="conv_backward")
+    rows = {c.quantity: c for c in report.checks}
+    assert rows["db"].status == "fail" and rows["db"].max_error > rows["db"].tolerance
+    assert rows["dA_prev"].max_error <= rows["dA_prev"].tolerance and rows["dW"].max_error <= rows["dW"].tolerance
+    assert rows["dA_prev"].joint_screen["quantities"] == ["dA_prev", "dW", "db"]

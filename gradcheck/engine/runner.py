@@ -187,7 +187,7 @@ def _check_quantity(
         )
         if tally.worst is not None:
             result.max_error, result.tolerance = tally.worst.max_error, tally.worst.worst_tolerance
-        return _with_bound(result, tally), None
+        return _with_bound(result, tally, convention), None
     geometry, array_seed, verdict = found
     if verdict.status in FATAL or not verdict.reproducible:  # nothing to shrink or explain
         return CheckResult(
@@ -223,13 +223,23 @@ def _check_quantity(
         ), (geometry, array_seed)
     verdict = explained if not explained.passed else screened
     result = _failure_result(convention, spec, oracle, geometry, array_seed, verdict, tally)
-    return _with_bound(result, tally), (geometry, array_seed)
+    return _with_bound(result, tally, convention), (geometry, array_seed)
 
 
-def _with_bound(result: CheckResult, tally: Tally) -> CheckResult:
-    """Say which rounding bound decided a compared verdict (``result.bound``)."""
+def _with_bound(result: CheckResult, tally: Tally, convention: Convention = ARTICLE) -> CheckResult:
+    """Say which rounding bound decided a compared verdict (``result.bound``), and which cases
+    were screened jointly with other quantities, with their figure together (``result.joint_screen``,
+    in the convention's quantity names)."""
     if result.tolerance is not None:
         result.bound = NORMWISE if tally.normwise else ELEMENTWISE
+    if tally.joint_cases:
+        worst = tally.joint_worst
+        result.joint_screen = {
+            "quantities": [convention.quantity(result.function, quantity) for quantity in tally.joint],
+            "cases": int(tally.joint_cases),
+            "max_error": None if worst is None else worst.max_error,
+            "tolerance": None if worst is None else worst.worst_tolerance,
+        }
     return result
 
 

@@ -7,7 +7,9 @@ correct implementation pays a few round trips per chunk). :func:`screen_jointly`
 screens several quantities of one function with the same calls: conv_backward's
 dA_prev, dW and db share the forward and backward calls and one random direction over
 all three inputs; a failing case is then screened per quantity to say which is wrong,
-and the others go on together. :func:`shrink` moves a failure to a smallest failing case.
+and the others go on together. A joint case measures the quantities together, not each:
+the :class:`Tally` keeps its figure apart from each quantity's own. :func:`shrink` moves a
+failure to a smallest failing case.
 """
 
 from __future__ import annotations
@@ -60,21 +62,39 @@ def chunk_sizes(total: int) -> list[int]:
 
 
 class Tally:
-    """What the screened cases of one quantity have shown so far."""
+    """What the screened cases of one quantity have shown so far.
+
+    ``worst``: the passing comparison of this quantity's own checks closest to its tolerance
+    (its figure). A case screened jointly with other quantities (one direction over all
+    their inputs, :func:`screen_jointly`) measures them together, not this one: its
+    comparison goes to ``joint_worst`` instead, and ``joint`` names the quantities and
+    ``joint_cases`` counts those cases, so that reports can say so."""
 
     def __init__(self) -> None:
         self.cases = 0
         self.warnings: list[str] = []
         self.worst = None  # the passing comparison closest to its tolerance
         self.normwise = False  # some comparison needed the norm-wise bound of transform algorithms
+        self.joint: tuple[str, ...] = ()  # the quantities screened together with this one (itself included)
+        self.joint_cases = 0
+        self.joint_worst = None
 
-    def record(self, verdict: CaseVerdict) -> None:
+    def record(self, verdict: CaseVerdict, joint: tuple[str, ...] = (), count: bool = False) -> None:
+        """Record a verdict; ``joint``: the quantities it screened together (more than one), and
+        ``count``: whether it is one more case screened jointly."""
         for warning in verdict.warnings:
             if warning not in self.warnings:
                 self.warnings.append(warning)
         comparison = verdict.comparison
         if comparison is not None and comparison.bound == NORMWISE:
             self.normwise = True
+        if len(joint) > 1:
+            self.joint = tuple(dict.fromkeys((*self.joint, *joint)))
+            self.joint_cases += count
+            if verdict.passed and comparison is not None and comparison.analytic.size:
+                if self.joint_worst is None or comparison.max_ratio > self.joint_worst.max_ratio:
+                    self.joint_worst = comparison
+            return
         if verdict.passed and comparison is not None and comparison.analytic.size:
             if self.worst is None or comparison.max_ratio > self.worst.max_ratio:
                 self.worst = comparison
@@ -187,8 +207,9 @@ def screen_jointly(
         advanced = len(chunk)
         for index, ((geometry, case_seed), verdict) in enumerate(zip(chunk, verdicts, strict=False)):
             for quantity in active:
-                tallies[quantity].cases += position + index > 0  # the representative is counted above
-                tallies[quantity].record(verdict)
+                counted = position + index > 0  # the representative is counted above
+                tallies[quantity].cases += counted
+                tallies[quantity].record(verdict, joint=active, count=counted)
             if verdict.passed:
                 continue
             if verdict.status in FATAL:  # ends every quantity still screened
@@ -200,6 +221,8 @@ def screen_jointly(
                 backend, [factory(by_quantity[q], geometry, case_seed) for q in active], trusted, stop_at_fatal=False
             )
             backend.release()
+            for quantity, own_verdict in zip(active, alone, strict=True):  # each one's own figure
+                tallies[quantity].record(own_verdict)
             culprits = [(q, v) for q, v in zip(active, alone, strict=True) if not v.passed]
             for quantity, own_verdict in culprits or [(q, verdict) for q in active]:
                 found[quantity] = (geometry, case_seed, own_verdict)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -99,6 +100,11 @@ class LocalExecutor:
         self._context = multiprocessing.get_context("spawn")
 
     def _start(self, slot: _Slot) -> None:
+        main = sys.modules.get("__main__")
+        if main is not None and not hasattr(main, "__spec__"):
+            # IPython's shell can leave a __main__ without __spec__, which spawn reads: a run started
+            # from such a session would fail to start its grading processes
+            main.__spec__ = None
         parent, child = self._context.Pipe()
         slot.process = self._context.Process(target=_pool_main, args=(child,), daemon=True)
         with _single_threaded_blas():

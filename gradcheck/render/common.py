@@ -55,6 +55,33 @@ def error_cell(check: CheckResult) -> str:
 geometry_text = case_text
 
 
+def joint_notes(checks: list[CheckResult]) -> list[str]:
+    """One sentence per group of quantities screened together (``CheckResult.joint_screen``):
+    their shared cases and figure, and that each row's figure is its own."""
+    groups: dict[tuple[str, tuple[str, ...]], list[CheckResult]] = {}
+    for check in checks:
+        if check.joint_screen:
+            key = (check.function, tuple(check.joint_screen.get("quantities") or ()))
+            groups.setdefault(key, []).append(check)
+    notes = []
+    for (function, quantities), members in groups.items():
+        counts = {check.quantity: int(check.joint_screen.get("cases", 0)) for check in members}
+        if len(set(counts.values())) == 1:
+            cases = f"{next(iter(counts.values()))} cases"
+        else:
+            cases = "cases (" + ", ".join(f"{q} {n}" for q, n in counts.items()) + ")"
+        screen = members[0].joint_screen
+        figure = ""
+        if screen.get("max_error") is not None:
+            figure = f": max error {fmt(screen.get('max_error'))}, tolerance {fmt(screen.get('tolerance'))} together"
+        notes.append(
+            f"{function}: {', '.join(quantities)} were screened together on {cases} (one random direction over "
+            f"all their inputs){figure}; each row's max error and tolerance are its own (its per-element case and "
+            "any case it was screened alone)"
+        )
+    return notes
+
+
 def slug(check: CheckResult) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "-", f"{check.function}-{check.quantity}").strip("-")
 

@@ -17,6 +17,7 @@ from gradcheck.render.common import (
     cause_title,
     error_cell,
     geometry_text,
+    joint_notes,
     run_line,
     verdict_line,
 )
@@ -35,6 +36,7 @@ def _check_output(check: CheckResult) -> str:
     lines = [f"**{check.status}** ({check.cases} generated cases)"]
     if check.max_error is not None or check.tolerance is not None:
         lines.append(f"Max error / tolerance: {error_cell(check)}")
+    lines += joint_notes([check])
     if check.counterexample:
         lines.append(f"{case_title(check)}: {md_code(geometry_text(check.counterexample))}")
     if check.diagnosis:

@@ -12,6 +12,7 @@ from gradcheck.render.common import (
     error_cell,
     geometry_text,
     index_axes,
+    joint_notes,
     run_line,
     slug,
     verdict_line,
@@ -129,6 +130,7 @@ def summary_table(report: Report, *, links: bool = True) -> list[str]:
             f"<td>{h(cause_title(check.diagnosis))}</td></tr>"
         )
     out.append("</table>")
+    out += [f'<p class="note">{h(note)}</p>' for note in joint_notes(report.checks)]
     return out
 
 

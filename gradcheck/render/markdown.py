@@ -11,6 +11,7 @@ from gradcheck.render.common import (
     error_cell,
     geometry_text,
     index_axes,
+    joint_notes,
     run_line,
     slug,
     verdict_line,
@@ -87,6 +88,9 @@ def _md_summary(report: Report) -> list[str]:
             f"| {md_cell(check.function)} | {md_cell(check.quantity)} | {_md_status(check, report)} | "
             f"{check.cases} | {error_cell(check)} | {len(check.warnings)} | {md_cell(cause_title(check.diagnosis))} |"
         )
+    joint = joint_notes(report.checks)
+    if joint:
+        lines += [""] + [f"*{md_cell(note)}*" for note in joint]
     return lines + [""]
 
 

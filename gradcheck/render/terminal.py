@@ -8,7 +8,7 @@ import textwrap
 import time
 from typing import IO
 
-from gradcheck.render.common import warning_text
+from gradcheck.render.common import joint_notes, warning_text
 from gradcheck.render.escape import terminal
 from gradcheck.verdict.results import CheckResult, Report, case_text
 
@@ -115,6 +115,9 @@ def format_report(report: Report, color: bool = False) -> str:
         return "\n".join(out)
     out.append("")
     out.append(format_table(report.checks, color))
+    joint = joint_notes(report.checks)
+    if joint:
+        out.extend(["", *(textwrap.fill(note, 100, subsequent_indent="  ") for note in joint)])
     required = [check.function for check in report.required_missing()]
     if required:
         out.extend(["", _paint(f"required but not defined: {', '.join(required)}", "fail", color)])

@@ -70,6 +70,11 @@ class CheckResult:
     # {"function", "callee", "text", "evidence"}: this function passes with the callee replaced
     # by the reference, so the callee is the one to fix first (gradcheck.verdict.diagnosis)
     root_cause: dict[str, Any] | None = None
+    # {"quantities": [...], "cases": int, "max_error": float | None, "tolerance": float | None}: the
+    # cases this quantity shared with others in one screen (one random direction over all their
+    # inputs, gradcheck.engine.screening.screen_jointly) and their figure together; max_error and
+    # tolerance above are this quantity's own (its per-element case and any case screened alone)
+    joint_screen: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -96,6 +101,11 @@ class CheckResult:
             "step_sweep": self.step_sweep,
             "bound": self.bound,
             "root_cause": self.root_cause,
+            "joint_screen": None if self.joint_screen is None else {
+                **self.joint_screen,
+                "max_error": _finite_or_none(self.joint_screen.get("max_error")),
+                "tolerance": _finite_or_none(self.joint_screen.get("tolerance")),
+            },
         }
 
     @classmethod
@@ -117,6 +127,7 @@ class CheckResult:
             step_sweep=data.get("step_sweep"),
             bound=data.get("bound"),
             root_cause=data.get("root_cause"),
+            joint_screen=data.get("joint_screen"),
         )
 
 
