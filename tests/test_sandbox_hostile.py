@@ -79,8 +79,13 @@ def wait_until_gone(token: str, seconds: float = 5.0) -> list[str]:
 
 
 def forks_refused(level: str) -> bool:
-    """Whether RLIMIT_NPROC = 0 refuses a fork at ``level`` here: a uid that is not root (the
-    sandbox's own uid when the checker is root, or the checker's when it is not)."""
+    """Whether a fork is refused at ``level`` here: by the seccomp filter at every level where it
+    installs (``gradcheck.boundary.noforks``), else by RLIMIT_NPROC = 0 for a uid that is not
+    root (the sandbox's own uid when the checker is root, or the checker's when it is not)."""
+    from gradcheck.boundary import noforks
+
+    if noforks.works():
+        return True
     if level == "sandbox":
         return confine.probe()["fork_refused"] is True
     return level == "unprivileged-user" or os.geteuid() != 0

@@ -558,3 +558,59 @@ def test_the_autograder_draws_a_fresh_seed_for_every_submission(tmp_path):
         assert autograder(["run", str(submission), str(out), "--examples", "2", "--require", "zero_pad"]) == 0
         seeds.add(json.loads(out.read_text())["extra_data"]["seed"])
     assert len(seeds) == 2
+
+
+THREADED = HEADER + '''
+from concurrent.futures import ThreadPoolExecutor
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    with ThreadPoolExecutor(4) as pool:
+        parts = pool.map(lambda i: _true_forward(A_prev[i:i + 1], W, b, hparameters)[0], range(A_prev.shape[0]))
+        return np.concatenate(list(parts)), (A_prev, W, b, hparameters)
+'''
+FORKING = HEADER + '''
+import os
+
+
+def zero_pad(X, pad):
+    if os.fork() == 0:
+        os._exit(0)
+    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+'''
+
+
+@pytest.mark.parametrize("level", sandbox.LEVELS)
+def test_threads_start_and_processes_do_not_at_every_level(tmp_path, level):
+    """A correct file that uses a thread pool passes whatever the isolation level (it failed where
+    RLIMIT_NPROC = 0 held); a fork is refused at every level, root's included."""
+    from gradcheck.boundary import noforks
+
+    if sandbox.why_unavailable(level) is not None:
+        pytest.skip(f"{level}: {sandbox.why_unavailable(level)}")
+    if not noforks.works():
+        pytest.skip("no seccomp filter on this machine")
+    code, data = run_check(tmp_path, THREADED, "--only", "conv_forward", "--isolation", level)
+    assert code == 0, not_passing(data)
+    code, data = run_check(tmp_path / "forks", FORKING, "--only", "zero_pad", "--isolation", level)
+    assert code == 1 and "BlockingIOError" in data["checks"][0]["message"]
+
+
+def test_the_filter_refuses_processes_and_lets_threads_start():
+    import subprocess
+    import sys
+
+    from gradcheck.boundary import noforks
+
+    program = ("import os, subprocess, threading\nfrom gradcheck.boundary import noforks\n"
+               "print(noforks.install())\nt = threading.Thread(target=print, args=('thread',)); t.start(); t.join()\n"
+               "for attempt in (os.fork, lambda: subprocess.run(['true'])):\n"
+               "    try:\n        attempt(); print('started')\n"
+               "    except BlockingIOError:\n        print('refused')\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60,
+                          cwd=str(Path(__file__).parent.parent))
+    lines = done.stdout.split()
+    if lines[:1] == ["False"]:
+        pytest.skip("no seccomp filter on this machine")
+    assert lines == ["True", "thread", "refused", "refused"], done.stderr
+    assert noforks.works()

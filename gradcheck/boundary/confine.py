@@ -195,6 +195,11 @@ def limits(level: str, *, memory: int, cpu: int, file_size: int, reply: str) -> 
         "file_size": {"held": True, "by": f"RLIMIT_FSIZE = {file_size >> 20} MiB per file"},
         "replies": {"held": True, "by": reply},
     }
+    from gradcheck.boundary import noforks
+
+    filtered = noforks.works()
+    refused = "a seccomp filter refuses every new process (fork, vfork, spawn) and lets threads start, " \
+        f"RLIMIT_NPROC = {noforks.THREADS} capping them"
     if level == "sandbox":
         facts = probe()
         uid = f"uid {facts['uid']} of its own (setpriv)" if facts["mode"] == "own-uid" else "the checker's uid"
@@ -210,6 +215,9 @@ def limits(level: str, *, memory: int, cpu: int, file_size: int, reply: str) -> 
                               + ("; pid 1's environment unreadable" if pid1 is None else "")}
         out["memory_total"] = {"held": forks, "by": f"{memory >> 20} MiB per process, no child processes, "
                                "plus the 256 MiB /tmp and the /dev/shm tmpfs"}
+        if filtered:
+            out["processes"] = {"held": True, "by": refused}
+            out["memory_total"]["held"] = True
     else:
         held = level == "unprivileged-user" or not root
         out["processes"] = {"held": held, "by": "RLIMIT_NPROC = 0 under a uid that is not root" if held
@@ -219,6 +227,9 @@ def limits(level: str, *, memory: int, cpu: int, file_size: int, reply: str) -> 
                               else "the worker gets the checker's environment"}
         out["memory_total"] = {"held": held, "by": f"{memory >> 20} MiB per process"
                                + (", no child processes" if held else "; each child process gets its own")}
+        if filtered:
+            out["processes"] = {"held": True, "by": refused}
+            out["memory_total"] = {"held": True, "by": f"{memory >> 20} MiB per process, no child processes"}
     out["cgroup"] = {"held": False, "by": cgroup_note()}
     return out
 

@@ -104,8 +104,12 @@ def _set_limits(config: dict[str, Any]) -> None:
     limit(resource.RLIMIT_CPU, int(config["cpu_limit"]))
     limit(resource.RLIMIT_FSIZE, int(config["fsize_limit"]))
     limit(resource.RLIMIT_CORE, 0)
-    # Counted per user: 0 forbids any new process or thread (not enforced for root).
-    limit(resource.RLIMIT_NPROC, 0)
+    # No new process, at every level (root included): a seccomp filter that lets threads start
+    # (gradcheck.boundary.noforks). RLIMIT_NPROC, counted per user and not for root, then caps
+    # the threads; where the filter cannot be installed, 0 forbids processes and threads alike.
+    from gradcheck.boundary import noforks
+
+    limit(resource.RLIMIT_NPROC, noforks.THREADS if noforks.install() else 0)
 
 
 def _outcome_data(outcome: Outcome, arrays: list[bytes]) -> dict[str, Any]:
