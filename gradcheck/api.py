@@ -22,6 +22,13 @@ MAX_EXAMPLES = 100_000  # a bound on the work one run may ask for (hundreds of t
 Progress = Callable[[str], None]
 
 
+def _known_names() -> tuple[str, ...]:
+    """The contract's functions, then every assignment's (``gradcheck.plans``)."""
+    from gradcheck.plans import plans
+
+    return tuple(dict.fromkeys((*CONTRACT_FUNCTIONS, *(n for plan in plans().values() for n in plan.names))))
+
+
 def _validate_names(names: Iterable[str] | str | None, argument: str) -> tuple[str, ...] | None:
     if names is None:
         return None
@@ -29,11 +36,12 @@ def _validate_names(names: Iterable[str] | str | None, argument: str) -> tuple[s
     if not all(isinstance(part, str) for part in parts):
         raise UsageError(f"{argument}={names!r} must be function names (strings)")
     picked = tuple(contract_name(part.strip()) for part in parts)
-    unknown = [name for name in picked if name not in CONTRACT_FUNCTIONS]
+    known = _known_names()
+    unknown = [name for name in picked if name not in known]
     if unknown or not picked:
         raise UsageError(
             f"{argument}={list(picked)!r} names unknown function(s) {unknown}; "
-            f"choose from {', '.join(CONTRACT_FUNCTIONS)}"
+            f"choose from {', '.join(known)}"
         )
     return picked
 
@@ -43,13 +51,42 @@ def _validate_only(only: Iterable[str] | str | None) -> tuple[str, ...] | None:
 
 
 def validate_require(require: Iterable[str] | str | None) -> tuple[str, ...]:
-    """``None`` -> (); ``"all"`` -> every contract function; else the named functions."""
+    """``None`` -> (); ``"all"`` -> every function of every course (a run keeps those of the
+    assignment it checks); else the named functions."""
     if require is None or (isinstance(require, tuple | list) and not require):
         return ()
     if isinstance(require, str) and require.strip() == "all":
-        return CONTRACT_FUNCTIONS
+        return _known_names()
     named = _validate_names(require, "require") or ()
-    return tuple(name for name in CONTRACT_FUNCTIONS if name in named)
+    return tuple(name for name in _known_names() if name in named)
+
+
+def _named_plan(assignment: str | None) -> Any:
+    """The plan an assignment setting names (None for auto or none)."""
+    from gradcheck.plans import plans
+
+    return plans().get(assignment or "")
+
+
+def _assignment_of(names: tuple[str, ...]) -> str | None:
+    """The one assignment that holds every named function of an assignment (None: none, or several)."""
+    from gradcheck.plans import plans
+
+    named = [name for name in names if name not in CONTRACT_FUNCTIONS]
+    holding = [plan.name for plan in plans().values() if named and set(named) <= set(plan.names)]
+    return holding[0] if len(holding) == 1 else None
+
+
+def validate_assignment(assignment: str | None) -> str | None:
+    """None for ``None``/``"auto"``; ``"none"`` or an assignment's name (``gradcheck.plans``);
+    a UsageError naming the choices otherwise."""
+    from gradcheck.plans import plans
+
+    if assignment in (None, "auto"):
+        return None
+    if assignment == "none" or assignment in plans():
+        return assignment
+    raise UsageError(f"assignment must be auto, none or one of {', '.join(plans())}, got {assignment!r}")
 
 
 def validate_examples(examples: Any) -> int:
@@ -86,6 +123,7 @@ def check(
     isolation: str | None = None,
     visible: Sequence[str] = (),
     convention: str | None = None,
+    assignment: str | None = None,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -113,9 +151,13 @@ def check(
     ``convention``: the course whose contract judges the target (``"article"`` or ``"cs231n"``);
     None or ``"auto"``: the one its functions show, and a file that defines both courses'
     functions has each set checked by its own contract (``Report.convention`` names the first).
+    ``assignment``: the course assignment whose layers are checked besides the convolution
+    contract (``gradcheck.plans``: ``"cs231n-a2"``, ``"cs231n-a1"``, ``"dls-c1w4"``, ...); None or
+    ``"auto"``: the one the functions the target defines show (``Report.plan``); ``"none"``: none.
     """
     examples = validate_examples(examples)
     convention = validate_convention(convention)
+    assignment = validate_assignment(assignment)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
     if not (isinstance(timeout, int | float) and timeout > 0):
@@ -125,7 +167,9 @@ def check(
     names = _validate_only(only)
     required = validate_require(require)
     if names is not None and required:  # a required function is always looked at
-        names = tuple(name for name in CONTRACT_FUNCTIONS if name in names or name in required)
+        names = tuple(name for name in _known_names() if name in names or name in required)
+    if assignment is None and names is not None:  # --only an assignment's functions: that assignment
+        assignment = _assignment_of(names)
     if isinstance(target, str):
         label = target
     elif isinstance(target, Backend):
@@ -144,9 +188,15 @@ def check(
         report.isolation, report.isolation_reason = isolation, level_reason(requested, isolation)
     try:
         backend = open_target(target, isolate=isolate, timeout=timeout, isolation=isolation, opened=opened,
-                              visible=visible, convention=convention)
+                              visible=visible, convention=convention, assignment=assignment)
     except LoadError as exc:
         report.load_error = str(exc)
+        # what is required of a file that did not load: its course's (as asked, else the article's)
+        plan = _named_plan(assignment)
+        convolution = plan is None or plan.convention is not None
+        course = convention or (plan.convention if plan is not None and plan.convention else "article")
+        asked = (convention_named(course).contract if convolution else ()) + (plan.required_names if plan else ())
+        report.required = tuple(name for name in report.required if name in asked)
         report.duration_s = time.perf_counter() - started
         opened.cleanup()
         return report
@@ -154,8 +204,13 @@ def check(
 
     report.isolation = getattr(backend, "isolation", None) or "in-process"
     report.convention = getattr(backend, "convention", None) or "article"
-    # "all" (or a name of the other course) asks of a course only the functions it has
-    report.required = tuple(name for name in report.required if name in convention_named(report.convention).contract)
+    plan = getattr(backend, "plan", None)
+    report.plan = None if plan is None else plan.name
+    convolution = plan is None or plan.convention is not None  # the conv engine has functions to look at
+    # "all" (or a name of another course) asks of a course only the functions it has
+    asked = (convention_named(report.convention).contract if convolution else ()) + (
+        plan.required_names if plan else ())
+    report.required = tuple(name for name in report.required if name in asked)
     if report.isolation == "in-process":
         report.isolation_reason = IN_PROCESS_REASONS[isolate]
     elif isinstance(target, Backend):
@@ -165,12 +220,15 @@ def check(
     try:
         with backend:
             report.warnings = [*opened.warnings, *getattr(backend, "warnings", [])]
+            if plan is not None and progress is not None:
+                progress(f"assignment: {plan.title} ({plan.name}; --assignment to choose another)")
             if max_time is None:
-                report.checks = run_checks(backend, examples=examples, seed=seed, only=names, progress=progress,
-                                           sweep=sweep)
+                report.checks = _run_all(backend, plan, convolution, examples=examples, seed=seed, only=names,
+                                         progress=progress, sweep=sweep)
             else:
-                report.checks = _run_within(backend, max_time, started, examples=examples, seed=seed, only=names,
-                                            progress=progress, sweep=sweep, warnings=report.warnings)
+                report.checks = _run_within(backend, plan, convolution, max_time, started, examples=examples,
+                                            seed=seed, only=names, progress=progress, sweep=sweep,
+                                            warnings=report.warnings)
             if getattr(backend, "round_trips", None) is not None:
                 report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
             report.limits = getattr(backend, "limits", None)
@@ -187,8 +245,29 @@ def check(
     finally:
         opened.cleanup()
     _mark_required(report)
+    if names is not None and not report.checks:
+        report.warnings.append(f"only={','.join(names)}: none of these is a function of what was checked "
+                               f"({report.plan or report.convention}); name its functions, or give the assignment")
     report.duration_s = time.perf_counter() - started
     return report
+
+
+def _run_all(backend: Backend, plan: Any, convolution: bool, *, examples: int, seed: int,
+             only: tuple[str, ...] | None, progress: Progress | None, sweep: bool) -> list[CheckResult]:
+    """The convolution contract's checks (when the run has them), then the plan's layers."""
+    from gradcheck.engine.runner import run_checks
+    from gradcheck.specs.run import run_plan
+
+    results: list[CheckResult] = []
+    contract_only = None if only is None else tuple(name for name in only if name in CONTRACT_FUNCTIONS)
+    if convolution and (contract_only is None or contract_only):
+        results += run_checks(backend, examples=examples, seed=seed, only=contract_only, progress=progress,
+                              sweep=sweep)
+    if plan is not None:
+        plan_only = None if only is None else tuple(name for name in only if name in plan.names)
+        if plan_only is None or plan_only:
+            results += run_plan(backend, plan, examples=examples, seed=seed, only=plan_only, progress=progress)
+    return results
 
 
 # a forward and its backward are checked together: the backward uses the forward's own cache
@@ -202,26 +281,36 @@ _BUDGET_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def _run_within(backend: Backend, max_time: float, started: float, *, only: tuple[str, ...] | None,
-                warnings: list[str], progress: Progress | None, **options: Any) -> list[CheckResult]:
-    """``run_checks`` group by group while the budget lasts; the rest become ``timeout``."""
-    from gradcheck.engine.runner import run_checks
+def _groups(plan: Any, convolution: bool) -> list[tuple[str, ...]]:
+    """The budget's groups: the contract's, then each plan layer with the backwards of it."""
+    groups = list(_BUDGET_GROUPS) if convolution else []
+    if plan is not None:
+        grouped: dict[str, list[str]] = {}
+        for layer in plan.layers:
+            grouped.setdefault(layer.forward or layer.name, []).append(layer.name)
+        groups += [tuple(names) for names in grouped.values()]
+    return groups
 
+
+def _run_within(backend: Backend, plan: Any, convolution: bool, max_time: float, started: float, *,
+                only: tuple[str, ...] | None, warnings: list[str], progress: Progress | None,
+                **options: Any) -> list[CheckResult]:
+    """``_run_all`` group by group while the budget lasts; the rest become ``timeout``."""
     present = backend.functions()
     display = dict(getattr(backend, "display_names", {}) or {})
     results: list[CheckResult] = []
     skipped: list[str] = []
-    for group in _BUDGET_GROUPS:
+    for group in _groups(plan, convolution):
         wanted = tuple(name for name in group if only is None or name in only)
         if not wanted:
             continue
         elapsed = time.perf_counter() - started
         if elapsed < max_time:
-            results += run_checks(backend, only=wanted, progress=progress, **options)
+            results += _run_all(backend, plan, convolution, only=wanted, progress=progress, **options)
             continue
         absent = tuple(name for name in wanted if name not in present)
         if absent:  # a missing function is still reported as missing (no work)
-            results += run_checks(backend, only=absent, progress=progress, **options)
+            results += _run_all(backend, plan, convolution, only=absent, progress=progress, **options)
         for name in wanted:
             if name in present:
                 shown = display.get(name, name)
@@ -297,6 +386,7 @@ def open_target(
     opened: _Opened | None = None,
     visible: Sequence[str] = (),
     convention: str | None = None,
+    assignment: str | None = None,
 ) -> Backend:
     """The backend that calls ``target``'s functions: the one way a target is opened (used by
     :func:`check` and the pytest plugin). Raises :class:`~gradcheck.errors.LoadError` when the
@@ -304,17 +394,17 @@ def open_target(
     opened = opened if opened is not None else _Opened()
     if isinstance(target, Backend):
         return target
-    from gradcheck.load.loaders import as_contract, load_submission, load_warnings
+    from gradcheck.load.loaders import load_submission, load_warnings
 
     if isinstance(target, str):
         if isolate:
             from gradcheck.boundary.isolated import WorkerBackend
 
             return WorkerBackend(target, timeout=timeout, isolation=isolation, visible=visible,
-                                 convention=convention)
+                                 convention=convention, plan=assignment)
         module = load_submission(target)
         opened.warnings.extend(load_warnings(module))
-        return InProcessBackend(as_contract(module, convention), timeout=timeout)
+        return _in_process(module, convention, assignment, timeout)
     from gradcheck.load import session
 
     label = session.label_of(target)
@@ -330,18 +420,34 @@ def open_target(
                     f"ran in this process, not isolated: {exc}. "
                     "Put the functions in a .py file (or pass isolate=False to silence this)"
                 )
-                return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
+                return _labelled(_in_process(session.as_namespace(target), convention, assignment, timeout), label)
             opened.folder, path = session.write_recovered(text, label)
             try:
-                return _labelled(WorkerBackend(path, timeout=timeout, isolation=isolation), label)
+                return _labelled(WorkerBackend(path, timeout=timeout, isolation=isolation, convention=convention,
+                                               plan=assignment), label)
             except LoadError as exc:  # the recovered source is not the session: run what the session has
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 opened.warnings.append(
                     f"ran in this process, not isolated: the recovered source did not load in the worker ({first})"
                 )
-                return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
-        return _labelled(WorkerBackend(path, timeout=timeout, isolation=isolation), label)
-    return _labelled(InProcessBackend(as_contract(session.as_namespace(target)), timeout=timeout), label)
+                return _labelled(_in_process(session.as_namespace(target), convention, assignment, timeout), label)
+        return _labelled(WorkerBackend(path, timeout=timeout, isolation=isolation, convention=convention,
+                                       plan=assignment), label)
+    return _labelled(_in_process(session.as_namespace(target), convention, assignment, timeout), label)
+
+
+def _in_process(implementation: Any, convention: str | None, assignment: str | None, timeout: float) -> Backend:
+    """An in-process backend for a module or namespace: its course's contract (the convention,
+    as the worker decides it) and its assignment's functions (``gradcheck.plans``)."""
+    from gradcheck.load.loaders import as_contract
+    from gradcheck.plans import plan_for
+
+    names = [name for name in dir(implementation) if callable(getattr(implementation, name, None))]
+    plan = plan_for(assignment, names)
+    if plan is not None and plan.convention and convention is None:
+        convention = plan.convention
+    return InProcessBackend(as_contract(implementation, convention), timeout=timeout, plan=plan,
+                            plan_source=implementation)
 
 
 def _labelled(backend: Backend, label: str) -> Backend:

@@ -22,7 +22,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, MAX_EXAMPLES, _validate_only, check, validate_require
+from gradcheck.api import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_TIMEOUT,
+    MAX_EXAMPLES,
+    _validate_only,
+    check,
+    validate_assignment,
+    validate_require,
+)
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import UsageError
 from gradcheck.render.terminal import Progress, format_report, use_color
@@ -153,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the course whose contract judges the target (default auto: the one its functions show; "
         "a file defining both courses' functions has each set checked)",
     )
+    run.add_argument(
+        "--assignment",
+        metavar="NAME",
+        default="auto",
+        help="the course assignment whose layers are checked: auto (default: the one the functions the "
+        f"target defines show), none, or one of {', '.join(_assignment_names())}",
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     render = commands.add_parser(
@@ -224,9 +239,16 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _assignment_names() -> tuple[str, ...]:
+    from gradcheck.plans import plans
+
+    return tuple(plans())
+
+
 def _check(args: argparse.Namespace) -> int:
     from gradcheck.load.loaders import find_target
 
+    validate_assignment(args.assignment)  # a name that is no assignment: exit 2 before anything runs
     only = _validate_only(args.only)  # CS231n's names work too
     require = validate_require(args.require)
     validate_output_paths(json=args.json, report=args.report, gradescope=args.gradescope)
@@ -254,6 +276,7 @@ def _check(args: argparse.Namespace) -> int:
             isolate=not args.in_process,
             isolation=None if args.in_process else args.isolation,
             convention=args.convention,
+            assignment=args.assignment,
             timeout=args.timeout,
             max_time=args.max_time,  # counts the worker's start too
             progress=progress,

@@ -48,7 +48,10 @@ def test_score_one_point_per_required_passing_function() -> None:
 
 
 def test_parse_require() -> None:
-    assert parse_require("all") == CONTRACT_FUNCTIONS
+    # "all": every course's functions; each submission is asked for its own course's
+    assert parse_require("all")[: len(CONTRACT_FUNCTIONS)] == CONTRACT_FUNCTIONS
+    assert {"affine_backward", "softmax_loss_naive"} <= set(parse_require("all"))
+    assert parse_require("batchnorm_backward,zero_pad") == ("zero_pad", "batchnorm_backward")
     assert parse_require("pool_backward, zero_pad") == ("zero_pad", "pool_backward")  # contract order
     with pytest.raises(UsageError, match=r"--require 'conv,zero_pad': unknown function\(s\) \['conv'\]"):
         parse_require("conv,zero_pad")
@@ -127,7 +130,7 @@ def test_tiny_class_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         table = list(csv.DictReader(handle))
     assert [r["submission"] for r in table] == ["ann", "ben", "cat", "dan", "eve"]
     assert table[2]["conv_forward"] == "missing" and table[2]["zero_pad"] == "pass"
-    assert list(table[0])[-5:] == ["isolation", "report", "isolation_reason", "convention", "path"]  # added last
+    assert list(table[0])[-6:] == ["isolation", "report", "isolation_reason", "convention", "path", "assignment"]
     assert [r["convention"] for r in table] == ["article", "article", "article", "article", ""]
     assert table[0]["path"] == f"{tmp_path / 'class' / 'ann.py'}"
     assert table[0]["isolation_reason"] == "requested: $GRADCHECK_ISOLATION=limits-only"

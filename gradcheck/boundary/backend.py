@@ -57,7 +57,8 @@ class Outcome:
 class Call:
     """One call of a batch: ``name(*args)``; outputs at ``keep`` stay on the implementation's
     side as CacheRefs; with ``select`` only that output of a tuple is returned; the
-    arguments after the call are sent back only with ``collect_args``."""
+    arguments after the call, and a snapshot of each kept output (``Outcome.kept``), are sent
+    back only with ``collect_args``."""
 
     name: str
     args: tuple
@@ -76,6 +77,7 @@ class Backend(ABC):
     """
 
     label: str = "implementation"
+    plan: Any = None  # the assignment whose layers are checked besides the contract's (gradcheck.plans)
     convention: str = "article"  # whose contract its cases are drawn from (gradcheck.conventions)
     pool_modes: tuple[str, ...] = ("max", "average")
     display_names: dict[str, str] = {}  # noqa: RUF012 - never mutated, replaced per instance
@@ -220,7 +222,8 @@ class CallRunner:
         self._next_key = 0
 
     def functions(self) -> frozenset[str]:
-        return frozenset(name for name in CONTRACT_FUNCTIONS if callable(self.namespace.get(name)))
+        """The names of the namespace (the contract's and a plan's) bound to something callable."""
+        return frozenset(name for name, value in self.namespace.items() if callable(value))
 
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, CacheRef):
@@ -273,7 +276,8 @@ class CallRunner:
                     key = self._next_key
                     self._next_key += 1
                     self.kept[key] = result[index]
-                    kept_snapshots[index] = to_wire(result[index])
+                    if collect_args:  # what the checker compares with the arguments after a later call
+                        kept_snapshots[index] = to_wire(result[index])
                     result[index] = CacheRef(key)
             result = result if returned_list else tuple(result)
         args_after = None
@@ -332,8 +336,16 @@ def _limit(text: str) -> str:
 class InProcessBackend(Backend):
     """Calls a module's (or any object's) functions in this process: for trusted code."""
 
-    def __init__(self, implementation: ModuleType | Any, timeout: float | None = 10.0):
+    def __init__(self, implementation: ModuleType | Any, timeout: float | None = 10.0, plan: Any = None,
+                 plan_source: Any = None):
+        """``plan``: the assignment (``gradcheck.specs.spec.Plan``) whose functions are called too,
+        found on ``plan_source`` (default: ``implementation``; the module when that is an adapter)."""
+        self.plan = plan
         namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
+        source = implementation if plan_source is None else plan_source
+        for name in plan.names if plan is not None else ():
+            namespace.setdefault(name, getattr(source, name, None) if not isinstance(source, dict)
+                                 else source.get(name))
         self.label = getattr(implementation, "__name__", type(implementation).__name__)
         if not isinstance(implementation, ModuleType):  # an adapter (gradcheck.load.cs231n), not a student's module
             self.pool_modes = tuple(getattr(implementation, "pool_modes", Backend.pool_modes))

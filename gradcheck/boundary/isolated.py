@@ -48,6 +48,7 @@ from gradcheck.boundary.protocol import (
 from gradcheck.boundary.siblings import refusal_note, shown_to_worker
 from gradcheck.boundary.values import CacheRef
 from gradcheck.contract import CALL_STATUSES, CONTRACT_FUNCTIONS
+from gradcheck.plans import plan_for
 
 GiB = 1 << 30
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total
@@ -100,6 +101,7 @@ class WorkerBackend(Backend):
         siblings: bool = True,
         use_reference: tuple[str, ...] = (),
         convention: str | None = None,
+        plan: str | None = None,
     ):
         from gradcheck.conventions import convention as convention_named
         from gradcheck.errors import LoadError
@@ -112,6 +114,11 @@ class WorkerBackend(Backend):
         self.target = os.path.abspath(target) if self._is_path else target
         # what is checked is decided here, from the source, before any submitted code runs
         self._declared = declared(self.target, self._is_path, convention)
+        # the assignment (gradcheck.plans) is decided here too: its conv layers follow its convention
+        self.plan = plan_for(plan, self._declared.names)
+        if self.plan is not None and self.plan.convention and convention is None \
+                and self._declared.convention != self.plan.convention:
+            self._declared = declared(self.target, self._is_path, self.plan.convention)
         self.convention = self._declared.convention
         shown_names = convention_named(self.convention)
         self.pool_modes = ("max",) if self.convention == "cs231n" else ("max", "average")
@@ -137,6 +144,7 @@ class WorkerBackend(Backend):
         self.use_reference = tuple(name for name in use_reference if name in CONTRACT_FUNCTIONS)
         self._worker.use_reference = self.use_reference
         self._worker.convention = self.convention
+        self._worker.plan_functions = self.plan.names if self.plan is not None else ()
         self._siblings = siblings
         _LIVE.add(self)
         try:
@@ -153,7 +161,11 @@ class WorkerBackend(Backend):
         # never remove one the source declares: that one is still called, and fails
         found_names = {name for name in _list(ready.get("functions")) if type(name) is str}
         planned = shown_names.functions if self.convention == "cs231n" else dict.fromkeys(CONTRACT_FUNCTIONS)
-        self._functions = frozenset(self._declared.functions | {name for name in found_names if name in planned})
+        if self.plan is not None:
+            planned = {**planned, **dict.fromkeys(self.plan.names)}
+        plan_declared = {name for name in self._declared.names if self.plan is not None and name in self.plan.names}
+        self._functions = frozenset(self._declared.functions | plan_declared
+                                    | {name for name in found_names if name in planned})
         self.warnings = [w[:2000] for w in _list(ready.get("warnings")) if type(w) is str][:50]
         if self.refused:
             self.warnings.append(refusal_note(self.refused))

@@ -70,6 +70,7 @@ class WorkerProcess:
         self._uid: int | None = None
         self.use_reference: tuple[str, ...] = ()  # contract names the worker replaces by the reference's
         self.convention = "article"  # decided by the checker from the source (gradcheck.load.declared)
+        self.plan_functions: tuple[str, ...] = ()  # an assignment's function names the worker also calls
 
     def start(self) -> dict:
         """Start a fresh worker, send it its load message; its ready message (LoadError if it fails)."""
@@ -113,6 +114,7 @@ class WorkerProcess:
             "drop": None,
             "use_reference": list(self.use_reference),
             "convention": self.convention,
+            "plan_functions": list(self.plan_functions),
         }
         if self.isolation == "sandbox":
             config.update(sys_path=sandbox.sandbox_sys_path(self.visible), cwd="/tmp")

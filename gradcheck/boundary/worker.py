@@ -178,6 +178,9 @@ def main(argv: list[str]) -> int:
         return 0
 
     namespace = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
+    for name in header.get("plan_functions") or ():  # an assignment's functions, as the module binds them
+        if isinstance(name, str) and name not in namespace:
+            namespace[name] = getattr(module, name, None)
     runner = CallRunner(namespace, timeout=float(header["timeout"]))
     # what the checker believes of this message: the functions that could be found (it adds
     # them to the ones the source declares, never removes one), warnings and output (shown)

@@ -27,7 +27,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-from gradcheck import conventions
 from gradcheck.grade.gradebook import gradescope_for_grade, make_row
 from gradcheck.grade.sources import folder_submission
 from gradcheck.grade.task import Settings, grade_task
@@ -64,7 +63,8 @@ PY="${{GRADCHECK_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/results"
 exec "$PY" -m gradcheck.grade.autograder run "$ROOT/submission" "$ROOT/results/results.json" \\
-    --examples {examples} --seed {seed} --timeout {timeout} --require {require} --convention {convention}
+    --examples {examples} --seed {seed} --timeout {timeout} --require {require} --convention {convention} \\
+    --assignment {assignment}
 """
 
 PYPROJECT = """[build-system]
@@ -105,16 +105,19 @@ def _copy_source(destination: Path) -> None:
 
 
 def write_autograder(directory: str | Path, *, examples: int, seed: int | None, timeout: float,
-                     require: tuple[str, ...], convention: str = "article") -> list[Path]:
+                     require: tuple[str, ...], convention: str = "article",
+                     assignment: str | None = None) -> list[Path]:
     """Write setup.sh, run_autograder, gradcheck_src/ and autograder.zip into ``directory``;
-    ``convention``: the assignment's course, whose functions are the tests."""
+    ``convention`` and ``assignment`` (``gradcheck.plans``, None: the convolution notebook
+    alone): the course whose functions are the tests."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     setup = directory / "setup.sh"
     run = directory / "run_autograder"
     setup.write_text(SETUP_SH)
     run.write_text(RUN_AUTOGRADER.format(examples=examples, seed="random" if seed is None else seed, timeout=timeout,
-                                         require=",".join(require), convention=convention))
+                                         require=",".join(require), convention=convention,
+                                         assignment=assignment or "none"))
     for script in (setup, run):
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     source = directory / "gradcheck_src"
@@ -132,36 +135,41 @@ def write_autograder(directory: str | Path, *, examples: int, seed: int | None, 
 
 
 def grade_one(
-    submission_dir: str | Path, settings: Settings, require: tuple[str, ...], convention: str = "article"
+    submission_dir: str | Path, settings: Settings, require: tuple[str, ...], convention: str = "article",
+    assignment: str | None = None,
 ) -> dict:
     """Gradescope results for the submission folder ``submission_dir`` (as ``grade`` rows it), its
-    tests the functions of the assignment's ``convention``."""
+    tests the functions of the assignment's course (``convention``, ``assignment``)."""
+    from gradcheck.grade.courses import course
+
+    expected = course(convention, assignment)
     folder = Path(submission_dir)
     if not folder.is_dir():
         report = {"target": str(folder), "seed": settings.seed, "checks": [],
                   "load_error": f"no submission folder at {folder}"}
-        return gradescope_for_grade(report, require, convention)
+        return gradescope_for_grade(report, require, expected)
     submission = folder_submission("submission", str(folder), str(folder))
     if not submission.gradable:
         report = {"target": str(folder), "seed": settings.seed, "load_error": submission.error or submission.odd,
                   "checks": []}
-        return gradescope_for_grade(report, require, convention)
+        return gradescope_for_grade(report, require, expected)
     payload = {"label": f"{folder.name}/{submission.target}", "target": submission.target,
                "files": submission.read_files(), "settings": settings.key_fields()}
     result = grade_task(payload)
-    row = make_row(submission, result, require)
+    row = make_row(submission, result, require, settings.assignment)
     if row.report is None:  # an internal error of the grader
         report = {"target": payload["label"], "seed": settings.seed, "checks": [],
                   "load_error": f"gradcheck could not grade this submission: {row.load_error}"}
-        return gradescope_for_grade(report, require, convention)
-    if row.convention != convention:  # the other course's functions: none of this assignment's is there
-        other, asked = conventions.convention(row.convention), conventions.convention(convention)
+        return gradescope_for_grade(report, require, expected)
+    if (row.convention, row.assignment or None) != (expected.name, expected.assignment or None):
+        # another course's functions: none of this assignment's is there
+        other, asked = course(row.convention, row.assignment), expected
         report = {"target": payload["label"], "seed": settings.seed, "checks": [], "load_error": (
             f"this submission defines the functions of {other.title} ({', '.join(other.shown_functions)}), not those "
             f"of this assignment, {asked.title} ({', '.join(asked.shown_functions)}): name your functions as the "
             "assignment's template does")}
-        return gradescope_for_grade(report, require, convention)
-    return gradescope_for_grade(row.report, require, convention)
+        return gradescope_for_grade(report, require, expected)
+    return gradescope_for_grade(row.report, require, expected)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,13 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT)
     parser.add_argument("--require", default="all")
     parser.add_argument("--convention", choices=("article", "cs231n"), default="article")
+    parser.add_argument("--assignment", default="none", help="the assignment's name (gradcheck.plans) or none")
     args = parser.parse_args(argv)
     if args.seed is None:
         import secrets
 
         args.seed = secrets.randbelow(2**31)
+    assignment = None if args.assignment == "none" else args.assignment
     settings = Settings(examples=args.examples, seed=args.seed, timeout=args.timeout)  # each its own: told below
-    results = gradescope_for_grade_safe(args.submission_dir, settings, parse_require(args.require), args.convention)
+    results = gradescope_for_grade_safe(args.submission_dir, settings, parse_require(args.require), args.convention,
+                                        assignment)
     path = Path(args.results_json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
@@ -195,15 +206,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def gradescope_for_grade_safe(
-    submission_dir: str, settings: Settings, require: tuple[str, ...], convention: str = "article"
+    submission_dir: str, settings: Settings, require: tuple[str, ...], convention: str = "article",
+    assignment: str | None = None,
 ) -> dict:
     """:func:`grade_one`, or a results file that says the grader failed (Gradescope always gets one)."""
     try:
-        return grade_one(submission_dir, settings, require, convention)
+        return grade_one(submission_dir, settings, require, convention, assignment)
     except Exception as exc:  # the student still gets a readable result
         report = {"target": submission_dir, "seed": settings.seed, "checks": [],
                   "load_error": f"gradcheck failed: {type(exc).__name__}: {exc}"}
-        return gradescope_for_grade(report, require, convention)
+        from gradcheck.grade.courses import course
+
+        return gradescope_for_grade(report, require, course(convention, assignment))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,11 @@ class ClassSummary:
 def summarize(rows: list[Row], required: tuple[str, ...],
               collisions: list[list[Submission]] | None = None) -> ClassSummary:
     """Count statuses, rank likely causes, group identical submissions, list colliding ids."""
-    summary = ClassSummary(rows, required, collisions=list(collisions or []))
+    from gradcheck.grade.gradebook import courses_of
+
+    # as each course present names its required functions (CS231n's *_naive, an assignment's own)
+    asked = tuple(dict.fromkeys(name for known in courses_of(rows) for name in known.required(required)))
+    summary = ClassSummary(rows, asked, collisions=list(collisions or []))
     summary.functions = columns(rows)[len(LEADING) : -len(TRAILING)]
     checked = [row for row in rows if row.outcome != "odd"]
     for name in summary.functions:

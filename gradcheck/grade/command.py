@@ -46,6 +46,9 @@ def add_commands(commands: Any) -> None:
                        help="the functions the assignment asks for (default all)")
     grade.add_argument("--convention", choices=("auto", "article", "cs231n"), default="auto",
                        help="the course whose contract judges every submission (default auto: each its own)")
+    grade.add_argument("--assignment", metavar="NAME", default="auto",
+                       help="the assignment whose layers are graded: auto (default: each submission's own, from "
+                       "the functions it defines), none, or an assignment's name (gradcheck check --help)")
     grade.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     bundle = commands.add_parser(
@@ -63,7 +66,10 @@ def add_commands(commands: Any) -> None:
     which.add_argument("--convention", choices=("article", "cs231n"),
                        help="the assignment's course (default: the article's, or --solution's)")
     which.add_argument("--solution", metavar="FILE",
-                       help="a sample solution (.py or .ipynb): the course is read from the functions it defines")
+                       help="a sample solution (.py or .ipynb): the course and the assignment are read from the "
+                       "functions it defines")
+    bundle.add_argument("--assignment", metavar="NAME", default=None,
+                        help="the assignment whose layers are the tests (default: --solution's, or none)")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -73,14 +79,16 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "gradescope-autograder":
         from gradcheck.grade.autograder import write_autograder
 
+        convention, assignment = _assignment_course(args.convention, args.solution, args.assignment)
         paths = write_autograder(args.directory, examples=args.examples, seed=args.seed, timeout=args.timeout,
-                                 require=parse_require(args.require),
-                                 convention=_assignment_convention(args.convention, args.solution))
+                                 require=parse_require(args.require), convention=convention, assignment=assignment)
         print(f"gradcheck: wrote {', '.join(str(p) for p in paths)}")
         return EXIT_OK
+    from gradcheck.api import validate_assignment
     from gradcheck.grade.run import grade
     from gradcheck.render.escape import terminal
 
+    validate_assignment(args.assignment)
     if args.scheduler and args.executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
     if args.executor == "dask":
@@ -93,7 +101,7 @@ def run_command(args: argparse.Namespace) -> int:
         executor = LocalExecutor(args.workers)
     result = grade(args.sources, args.out, executor=executor, examples=args.examples, seed=args.seed,
                    timeout=args.timeout, require=parse_require(args.require), progress=not args.quiet,
-                   convention=args.convention)
+                   convention=args.convention, assignment=args.assignment)
     rows = result.rows
     passed = sum(1 for row in rows if row.passed)
     print(f"gradcheck grade: {len(rows)} entries, {passed} passed, {result.graded_now} graded now, "
@@ -108,19 +116,30 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _assignment_convention(named: str | None, solution: str | None) -> str:
-    """The course an autograder grades: ``--convention``, else the one ``--solution`` defines
-    (read from its source), else the article's."""
+def _assignment_course(named: str | None, solution: str | None, assignment: str | None) -> tuple[str, str | None]:
+    """(convention, assignment) an autograder grades: ``--convention`` and ``--assignment``, else
+    what ``--solution`` defines (read from its source), else the article's course alone."""
+    from gradcheck.api import validate_assignment
+
+    chosen = validate_assignment(assignment)
+    chosen = None if chosen == "none" else chosen
     if solution is None:
-        return named or "article"
+        from gradcheck.plans import plan_named
+
+        plan = plan_named(chosen) if chosen else None
+        return named or (plan.convention if plan is not None and plan.convention else "article"), chosen
     import os
 
     from gradcheck.load.declared import declared
+    from gradcheck.plans import plan_for
 
     if not os.path.isfile(solution) or not solution.endswith((".py", ".ipynb")):
         raise UsageError(f"--solution {solution}: not a .py or .ipynb file; give the assignment's sample solution")
     found = declared(os.path.abspath(solution), True)
-    if not found.functions:
-        raise UsageError(f"--solution {solution}: it defines none of the functions of the article's course or "
-                         "CS231n's; give the sample solution, or --convention article|cs231n")
-    return found.convention
+    plan = plan_for(chosen or ("none" if assignment == "none" else None), found.names)
+    if not found.functions and plan is None:
+        raise UsageError(f"--solution {solution}: it defines none of the functions of the article's course, "
+                         "CS231n's or an assignment's; give the sample solution, or --convention article|cs231n")
+    if plan is not None and plan.convention:
+        return plan.convention, plan.name
+    return found.convention, None if plan is None else plan.name

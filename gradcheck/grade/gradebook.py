@@ -12,9 +12,11 @@ read safely, ``odd`` for an entry that is not a submission), ``same_as`` (the fi
 submission with identical bytes), ``isolation``, ``report`` (the report folder, relative to
 ``--out``), ``isolation_reason`` (why that level: the request, or what ``auto`` passed over),
 ``convention`` (whose contract judged the row: ``article`` or ``cs231n``, from the functions its
-source defines) and ``path`` (what was graded: the file, or the folder or archive and the file
-in it). Every text cell goes through :func:`gradcheck.render.escape.csv_cell` (one line, never
-a formula).
+source defines), ``path`` (what was graded: the file, or the folder or archive and the file
+in it) and ``assignment`` (the assignment whose layers were graded, ``gradcheck.plans``:
+``cs231n-a2``, ``dls-c1w4``, ...; empty for the convolution notebook alone; each assignment's
+functions get their columns after the conventions', ``gradcheck.grade.courses``). Every text
+cell goes through :func:`gradcheck.render.escape.csv_cell` (one line, never a formula).
 
 Per submission, ``submissions/<id>/`` holds what ``gradcheck check --report``
 writes (``report.json``, ``report.md``, ``report.html``, ``images/``) and the
@@ -28,12 +30,14 @@ import csv
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.conventions import ARTICLE, CONVENTIONS, CS231N, Convention, convention, detect
+from gradcheck.grade.courses import Course, course
 from gradcheck.grade.sources import Submission
 from gradcheck.grade.task import convention_of, function_statuses, score
 from gradcheck.render.escape import csv_cell, file_text, md_block
@@ -41,25 +45,34 @@ from gradcheck.render.escape import csv_cell, file_text, md_block
 LEADING = ("submission", "passed", "score", "max_score")
 TRAILING = (
     "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report", "isolation_reason",
-    "convention", "path",
+    "convention", "path", "assignment",
 )
 COLUMNS = (*LEADING, *CONTRACT_FUNCTIONS, *TRAILING)  # a class of the article's course
 
 NO_FUNCTIONS = (
-    "defines none of the functions of an assignment gradcheck checks: the article's ({article}) or CS231n's "
-    "({cs231n}); name the functions as the assignment's template does"
+    "defines none of the functions of an assignment gradcheck checks: the article's ({article}), CS231n's "
+    "({cs231n}) or an assignment's (gradcheck check --help lists them); name the functions as the "
+    "assignment's template does"
 )
 
 
+def courses_of(rows: list[Row]) -> list[Course]:
+    """The courses the class submits, in a fixed order (the article's first); the article's
+    for a class of none."""
+    present = {(row.convention, row.assignment or "") for row in rows if row.convention}
+    found = sorted({course(name, assignment) for name, assignment in present}, key=lambda known: known.order)
+    return found or [course("article", None)]
+
+
 def conventions_of(rows: list[Row]) -> list[Convention]:
-    """The conventions the class submits (the article's first); the article's for a class of none."""
-    present = {row.convention for row in rows if row.convention}
-    return [known for known in CONVENTIONS.values() if known.name in present] or [ARTICLE]
+    """The conventions whose convolution layers the class submits (the article's first)."""
+    present = {known.name for known in courses_of(rows) if known.convolution}
+    return [known for known in CONVENTIONS.values() if known.name in present]
 
 
 def columns(rows: list[Row]) -> tuple[str, ...]:
-    """The gradebook's columns for ``rows``: one set of function columns per convention present."""
-    functions = [name for known in conventions_of(rows) for name in known.shown_functions]
+    """The gradebook's columns for ``rows``: one set of function columns per course present."""
+    functions = [name for known in courses_of(rows) for name in known.shown_functions]
     return (*LEADING, *dict.fromkeys(functions), *TRAILING)
 
 
@@ -80,6 +93,7 @@ class Row:
     same_as: str = ""
     report: dict[str, Any] | None = None  # Report.to_dict(), when graded
     convention: str | None = None  # whose functions (gradcheck.conventions); None for an entry that is no submission
+    assignment: str | None = None  # the assignment whose layers were graded (gradcheck.plans), None for none
 
     @property
     def report_dir(self) -> str:
@@ -96,38 +110,52 @@ class Row:
             "" if self.duration_s is None else f"{self.duration_s:.2f}",
             sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir,
             " ".join((self.isolation_reason or "").split()),
-            self.convention or "", sub.path or sub.label,
+            self.convention or "", sub.path or sub.label, self.assignment or "",
         ]
         return [csv_cell(value) for value in values]
 
 
-def declared_convention(submission: Submission) -> Convention:
-    """The convention of a submission's entry file, read from its source (no code runs)."""
-    from gradcheck.grade.sources import contract_names_in
+_DEFINED = re.compile(r"(?:^|[\s\"'])def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(", re.MULTILINE)
+
+
+def declared_course(submission: Submission, assignment: str = "auto") -> Course:
+    """The course of a submission's entry file, read from its source (no code runs): its
+    convention, and its assignment (``assignment``, or the one its functions show)."""
+    from gradcheck.plans import plan_for
 
     try:
         text = submission.read_files().get(submission.target or "", b"")
     except Exception:  # noqa: BLE001 - unreadable: the article's, as for a file defining nothing
         text = b""
-    return convention(detect(contract_names_in(text)))
+    names = set(_DEFINED.findall(text.decode("utf-8", errors="replace")))
+    plan = plan_for(assignment, names)
+    named = plan.convention if plan is not None and plan.convention else detect(names)
+    return Course(convention(named), plan)
 
 
-def make_row(submission: Submission, result: dict[str, Any] | None, required: tuple[str, ...]) -> Row:
+def declared_convention(submission: Submission) -> Convention:
+    """The convention of a submission's entry file, read from its source (no code runs)."""
+    return declared_course(submission).convention
+
+
+def make_row(submission: Submission, result: dict[str, Any] | None, required: tuple[str, ...],
+             assignment: str = "auto") -> Row:
     """The row of ``submission`` given its task ``result`` (None for an odd entry); ``required``
-    in contract names, asked of the submission's convention only."""
+    in contract (or assignment) names, asked of the submission's course only; ``assignment``:
+    the grading run's setting (what a submission that was not graded is taken for)."""
     if submission.error is not None:  # a submission that could not be read safely
         return Row(submission, "error", max_score=len(required), load_error=submission.error)
     if submission.odd is not None or result is None:
         return Row(submission, "odd", max_score=len(required), load_error=submission.odd)
     outcome = result["outcome"]
     if outcome != "graded":
-        named = declared_convention(submission)
+        named = declared_course(submission, assignment)
         statuses = function_statuses(None, named)
         if outcome == "timeout":
             statuses = {name: "timeout" for name in named.shown_functions}
         return Row(submission, outcome, max_score=len(named.required(required)), statuses=statuses,
                    load_error=result.get("error", "").strip().splitlines()[-1:][0] if result.get("error") else None,
-                   duration_s=result.get("duration_s"), convention=named.name)
+                   duration_s=result.get("duration_s"), convention=named.name, assignment=named.assignment or None)
     report = result["report"]
     named = convention_of(report)
     statuses = function_statuses(report, named)
@@ -140,7 +168,7 @@ def make_row(submission: Submission, result: dict[str, Any] | None, required: tu
     return Row(submission, "graded", passed=passed, score=points, max_score=max_score, statuses=statuses,
                load_error=load_error, duration_s=result.get("duration_s"),
                isolation=result.get("isolation"), isolation_reason=report.get("isolation_reason"), report=report,
-               convention=named.name)
+               convention=named.name, assignment=named.assignment or None)
 
 
 def mark_duplicates(rows: list[Row]) -> None:
@@ -179,7 +207,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def gradescope_for_grade(
-    report_dict: dict[str, Any], required: tuple[str, ...], expected: str | None = None
+    report_dict: dict[str, Any], required: tuple[str, ...], expected: Course | str | None = None
 ) -> dict[str, Any]:
     """Gradescope ``results.json`` where every required function is a test worth one point,
     named as the submission's convention names it (``expected``: the convention of a
@@ -231,7 +259,8 @@ def gradescope_for_grade(
     results["tests"] = tests
     results["score"] = float(points)
     results["extra_data"] = {**base.get("extra_data", {}), "passed": passed, "max_score": max_score,
-                             "required": list(asked), "convention": named.name}
+                             "required": list(asked), "convention": named.name,
+                             "assignment": named.assignment or None}
     return results
 
 

@@ -98,18 +98,23 @@ def class_seed(out: Path) -> int:
 
 
 def parse_require(text: str | Sequence[str] | None) -> tuple[str, ...]:
-    """``None``/``"all"``: every contract function (each submission is asked for its own
-    convention's: CS231n's four layers, the article's eight); else the named ones, in either
-    course's names (``conv_forward`` or ``conv_forward_naive``), as contract names in contract order."""
+    """``None``/``"all"``: every function of every course (each submission is asked for its own
+    course's: CS231n's four layers, the article's eight, its assignment's); else the named ones,
+    in either course's names (``conv_forward`` or ``conv_forward_naive``), as contract names in
+    contract order, then the assignments' names."""
+    from gradcheck.api import _known_names
+
+    known = _known_names()
     if text is None or text == "all":
-        return CONTRACT_FUNCTIONS
+        return known
     names = [contract_name(n.strip()) for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
-    unknown = [n for n in names if n not in CONTRACT_FUNCTIONS]
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise UsageError(f"--require {text!r}: unknown function(s) {unknown}; "
                          f"choose from all, {', '.join(CONTRACT_FUNCTIONS)} "
-                         f"(or CS231n's {', '.join(CS231N.shown_functions)})")
-    return tuple(n for n in CONTRACT_FUNCTIONS if n in names)
+                         f"(or CS231n's {', '.join(CS231N.shown_functions)}), or an assignment's functions "
+                         "(gradcheck check --help lists the assignments)")
+    return tuple(n for n in known if n in names)
 
 
 def _marker(key: str, required: tuple[str, ...]) -> str:
@@ -150,6 +155,7 @@ def grade(
     progress: bool = True,
     stream: TextIO | None = None,
     convention: str = "auto",
+    assignment: str = "auto",
 ) -> GradeRun:
     """Grade every submission in ``sources`` into ``out``; return the rows.
 
@@ -173,7 +179,8 @@ def grade(
     submissions = discover(list(sources), exclude=[out])
     out.mkdir(parents=True, exist_ok=True)
     seed = class_seed(out) if seed is None else seed
-    settings = Settings(examples=examples, seed=seed, timeout=timeout, convention=convention).key_fields()
+    settings = Settings(examples=examples, seed=seed, timeout=timeout, convention=convention,
+                        assignment=assignment).key_fields()
     keys = {s.id: result_key(s.sha256, settings) for s in submissions if s.gradable}
     by_key: dict[str, Submission] = {}
     for submission in submissions:
@@ -193,7 +200,7 @@ def grade(
             first = by_key[key]
             store.put(key, first.sha256, settings, result, attempts)  # committed before anything else
             for submission in sharing[key]:
-                row = make_row(submission, result, required)
+                row = make_row(submission, result, required, assignment)
                 rows[submission.id] = row
                 _write_outputs(out, row, key, required, result.get("files", {}))
                 _slim(row)
@@ -206,7 +213,7 @@ def grade(
             if submission.id in rows:
                 continue
             stored = store.get(keys[submission.id]) if submission.gradable else None
-            row = make_row(submission, None if stored is None else stored["result"], required)
+            row = make_row(submission, None if stored is None else stored["result"], required, assignment)
             if stored is not None:
                 _write_outputs(out, row, keys[submission.id], required)
             rows[submission.id] = _slim(row)

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gradcheck.conventions import Convention, convention
+from gradcheck.grade.courses import Course, course, course_of
 
 SEVERITY = ("pass", "fail", "error", "timeout", "memory", "crashed")  # worst last
 
@@ -40,25 +41,28 @@ class Settings:
     seed: int
     timeout: float
     convention: str = "auto"  # the course judging every submission, or each its own
+    assignment: str = "auto"  # the assignment (gradcheck.plans) of every submission, or each its own
 
     def key_fields(self) -> dict[str, Any]:
         from gradcheck import __version__
 
         fields = {**asdict(self), "gradcheck": __version__}
-        if fields["convention"] == "auto":
-            del fields["convention"]  # the key of a run before the setting existed
+        for name in ("convention", "assignment"):
+            if fields[name] == "auto":
+                del fields[name]  # the key of a run before the setting existed
         return fields
 
 
-def convention_of(report: dict[str, Any] | None, expected: str | None = None) -> Convention:
-    """The convention of a ``Report.to_dict()`` (``expected`` for a report that has none: a
-    submission that could not be graded)."""
-    if report is None or not report.get("checks"):
-        return convention(expected or (report or {}).get("convention"))
-    return convention(report.get("convention"))
+def convention_of(report: dict[str, Any] | None, expected: Course | str | None = None) -> Course:
+    """The course (convention and assignment, ``gradcheck.grade.courses``) of a
+    ``Report.to_dict()``; ``expected`` for a report that names no check (a submission that
+    could not be graded): a Course, or a convention's name."""
+    if isinstance(expected, str):
+        expected = course(expected, None)
+    return course_of(report, expected)
 
 
-def function_statuses(report: dict[str, Any] | None, named: Convention | None = None) -> dict[str, str]:
+def function_statuses(report: dict[str, Any] | None, named: Course | Convention | None = None) -> dict[str, str]:
     """Worst status per function of a ``Report.to_dict()``, by the names of its convention (or
     ``named``'s); None: every one crashed."""
     named = named or convention_of(report)
@@ -73,7 +77,8 @@ def function_statuses(report: dict[str, Any] | None, named: Convention | None = 
 
 
 def score(
-    statuses: dict[str, str], required: tuple[str, ...], report_passed: bool, named: Convention | None = None
+    statuses: dict[str, str], required: tuple[str, ...], report_passed: bool,
+    named: Course | Convention | None = None,
 ) -> tuple[bool, int, int]:
     """(passed, score, max_score) of a submission, as documented in the module docstring;
     ``required`` in contract (engine) names, asked of ``named``'s functions only."""
@@ -128,6 +133,7 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
                     isolate=True,
                     sweep=True,  # as `gradcheck check --report`: the report's error-vs-step figure
                     convention=settings.get("convention", "auto"),
+                    assignment=settings.get("assignment", "auto"),
                 )
             finally:
                 os.chdir(previous)

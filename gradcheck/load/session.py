@@ -34,11 +34,19 @@ CS231N_FUNCTIONS: tuple[str, ...] = (
 _NAMES = CONTRACT_FUNCTIONS + CS231N_FUNCTIONS
 
 
+def checked_names() -> tuple[str, ...]:
+    """Every function name a session may hold for checking: the contract's, CS231n's and every
+    assignment's (``gradcheck.plans``)."""
+    from gradcheck.plans import plans
+
+    return tuple(dict.fromkeys((*_NAMES, *(name for plan in plans().values() for name in plan.names))))
+
+
 def as_namespace(target: Any) -> Any:
     """An object whose attributes are the target's functions: a dict (``globals()``) becomes
     a namespace of its contract (and CS231n) functions; modules and other objects are kept."""
     if isinstance(target, dict):
-        return types.SimpleNamespace(**{name: target[name] for name in _NAMES if name in target})
+        return types.SimpleNamespace(**{name: target[name] for name in checked_names() if name in target})
     return target
 
 
@@ -168,7 +176,7 @@ def recover_source(namespace: Any) -> str:
     cannot be written back as source."""
     source = _Source()
     found = False
-    for name in _NAMES:
+    for name in checked_names():
         value = getattr(namespace, name, None)
         if value is None:
             continue

@@ -182,6 +182,9 @@ class Report:
     # each resource limit of the worker: {"held": bool, "by": how} (gradcheck.boundary.confine.limits)
     limits: dict[str, dict[str, Any]] | None = None
     bound: list[str] = field(default_factory=list)  # files shown to the worker beside the target
+    # the assignment whose layers were checked (gradcheck.plans: "cs231n-a2", ...), None for the
+    # convolution notebook alone
+    plan: str | None = None
 
     def required_missing(self) -> list[CheckResult]:
         """The ``missing`` checks of required functions (they fail the run)."""
@@ -241,6 +244,7 @@ class Report:
             "convention": self.convention,
             "limits": self.limits,
             "bound": list(self.bound),
+            "plan": self.plan,
         }
 
     @classmethod
@@ -259,6 +263,7 @@ class Report:
             convention=data.get("convention") or "article",
             limits=data.get("limits"),
             bound=list(data.get("bound") or []),
+            plan=data.get("plan"),
         )
 
 

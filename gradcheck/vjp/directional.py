@@ -265,17 +265,24 @@ def decide(candidates: Sequence[Estimate]) -> Estimate:
 
 
 def screen(evaluate: Evaluate, x: np.ndarray, direction: np.ndarray, gradient: np.ndarray, upstream: np.ndarray,
-           base: np.ndarray, steps: Sequence[float], probe: float | None = None) -> Screen:
+           base: np.ndarray, steps: Sequence[float], probe: float | None = None,
+           floor: np.ndarray | float | None = None) -> Screen:
     """Screen ``gradient`` (g for x, shaped like x) along ``direction`` with ``base`` = F(x):
     ``steps`` is the fine step, then optionally the middle one (:func:`default_steps`). One
     call of ``evaluate`` (a list of inputs shaped like x -> their outputs): ``2 + 2 *
-    len(ladder(steps))`` forward calls."""
+    len(ladder(steps))`` forward calls. ``floor`` (broadcast like F): a known lower bound of
+    each output's rounding ``sigma_r`` (a forward whose rounding bound is known, as a layer
+    spec's is): the second difference at the probe sees only rounding that differs between
+    nearby points, and a forward whose rounding is shared by them (a mean subtracted, a
+    normalisation) hides the rest from it."""
     probe = PROBE * scale(x) if probe is None else probe
     every = ladder(steps)
     x_points = points(x, direction, every, probe)
     outputs = evaluate(x_points)
     finite = [np.abs(out) for out in (base, *outputs) if np.all(np.isfinite(out))]
     sigma2 = (FLOOR * UNIT_ROUNDOFF * np.maximum.reduce(finite)) ** 2 if finite else np.zeros(base.shape)
+    if floor is not None:
+        sigma2 = np.maximum(sigma2, np.broadcast_to(np.asarray(floor, dtype=np.float64), base.shape) ** 2)
     coherent = 0.0
     if np.all(np.isfinite(outputs[0])) and np.all(np.isfinite(outputs[1])):
         d2 = (outputs[0] - base) - (base - outputs[1])
