@@ -61,11 +61,12 @@ def validate_require(require: Iterable[str] | str | None) -> tuple[str, ...]:
     return tuple(name for name in _known_names() if name in named)
 
 
-def _named_plan(assignment: str | None) -> Any:
+def _named_plan(assignment: Any) -> Any:
     """The plan an assignment setting names (None for auto or none)."""
     from gradcheck.plans import plans
+    from gradcheck.specs.spec import Plan
 
-    return plans().get(assignment or "")
+    return assignment if isinstance(assignment, Plan) else plans().get(assignment or "")
 
 
 def _assignment_of(names: tuple[str, ...]) -> str | None:
@@ -81,7 +82,10 @@ def validate_assignment(assignment: str | None) -> str | None:
     """None for ``None``/``"auto"``; ``"none"`` or an assignment's name (``gradcheck.plans``);
     a UsageError naming the choices otherwise."""
     from gradcheck.plans import plans
+    from gradcheck.specs.spec import Plan
 
+    if isinstance(assignment, Plan):  # a plan of one's own layers (gradcheck.specs)
+        return assignment
     if assignment in (None, "auto"):
         return None
     if assignment == "none" or assignment in plans():
@@ -152,8 +156,9 @@ def check(
     None or ``"auto"``: the one its functions show, and a file that defines both courses'
     functions has each set checked by its own contract (``Report.convention`` names the first).
     ``assignment``: the course assignment whose layers are checked besides the convolution
-    contract (``gradcheck.plans``: ``"cs231n-a2"``, ``"cs231n-a1"``, ``"dls-c1w4"``, ...); None or
-    ``"auto"``: the one the functions the target defines show (``Report.plan``); ``"none"``: none.
+    contract (``gradcheck.plans``: ``"cs231n-a2"``, ``"cs231n-a1"``, ``"dls-c1w4"``, ...), or a
+    :class:`gradcheck.specs.Plan` of one's own layers; None or ``"auto"``: the one the functions
+    the target defines show (``Report.plan``); ``"none"``: none.
     """
     examples = validate_examples(examples)
     convention = validate_convention(convention)
@@ -193,6 +198,7 @@ def check(
         report.load_error = str(exc)
         # what is required of a file that did not load: its course's (as asked, else the article's)
         plan = _named_plan(assignment)
+        report.plan = None if plan is None else plan.name
         convolution = plan is None or plan.convention is not None
         course = convention or (plan.convention if plan is not None and plan.convention else "article")
         asked = (convention_named(course).contract if convolution else ()) + (plan.required_names if plan else ())

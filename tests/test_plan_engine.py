@@ -195,6 +195,7 @@ def test_an_assignment_is_found_by_the_names_a_file_defines() -> None:
 
 
 def test_an_unknown_assignment_is_a_usage_error_naming_the_choices() -> None:
-    with pytest.raises(UsageError, match="assignment must be auto, none or one of cs231n-a2, cs231n-a1, cs231n-a3, dls-c1w4, dls-c5w1"):
+    choices = "cs231n-a2, cs231n-a1, cs231n-a3, dls-c1w4, dls-c5w1"
+    with pytest.raises(UsageError, match=f"assignment must be auto, none or one of {choices}"):
         gradcheck.check(layers, isolate=False, assignment="cs231n-a9")
     assert set(plans()) >= {"cs231n-a2", "cs231n-a1", "dls-c1w4"}

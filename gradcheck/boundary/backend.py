@@ -346,6 +346,10 @@ class InProcessBackend(Backend):
         for name in plan.names if plan is not None else ():
             namespace.setdefault(name, getattr(source, name, None) if not isinstance(source, dict)
                                  else source.get(name))
+        if plan is not None:  # class-based layers: their methods bound as functions
+            from gradcheck.specs.objects import bound, described
+
+            namespace.update(bound(source, described(plan)))
         self.label = getattr(implementation, "__name__", type(implementation).__name__)
         if not isinstance(implementation, ModuleType):  # an adapter (gradcheck.load.cs231n), not a student's module
             self.pool_modes = tuple(getattr(implementation, "pool_modes", Backend.pool_modes))

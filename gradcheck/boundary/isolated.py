@@ -145,6 +145,9 @@ class WorkerBackend(Backend):
         self._worker.use_reference = self.use_reference
         self._worker.convention = self.convention
         self._worker.plan_functions = self.plan.names if self.plan is not None else ()
+        from gradcheck.specs.objects import described
+
+        self._worker.plan_methods = described(self.plan)
         self._siblings = siblings
         _LIVE.add(self)
         try:

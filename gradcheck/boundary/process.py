@@ -71,6 +71,7 @@ class WorkerProcess:
         self.use_reference: tuple[str, ...] = ()  # contract names the worker replaces by the reference's
         self.convention = "article"  # decided by the checker from the source (gradcheck.load.declared)
         self.plan_functions: tuple[str, ...] = ()  # an assignment's function names the worker also calls
+        self.plan_methods: dict = {}  # its class-based layers (gradcheck.specs.objects.described)
 
     def start(self) -> dict:
         """Start a fresh worker, send it its load message; its ready message (LoadError if it fails)."""
@@ -115,6 +116,7 @@ class WorkerProcess:
             "use_reference": list(self.use_reference),
             "convention": self.convention,
             "plan_functions": list(self.plan_functions),
+            "plan_methods": self.plan_methods,
         }
         if self.isolation == "sandbox":
             config.update(sys_path=sandbox.sandbox_sys_path(self.visible), cwd="/tmp")

@@ -141,6 +141,7 @@ def main(argv: list[str]) -> int:
 
     from gradcheck.errors import LoadError
     from gradcheck.load.loaders import TargetNotFound, as_contract, load_submission, load_warnings
+    from gradcheck.specs.objects import bound  # before the fence: the worker's own import
 
     _set_limits(header)
     reference_module = None
@@ -181,6 +182,8 @@ def main(argv: list[str]) -> int:
     for name in header.get("plan_functions") or ():  # an assignment's functions, as the module binds them
         if isinstance(name, str) and name not in namespace:
             namespace[name] = getattr(module, name, None)
+    if header.get("plan_methods"):  # class-based layers: their methods bound as functions
+        namespace.update(bound(module, header["plan_methods"]))
     runner = CallRunner(namespace, timeout=float(header["timeout"]))
     # what the checker believes of this message: the functions that could be found (it adds
     # them to the ones the source declares, never removes one), warnings and output (shown)

@@ -38,9 +38,11 @@ def detect(names: Iterable[str]) -> Plan | None:
 ASSIGNMENT_CHOICES = ("auto", "none")  # besides the plans' names
 
 
-def plan_for(requested: str | None, names: Iterable[str]) -> Plan | None:
-    """The plan a run checks: ``requested`` by name, none for ``"none"``, else (None or
-    ``"auto"``) the one the names a file defines show (:func:`detect`)."""
+def plan_for(requested: str | Plan | None, names: Iterable[str]) -> Plan | None:
+    """The plan a run checks: ``requested`` (a Plan of one's own, or a plan's name), none for
+    ``"none"``, else (None or ``"auto"``) the one the names a file defines show (:func:`detect`)."""
+    if isinstance(requested, Plan):
+        return requested
     if requested in (None, "auto"):
         return detect(names)
     if requested == "none":

@@ -1,7 +1,9 @@
 """CS231n assignment 2, ``layers.py``: the fully connected, normalisation and loss layers.
 
 The convolution and pooling layers of the same file (``conv_forward_naive``, ...) are checked
-by the convolution engine under the CS231n convention (``convention="cs231n"``). Signatures
+by the convolution engine under the CS231n convention (``convention="cs231n"``). Not checked:
+``dropout_forward``/``dropout_backward``: a correct mask may come from any random call (the
+course's tests look at its statistics), so no reference value is the one to match. Signatures
 are the starter code's (2017-2024 versions agree on these): arrays (N, D), caches are the
 student's own, each backward takes ``(dout, cache)``.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from gradcheck.plans.shapes import affine_magnitude, hinge_margins, norm_param
 from gradcheck.specs.spec import Array, Layer, Param, Plan
 from reference import layers as ref
+from reference import spatial
 
 X_FLAT = Array("x", ("N", "d1", "d2"))  # (N, d_1, ..., d_k): the affine layer flattens it to (N, D)
 FLAT_DIMS = {"N": (1, 4), "d1": (1, 3), "d2": (1, 3), "M": (1, 5)}
@@ -18,6 +21,12 @@ ROWS = {"N": (1, 5), "D": (1, 6)}
 NORM_DIMS = {"N": (2, 5), "D": (1, 5)}  # batch statistics need two rows
 LAYER_DIMS = {"N": (1, 4), "D": (2, 6)}  # per-example statistics need two features
 SCORES = {"N": (1, 5), "C": (2, 5)}
+IMAGES = {"N": (1, 3), "C": (1, 3), "H": (1, 3), "W": (2, 3)}  # statistics over N * H * W >= 2 values
+GROUPS = {"N": (1, 3), "G": (1, 2), "per_group": (1, 3), "H": (1, 3), "W": (1, 3)}
+
+
+def _channels(dims):
+    return {"C": dims["G"] * dims["per_group"]}  # G divides C
 
 
 def _flat(dims):
@@ -73,14 +82,38 @@ softmax_loss = Layer(
     ref.softmax_loss, SCORES, grads={"dx": "x"},
 )
 
+spatial_batchnorm_forward = Layer(
+    "spatial_batchnorm_forward", "forward",
+    (Array("x", ("N", "C", "H", "W")), Array("gamma", ("C",)), Array("beta", ("C",)),
+     Param("bn_param", norm_param(("train", "train", "test"), running=True))),
+    ("out", "cache"), spatial.spatial_batchnorm_forward, IMAGES, mutable=("bn_param",), operations=48,
+)
+spatial_batchnorm_backward = Layer(
+    "spatial_batchnorm_backward", "backward", (), ("dx", "dgamma", "dbeta"), spatial.spatial_batchnorm_backward,
+    IMAGES, forward="spatial_batchnorm_forward", grads={"dx": "x", "dgamma": "gamma", "dbeta": "beta"}, inputs=TRAIN,
+)
+spatial_groupnorm_forward = Layer(
+    "spatial_groupnorm_forward", "forward",
+    (Array("x", ("N", "C", "H", "W")), Array("gamma", (1, "C", 1, 1)), Array("beta", (1, "C", 1, 1)),
+     Param("G", lambda dims, rng: dims["G"]), Param("gn_param", norm_param((None,), running=False))),
+    ("out", "cache"), spatial.spatial_groupnorm_forward, GROUPS, derived=_channels, operations=48,
+)
+spatial_groupnorm_backward = Layer(
+    "spatial_groupnorm_backward", "backward", (), ("dx", "dgamma", "dbeta"), spatial.spatial_groupnorm_backward,
+    GROUPS, derived=_channels, forward="spatial_groupnorm_forward",
+    grads={"dx": "x", "dgamma": "gamma", "dbeta": "beta"},
+)
+
 PLAN = Plan(
     "cs231n-a2",
     "CS231n assignment 2 (layers.py)",
     (affine_forward, affine_backward, relu_forward, relu_backward, batchnorm_forward, batchnorm_backward,
-     batchnorm_backward_alt, layernorm_forward, layernorm_backward, svm_loss, softmax_loss),
+     batchnorm_backward_alt, layernorm_forward, layernorm_backward, svm_loss, softmax_loss,
+     spatial_batchnorm_forward, spatial_batchnorm_backward, spatial_groupnorm_forward, spatial_groupnorm_backward),
     convention="cs231n",
     signature=("affine_forward", "affine_backward", "relu_forward", "relu_backward", "batchnorm_forward",
                "batchnorm_backward", "batchnorm_backward_alt", "layernorm_forward", "layernorm_backward",
-               "svm_loss", "softmax_loss"),
+               "svm_loss", "softmax_loss", "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+               "spatial_groupnorm_forward", "spatial_groupnorm_backward"),
     command="gradcheck check layers.py",
 )

@@ -108,6 +108,7 @@ class Layer:
     derived: Callable[[Dims], Dims] | None = None
     note: str = ""  # what the course's version of this function is (shown in the docs)
     provided: bool = False  # given by the course's starter code (dnn_utils): checked when defined, never required
+    methods: Any = None  # a class-based layer: where its methods and attributes are (gradcheck.specs.objects)
 
     @property
     def outputs(self) -> tuple[str, ...]:
