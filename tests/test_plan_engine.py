@@ -15,9 +15,21 @@ from gradcheck.boundary.backend import InProcessBackend
 from gradcheck.errors import UsageError
 from gradcheck.plans import detect, plan_named, plans
 from gradcheck.specs.run import run_plan
-from reference import dls_deep, layers
+from reference import dls_deep, dls_rnn, layers, recurrent, spatial
 
-SOURCES = {"cs231n-a2": layers, "cs231n-a1": layers, "dls-c1w4": dls_deep}
+
+def _merged(*modules: types.ModuleType) -> types.ModuleType:
+    """One module with the public functions of ``modules`` (a course file split over references)."""
+    module = types.ModuleType("reference_of_an_assignment")
+    for source in modules:
+        for name in dir(source):
+            if not name.startswith("_"):
+                setattr(module, name, getattr(source, name))
+    return module
+
+
+SOURCES = {"cs231n-a2": _merged(layers, spatial), "cs231n-a1": layers, "cs231n-a3": recurrent,
+           "dls-c1w4": dls_deep, "dls-c5w1": dls_rnn}
 
 
 def module_like(source: types.ModuleType, **replaced: Callable) -> types.ModuleType:
@@ -67,6 +79,8 @@ def one_element_off(function: Callable, index: int, relative: float = 1e-6) -> C
     ("cs231n-a2", "layernorm_backward", 0, "dx"),
     ("cs231n-a2", "softmax_loss", 1, "dx"),
     ("cs231n-a1", "softmax_loss_vectorized", 1, "dW"),
+    ("cs231n-a3", "lstm_backward", 3, "dWh"),
+    ("cs231n-a3", "lstm_step_backward", 2, "dprev_c"),
     ("dls-c1w4", "linear_backward", 1, "dW"),
 ])
 def test_an_error_of_1e_6_relative_in_one_element_fails(name: str, function: str, index: int, quantity: str) -> None:
@@ -81,8 +95,11 @@ def test_an_error_of_1e_6_relative_in_one_element_fails(name: str, function: str
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "functions"), [
-    ("cs231n-a2", ("batchnorm_backward", "batchnorm_backward_alt", "layernorm_backward", "softmax_loss")),
+    ("cs231n-a2", ("batchnorm_backward", "batchnorm_backward_alt", "layernorm_backward", "softmax_loss",
+                   "spatial_batchnorm_backward", "spatial_groupnorm_backward")),
     ("cs231n-a1", ("softmax_loss_naive", "softmax_loss_vectorized")),
+    ("cs231n-a3", ("lstm_step_backward", "lstm_backward")),
+    ("dls-c5w1", ("lstm_cell_backward", "lstm_backward")),
 ])
 def test_correct_layers_never_fail_over_2000_cases(name: str, functions: tuple[str, ...]) -> None:
     plan = plan_named(name)

@@ -25,7 +25,7 @@ def _padded(dims):  # windows that fit: the input at least as large as the kerne
     return {"Hp": max(dims["H"], dims["fr"]), "Wp": max(dims["W"], dims["fc"])}
 
 
-def conv_reference(X, W, b, out_ch, kernel_shape, pad, stride):
+def conv_reference(X, W, b, out_ch, kernel_shape, pad, stride, in_ch):
     return reference.conv_forward(X, W, b, {"pad": pad, "stride": stride})
 
 
@@ -49,10 +49,12 @@ conv_forward = Layer(
     "Conv2D.forward", "forward",
     (Array("X", ("N", "Hp", "Wp", "C")), Array("W", ("fr", "fc", "C", "F")), Array("b", (1, 1, 1, "F")),
      Param("out_ch", lambda dims, rng: dims["F"]), Param("kernel_shape", lambda dims, rng: (dims["fr"], dims["fc"])),
-     Param("pad", lambda dims, rng: dims["pad"]), Param("stride", lambda dims, rng: dims["stride"])),
+     Param("pad", lambda dims, rng: dims["pad"]), Param("stride", lambda dims, rng: dims["stride"]),
+     Param("in_ch", lambda dims, rng: dims["C"])),
     ("Y", "cache"), conv_reference, CONV, derived=_padded, operations=64,
     methods=Methods(cls="Conv2D", call="forward", init=("out_ch", "kernel_shape", "pad", "stride"),
-                    fixed={"is_initialized": True}, set={"W": "parameters[W]", "b": "parameters[b]"}, inputs=("X",)),
+                    early={"in_ch": "in_ch"}, prepare=("_init_params",),
+                    set={"W": "parameters[W]", "b": "parameters[b]"}, inputs=("X",)),
 )
 conv_backward = Layer(
     "Conv2D.backward", "backward", (), ("dX", "dW", "db"), None, CONV, derived=_padded, forward="Conv2D.forward",
@@ -92,7 +94,7 @@ def test_a_class_based_library_passes_its_own_plan_isolated() -> None:
 def test_a_wrong_parameter_gradient_on_the_object_fails_alone(tmp_path: Path) -> None:
     wrong = tmp_path / "class_layers.py"
     wrong.write_text(LIBRARY.read_text().replace(
-        '"b": dLdY.sum(axis=(0, 1, 2)).reshape(1, 1, 1, -1)}', '"b": dLdY.mean(axis=(0, 1, 2)).reshape(1, 1, 1, -1)}'))
+        'self.gradients["b"] += dLdY.sum(axis=(0, 1, 2))', 'self.gradients["b"] += dLdY.mean(axis=(0, 1, 2))'))
     report = gradcheck.check(_load(wrong), isolate=False, assignment=LIBRARY_PLAN, examples=60)
     failing = {(c.function, c.quantity) for c in report.checks if c.status != "pass"}
     assert failing == {("Conv2D.backward", "db")}

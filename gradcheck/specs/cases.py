@@ -342,8 +342,11 @@ def backward_case(ctx: Context, layer: Layer, plan: Plan, dims: Dims, seed: int,
     returned, problem = _gradients(layer, outcome.value)
     if problem:
         raise CaseProblem("fail", problem)
-    if first:
-        yield from _deterministic(ctx, layer, args, outcome, ())
+    if first:  # the same call again, on a cache of its own (a layer object's gradients may accumulate)
+        (again,) = yield [Call(forward.name, _laid_out(seed, tuple(inputs[arg.name] for arg in forward_args)),
+                               (cache_index,), select=cache_index, collect_args=False)]
+        if again.ok and isinstance(again.value, CacheRef):
+            yield from _deterministic(ctx, layer, (*args[:count], again.value, *args[count + 1:]), outcome, ())
     shown = {**inputs, **upstreams}
     floor = value_tolerance(forward, base, _magnitude(forward, inputs)) / fd.SAFETY
     targets = {}  # quantity -> (its input, the returned gradient, its factor)

@@ -7,9 +7,11 @@ layer.forward(X)``, ``dX = layer.backward(dY)`` with the parameter gradients kep
 :func:`bind` turns it into the two functions the engine calls, as for any course:
 
 - the forward ``(args...) -> (Y, layer)``: builds the object (``init``: the arguments given to
-  the constructor), sets constants (``fixed``: attribute path -> value, e.g. a flag that the
-  parameters are already initialised) and the parameters (``set``: argument -> attribute
-  path), calls the method (``call``) with the arguments in ``inputs``; the object is the cache;
+  the constructor), sets constants (``fixed``: attribute path -> value) and early attributes
+  (``early``: argument -> attribute path, e.g. the number of input channels), calls the
+  ``prepare`` methods (a lazy initialisation, run before the parameters are set so that it
+  does not overwrite them), sets the parameters (``set``: argument -> attribute path), calls
+  the method (``call``) with the arguments in ``inputs``; the object is the cache;
 - the backward ``(dY..., layer) -> (dX, dW, ...)``: calls the method with the upstream
   gradients and reads the parameter gradients (``read``: attribute paths, after dX; with none,
   the method's result alone).
@@ -32,6 +34,8 @@ class Methods:
     cls: str  # the class's name in the module
     call: str  # the method: "forward", "backward", ...
     init: tuple[str, ...] = ()  # forward: arguments passed to the constructor, in order
+    early: dict[str, str] = field(default_factory=dict)  # forward: argument -> attribute path, before ``prepare``
+    prepare: tuple[str, ...] = ()  # forward: methods called with no arguments before the parameters are set
     set: dict[str, str] = field(default_factory=dict)  # forward: argument -> attribute path it is set at
     inputs: tuple[str, ...] = ()  # forward: arguments passed to the method, in order
     read: tuple[str, ...] = ()  # backward: attribute paths read after the call, returned after its result
@@ -43,6 +47,8 @@ class Methods:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Methods:
         return cls(cls=str(data["cls"]), call=str(data["call"]), init=tuple(map(str, data.get("init", ()))),
+                   early={str(k): str(v) for k, v in dict(data.get("early", {})).items()},
+                   prepare=tuple(map(str, data.get("prepare", ()))),
                    set={str(k): str(v) for k, v in dict(data.get("set", {})).items()},
                    inputs=tuple(map(str, data.get("inputs", ()))), read=tuple(map(str, data.get("read", ()))),
                    fixed={str(k): v for k, v in dict(data.get("fixed", {})).items()})
@@ -81,6 +87,10 @@ def bind(module: Any, methods: Methods, kind: str, arguments: tuple[str, ...]) -
             layer = cls(*(given[name] for name in methods.init))
             for path, value in methods.fixed.items():
                 _set(layer, path, value)
+            for name, path in methods.early.items():
+                _set(layer, path, given[name])
+            for method in methods.prepare:  # e.g. a lazy initialisation, run now so that it keeps the parameters
+                getattr(layer, method)()
             for name, path in methods.set.items():
                 _set(layer, path, given[name])
             return getattr(layer, methods.call)(*(given[name] for name in methods.inputs)), layer

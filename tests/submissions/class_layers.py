@@ -13,16 +13,18 @@ class Conv2D:
         self.gradients = {}
         self.is_initialized = False
 
-    def _init_params(self, in_ch):
+    def _init_params(self):
         rng = np.random.default_rng(0)
         fr, fc = self.kernel_shape
-        self.parameters = {"W": rng.standard_normal((fr, fc, in_ch, self.out_ch)),
+        self.parameters = {"W": rng.standard_normal((fr, fc, self.in_ch, self.out_ch)),
                            "b": np.zeros((1, 1, 1, self.out_ch))}
+        self.gradients = {"W": np.zeros_like(self.parameters["W"]), "b": np.zeros_like(self.parameters["b"])}
         self.is_initialized = True
 
     def forward(self, X):
         if not self.is_initialized:
-            self._init_params(X.shape[3])
+            self.in_ch = X.shape[3]
+            self._init_params()
         W, b, s, p = self.parameters["W"], self.parameters["b"], self.stride, self.pad
         fr, fc = self.kernel_shape
         Xp = np.pad(X, ((0, 0), (p, p), (p, p), (0, 0)))
@@ -46,7 +48,8 @@ class Conv2D:
                 window = Xp[:, i * s : i * s + fr, j * s : j * s + fc, :]
                 dW += np.tensordot(window, dLdY[:, i, j, :], axes=([0], [0]))
                 dXp[:, i * s : i * s + fr, j * s : j * s + fc, :] += np.tensordot(dLdY[:, i, j, :], W, axes=([1], [3]))
-        self.gradients = {"W": dW, "b": dLdY.sum(axis=(0, 1, 2)).reshape(1, 1, 1, -1)}
+        self.gradients["W"] += dW  # accumulated, as in numpy-ml
+        self.gradients["b"] += dLdY.sum(axis=(0, 1, 2)).reshape(1, 1, 1, -1)
         return dXp[:, p : p + X.shape[1], p : p + X.shape[2], :]
 
 
