@@ -105,3 +105,24 @@ def test_a_wrong_parameter_gradient_on_the_object_fails_alone(tmp_path: Path) ->
 def test_a_library_without_the_class_reports_it_missing() -> None:
     report = gradcheck.check(reference, isolate=False, assignment=LIBRARY_PLAN, examples=5)
     assert {c.status for c in report.checks if c.function.startswith(("Conv2D", "Pool2D"))} == {"missing"}
+
+
+def dense_reference(x, W):
+    return x @ W, (x, W)
+
+
+def test_a_function_plan_of_ones_own_as_the_docs_write_it(tmp_path: Path) -> None:
+    dims = {"N": (1, 4), "D": (1, 4), "M": (1, 4)}
+    dense = Layer("dense_forward", "forward", (Array("x", ("N", "D")), Array("W", ("D", "M"))), ("out", "cache"),
+                  dense_reference, dims=dims)
+    dense_backward = Layer("dense_backward", "backward", (), ("dx", "dW"), None, dims=dims,
+                           forward="dense_forward", grads={"dx": "x", "dW": "W"})
+    plan = Plan("mine", "my layers", (dense, dense_backward))
+    source = ("def dense_forward(x, W):\n    return x @ W, (x, W)\n\n"
+              "def dense_backward(dout, cache):\n    x, W = cache\n    return dout @ W.T, x.T @ dout\n")
+    mine = tmp_path / "my_layers.py"
+    mine.write_text(source)
+    assert gradcheck.check(str(mine), assignment=plan, examples=30).passed
+    mine.write_text(source.replace("x.T @ dout", "x.T @ dout / len(x)"))
+    report = gradcheck.check(str(mine), assignment=plan, examples=30)
+    assert {(c.function, c.quantity) for c in report.checks if c.status != "pass"} == {("dense_backward", "dW")}
