@@ -83,6 +83,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="per-call time limit (default 10 s)",
     )
     group.addoption(
+        "--gradcheck-assignment",
+        dest="gradcheck_assignment",
+        default=None,
+        metavar="NAME",
+        help="the assignment whose layers are checked (default: the one the functions the file defines show; "
+        "gradcheck check --help lists them)",
+    )
+    group.addoption(
         "--gradcheck-in-process",
         dest="gradcheck_in_process",
         action="store_true",
@@ -159,7 +167,8 @@ class _Session:
         timeout = self.config.getoption("gradcheck_timeout") or DEFAULT_TIMEOUT
         try:
             self.backend = open_target(
-                target, isolate=not self.config.getoption("gradcheck_in_process"), timeout=timeout
+                target, isolate=not self.config.getoption("gradcheck_in_process"), timeout=timeout,
+                assignment=self.config.getoption("gradcheck_assignment"),
             )
             self.backend.label = self.target
         except LoadError as exc:
@@ -171,17 +180,24 @@ class _Session:
         present = self.backend.functions()
         modes = tuple(getattr(self.backend, "pool_modes", ("max", "average")))
         specs = specs_for(getattr(self.backend, "convention", None))
-        return [
+        assignment = getattr(self.backend, "plan", None)  # an assignment's layers (gradcheck.plans), after
+        convolution = assignment is None or assignment.convention is not None
+        checks = [
             (function, quantity)
             for function, quantity in PLAN
-            if (function, quantity) in specs and function in present and mode_of(quantity) in (None, *modes)
+            if convolution and (function, quantity) in specs and function in present
+            and mode_of(quantity) in (None, *modes)
         ]
+        for layer in assignment.layers if assignment is not None else ():
+            if layer.name in present:
+                checks += [(layer.name, quantity) for quantity in layer.checked]
+        return checks
 
     def shown(self, function: str, quantity: str) -> tuple[str, str]:
         """(function, quantity) in the names of the implementation's convention."""
         from gradcheck.conventions import convention
 
-        named = convention(getattr(self.backend, "convention", None))
+        named = convention(getattr(self.backend, "convention", None))  # an assignment's names are its own
         return named.function(function), named.quantity(function, quantity)
 
     def report(self, session: pytest.Session | None = None) -> Any:
