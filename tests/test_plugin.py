@@ -228,3 +228,16 @@ def test_a_notebook_id_on_the_command_line_selects_its_check(pytester):
     result = pytester.runpytest("--impl", "notebook_cnn.ipynb", "notebook_cnn.ipynb::zero_pad", *FAST, "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["notebook_cnn.ipynb::zero_pad[[]X_pad[]] PASSED*"])
+
+
+def test_an_assignments_file_gives_one_test_per_layer_and_quantity(pytester):
+    bug = Path(__file__).parent / "zoo_plans" / "dls_c1w4" / "bug_linear_backward_dW_no_1_over_m.py"
+    shutil.copy(bug, pytester.path / "dnn.py")
+    result = pytester.runpytest("--impl", "dnn.py", *FAST, "--gradcheck-examples", "10", "-v")
+    result.assert_outcomes(passed=12, failed=2)
+    result.stdout.fnmatch_lines([
+        "dnn.py::linear_backward[[]dA_prev[]] PASSED*",
+        "dnn.py::linear_backward[[]dW[]] FAILED*",
+        "linear_backward: dW does not match central differences of the reference linear_forward*",
+    ])
+    assert "conv_forward" not in result.stdout.str()  # no convolution layers asked of this assignment
