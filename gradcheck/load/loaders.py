@@ -5,11 +5,15 @@
 functions (DESIGN.md): the module itself for the article's convention, or a
 :class:`gradcheck.load.cs231n.CS231nAdapter` for CS231n's ``*_naive`` functions.
 
-Notebooks keep only what defines the implementation: per code cell, the
-top-level function and class definitions, imports and constant assignments.
-IPython magics (``%...``, ``%%...``) and shell escapes (``!...``) are dropped;
-test cells, plots and prints never run. An import that fails inside a notebook
-(the course's ``from public_tests import *``) is skipped, not fatal.
+A notebook (or a script ``jupyter nbconvert`` exported from one) runs as Jupyter runs it: every
+top-level statement of every code cell, in order, so that what is checked is what the student
+ran (a function rebound in an ``if``, a constant computed by a call, an import in a ``try``).
+IPython magics (``%...``, ``%%...``), shell escapes (``!...``) and ``get_ipython()`` lines are
+dropped. A statement that raises (the course's ``from public_tests import *``, a test cell
+calling the course's helpers, a data file that is not there) or runs longer than
+``STATEMENT_SECONDS`` (a training loop) is skipped with a note (:func:`load_warnings`), and
+the rest goes on; after ``NOTEBOOK_SECONDS`` in all, only definitions, imports and assignments
+still run.
 
 This module runs submitted code: call it in the worker process
 (``gradcheck.boundary.isolated``) unless the code is trusted.
@@ -18,13 +22,17 @@ This module runs submitted code: call it in the worker process
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib
 import importlib.machinery
 import linecache
 import os
 import re
+import signal
 import sys
+import threading
+import time
 import types
 from typing import Any
 
@@ -185,8 +193,8 @@ def is_exported_notebook(source: bytes) -> bool:
 
 
 def exported_notebook_source(path: str, source: bytes) -> list[tuple[str, ast.Module]]:
-    """(file name, filtered module AST) of an exported notebook: as for a notebook, only
-    definitions, imports and constants are kept (``get_ipython()`` lines are dropped)."""
+    """(file name, module AST) of an exported notebook, its ``get_ipython()`` lines (converted
+    magics) dropped: it runs as the notebook did (:func:`_exec_cells`)."""
     try:
         text = source.decode("utf-8")
         tree = ast.parse(text, path)
@@ -194,9 +202,16 @@ def exported_notebook_source(path: str, source: bytes) -> list[tuple[str, ast.Mo
         raise LoadError(_syntax_message(path, exc)) from None
     except UnicodeDecodeError as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
-    functions = _function_names([tree])
-    tree.body = [node for node in tree.body if _kept(node, functions)]
+    tree.body = [node for node in tree.body if not _is_magic_call(node)]
     return [(path, tree)] if tree.body else []
+
+
+def _is_magic_call(node: ast.stmt) -> bool:
+    """``get_ipython().run_line_magic(...)`` and the like: a converted magic."""
+    if not isinstance(node, ast.Expr | ast.Assign):
+        return False
+    return any(isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "get_ipython"
+               for inner in ast.walk(node.value))
 
 
 def _load_file(path: str) -> types.ModuleType:
@@ -263,63 +278,15 @@ def _clean_cell(source: str) -> str | None:
     return "\n".join(lines) + "\n"
 
 
-def _is_constant_expr(node: ast.AST) -> bool:
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.Tuple | ast.List | ast.Set):
-        return all(_is_constant_expr(item) for item in node.elts)
-    if isinstance(node, ast.Dict):
-        return all(k is not None and _is_constant_expr(k) for k in node.keys) and all(
-            _is_constant_expr(v) for v in node.values
-        )
-    if isinstance(node, ast.UnaryOp):
-        return _is_constant_expr(node.operand)
-    if isinstance(node, ast.BinOp):
-        return _is_constant_expr(node.left) and _is_constant_expr(node.right)
-    return False
-
-
-def _function_names(trees: list[ast.Module]) -> set[str]:
-    """Names a notebook binds with ``def`` anywhere at its top level, and the names the checker
-    checks (every course's): a later statement rebinding one of them is part of the
-    implementation, whatever its value (``conv_backward = my_conv_backward``)."""
-    from gradcheck.conventions import CONVENTIONS
-
-    names = {name for known in CONVENTIONS.values() for name in known.shown_functions}
-    for tree in trees:
-        names.update(node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))
-    return names
-
-
-def _kept(node: ast.stmt, functions: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
-    if isinstance(
-        node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom
-    ):
-        return True
-    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in functions for t in node.targets):
-        return True  # a function rebound: the notebook's last binding is the one it runs
-    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in functions:
-        return True  # an alias of a function (``_loops = conv_backward``), which a later definition may use
-    if isinstance(node, ast.Assign):
-        return all(isinstance(t, ast.Name) for t in node.targets) and _is_constant_expr(node.value)
-    if isinstance(node, ast.AnnAssign):
-        return (
-            isinstance(node.target, ast.Name)
-            and node.value is not None
-            and _is_constant_expr(node.value)
-        )
-    return False
-
-
 def notebook_source(path: str) -> list[tuple[str, ast.Module]]:
-    """(pseudo file name, filtered module AST) per code cell that keeps anything."""
+    """(pseudo file name, module AST) per code cell with Python in it, magics dropped."""
     import nbformat
 
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception as exc:  # noqa: BLE001 - any unreadable notebook is a load error
         raise LoadError(f"{path}: not a readable notebook: {type(exc).__name__}: {exc}") from None
-    parsed = []
+    cells = []
     code_cells = [cell for cell in notebook.cells if cell.get("cell_type") == "code"]
     for number, cell in enumerate(code_cells, start=1):
         source = _clean_cell(cell.get("source", ""))
@@ -330,11 +297,7 @@ def notebook_source(path: str) -> list[tuple[str, ast.Module]]:
             tree = ast.parse(source, filename)
         except SyntaxError as exc:
             raise LoadError(_syntax_message(filename, exc)) from None
-        parsed.append((filename, source, tree))
-    functions = _function_names([tree for _, _, tree in parsed])
-    cells = []
-    for filename, source, tree in parsed:
-        tree.body = [node for node in tree.body if _kept(node, functions)]
+        tree.body = [node for node in tree.body if not _is_magic_call(node)]
         if tree.body:
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             cells.append((filename, tree))
@@ -352,40 +315,86 @@ _WARNINGS: dict[str, list[str]] = {}  # module name -> what loading it skipped (
 
 
 def load_warnings(module: Any) -> list[str]:
-    """What loading ``module`` skipped (failing imports of a notebook): the loader's own record,
-    not an attribute the submission could set."""
-    return list(_WARNINGS.get(getattr(module, "__name__", ""), []))
+    """What loading ``module`` skipped (a notebook's failing imports and statements): the
+    loader's own record, not an attribute the submission could set; at most
+    ``MAX_LOAD_WARNINGS`` lines, then how many more."""
+    found = list(_WARNINGS.get(getattr(module, "__name__", ""), []))
+    if len(found) > MAX_LOAD_WARNINGS:
+        more = len(found) - MAX_LOAD_WARNINGS
+        found = [*found[:MAX_LOAD_WARNINGS], f"... and {more} more statement(s) skipped"]
+    return found
+
+
+STATEMENT_SECONDS = 3.0  # a notebook statement that runs longer (training) is skipped
+NOTEBOOK_SECONDS = 12.0  # after this, only definitions, imports and assignments run
+MAX_LOAD_WARNINGS = 12  # notes on skipped statements shown; the rest are counted
+_DEFINING = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign,
+             ast.AnnAssign, ast.AugAssign)
+
+
+class _StatementTimeout(BaseException):
+    """A notebook statement ran past STATEMENT_SECONDS (a BaseException: `except Exception` in the
+    statement does not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """SIGALRM after ``seconds`` (main thread of a POSIX process; elsewhere no limit)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _StatementTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleType:
-    """Run the kept statements of a notebook (or exported notebook) in a fresh module.
-
-    A failing import (a course-only module such as ``public_tests`` or ``h5py``) is
-    skipped with a warning (:func:`load_warnings`)."""
+    """Run a notebook's (or exported notebook's) statements in a fresh module, as Jupyter does
+    (see the module docstring): a statement that raises or runs too long is skipped with a note
+    (:func:`load_warnings`)."""
     module = types.ModuleType(_unique_name(path))
     module.__file__ = path
     warnings = _WARNINGS.setdefault(module.__name__, [])
     sys.modules[module.__name__] = module
+    os.environ.setdefault("MPLBACKEND", "Agg")  # plots draw nowhere
+    started = time.monotonic()
     for filename, tree in cells:
         for node in tree.body:
-            code = compile(
-                ast.Module(body=[node], type_ignores=[]), filename, "exec", dont_inherit=True
-            )
+            where = f"{filename} line {node.lineno}"
+            left = NOTEBOOK_SECONDS - (time.monotonic() - started)
+            if left <= 0 and not isinstance(node, _DEFINING):
+                warnings.append(f"{where}: skipped (the notebook ran {NOTEBOOK_SECONDS:g} s: after that only "
+                                "definitions, imports and assignments run)")
+                continue
+            code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec", dont_inherit=True)
             try:
-                exec(code, module.__dict__)
+                with _time_limit(STATEMENT_SECONDS):
+                    exec(code, module.__dict__)
+            except _StatementTimeout:
+                warnings.append(f"{where}: skipped: it ran longer than {STATEMENT_SECONDS:g} s")
             except ImportError as exc:
-                if isinstance(node, ast.Import | ast.ImportFrom):
-                    warnings.append(
-                        f"{filename} line {node.lineno}: skipped failing import "
-                        f"({type(exc).__name__}: {exc})"
-                    )
-                    continue
-                sys.modules.pop(module.__name__, None)
-                raise _exec_failure(filename, exc) from None
-            except BaseException as exc:  # noqa: BLE001
-                sys.modules.pop(module.__name__, None)
-                raise _exec_failure(filename, exc) from None
+                what = "failing import" if isinstance(node, ast.Import | ast.ImportFrom) else "statement"
+                warnings.append(f"{where}: skipped {what} ({type(exc).__name__}: {_one_line(exc)})")
+            except BaseException as exc:  # noqa: BLE001 - a cell that raises is skipped, as Jupyter goes on
+                warnings.append(f"{where}: skipped: it raised {type(exc).__name__}: {_one_line(exc)}")
     return module
+
+
+def _one_line(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - a submission's exception may fail to print
+        text = "(its message could not be shown)"
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:200] + " ..."
 
 
 # --- conventions ------------------------------------------------------------
