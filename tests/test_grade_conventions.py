@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,44 @@ def test_gradescope_layout_end_to_end(tmp_path, course):
     reference = subprocess.run([str(root / "venv" / "bin" / "python"), "-I", "-c", mode],
                                capture_output=True, text=True, check=True).stdout.strip()
     assert reference.endswith("700")  # the answer key: root's alone
+
+
+@pytest.mark.slow  # setup.sh builds a virtual environment and installs the bundle
+def test_an_autograder_without_bubblewrap_never_runs_a_submission_as_root(tmp_path):
+    """Red team round 2 (A): in an image where bubblewrap cannot run, the autograder fell back to
+    the limits-only level (the answer key, locked by setup.sh, made the unprivileged-user probe
+    fail), and a submission ran as root: it read the answer key and rewrote a grader module it
+    imported later (8/8 for wrong code). Now the probe leaves the answer key alone, the grader
+    reads all its modules before any submission runs, and auto never picks limits-only as root."""
+    if os.geteuid() != 0:
+        pytest.skip("the unprivileged-user level needs root")
+    bundle = tmp_path / "bundle"
+    assert main(["gradescope-autograder", str(bundle), "--examples", "5"]) == 0
+    root = tmp_path / "autograder"
+    source = root / "source"
+    shutil.copytree(bundle, source)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root)}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(["bash", str(source / "setup.sh")], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not (source / "gradcheck_src" / "build").exists()  # no world-readable copy of the answer key
+    spy = Path(tempfile.mkdtemp(prefix="gradcheck-spy-", dir="/tmp"))  # a folder any uid reaches
+    spy.chmod(0o777)
+    probe = (f"\nimport os as _os\nwith open({str(spy / 'uid')!r}, 'a') as _f:\n"
+             "    _f.write(str(_os.geteuid()) + '\\n')\n"
+             f"try:\n    import reference as _key\n    open({str(spy / 'key')!r}, 'w').write('imported')\n"
+             "except BaseException:\n    pass\n")
+    (tmp_path / "solution.py").write_text((ZOO / "correct_course.py").read_text() + probe)
+    submit(root, tmp_path / "solution.py", "solution.py")
+    no_bwrap = tmp_path / "bin"  # PATH without bwrap: the sandbox is not available
+    no_bwrap.mkdir()
+    env["PATH"] = str(no_bwrap)
+    done = subprocess.run(["/bin/bash", str(source / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == float(len(ARTICLE.shown_functions)), [t["output"][:500] for t in results["tests"]]
+    uids = {int(line) for line in (spy / "uid").read_text().split()}
+    assert uids and 0 not in uids  # the submission ran under a uid of its own, never root
+    assert not (spy / "key").exists()  # and could not import the answer key
+    shutil.rmtree(spy, ignore_errors=True)

@@ -291,3 +291,21 @@ def test_uids_missing_from_the_user_namespace_are_detected():
     inside = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
     assert inside == ("False" if "--unshare-user" in sandbox.bwrap_flags() else "True")
     assert sandbox._uids_mapped(0, 0)  # this process: uid 0 exists
+
+
+def test_auto_never_falls_back_to_running_a_submission_as_root(monkeypatch):
+    """Red team round 2 (A): with neither the sandbox nor the unprivileged-user level available,
+    auto picked limits-only, and as root that ran the submission as root. Now auto refuses and says
+    what to do; limits-only asked for explicitly still runs (trusted code)."""
+    from gradcheck.boundary import sandbox
+    from gradcheck.errors import UsageError
+
+    reasons = {"sandbox": "bwrap is not installed", "unprivileged-user": "a worker could not import numpy"}
+    monkeypatch.setattr(sandbox, "why_unavailable", lambda level: reasons.get(level))
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 0)
+    with pytest.raises(UsageError, match="as root, the only level available here is limits-only, which would run "
+                                         "the submission as root"):
+        sandbox.resolve("auto")
+    assert sandbox.resolve("limits-only") == "limits-only"
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)  # not root: limits-only runs as that user
+    assert sandbox.resolve("auto") == "limits-only"

@@ -518,7 +518,7 @@ def pool_forward(A_prev, hparameters, mode="max"):
 
 
 @pytest.mark.parametrize("probe", ["sys.modules", "sys._getframe", "inspect.stack", "os.environ",
-                                   "module __getattr__"])
+                                   "module __getattr__", "traceback frames", "/proc", "__name__"])
 def test_code_that_looks_at_the_process_it_runs_in_is_pointed_out(tmp_path, probe):
     snippets = {
         "sys.modules": "import sys\nCHECKED = 'gradcheck' in sys.modules\n",
@@ -526,12 +526,26 @@ def test_code_that_looks_at_the_process_it_runs_in_is_pointed_out(tmp_path, prob
         "inspect.stack": "import inspect\ndef _who():\n    return inspect.stack()\n",
         "os.environ": "import os\nHOME = os.environ.get('HOME')\n",
         "module __getattr__": "def __getattr__(name):\n    raise AttributeError(name)\n",
+        # red team round 2: the stack through an exception, the command line, the module's name
+        "traceback frames": "def _caller():\n    try:\n        raise ValueError\n    except ValueError as e:\n"
+                            "        return e.__traceback__.tb_frame.f_back\n",
+        "/proc": "def _cmdline():\n    return open('/proc/self/cmdline', 'rb').read()\n",
+        "__name__": "CHECKED = not __name__.startswith('cnn')\nif __name__ == '__main__':\n    pass\n",
     }
     code, data = run_check(tmp_path, HEADER + snippets[probe], "--only", "zero_pad")
     assert code == 0  # a note for a human, never a verdict
     assert data["warnings"] and data["warnings"][0].startswith("the submission looks at the process it runs in")
-    code, clean = run_check(tmp_path / "clean", HEADER, "--only", "zero_pad")
-    assert not any("looks at the process" in w for w in clean["warnings"])
+    code, clean = run_check(tmp_path / "clean", HEADER + "if __name__ == '__main__':\n    print(zero_pad)\n",
+                            "--only", "zero_pad")
+    assert not any("looks at the process" in w for w in clean["warnings"])  # a __main__ block is not flagged
+
+
+def test_a_source_too_large_to_read_is_refused_not_run_unread(tmp_path):
+    """Red team round 2 (F): a .py over 8 MiB was not read before it ran (no plan from its source,
+    no note), so it was checked on what the worker alone said."""
+    code, data = run_check(tmp_path, HEADER + "PADDING = '" + "x" * (9 << 20) + "'\n")
+    assert code == 1
+    assert "more than gradcheck reads before running a submission (8 MiB" in data["load_error"]
 
 
 def test_grade_draws_a_secret_seed_per_class_and_keeps_it(tmp_path):

@@ -39,6 +39,7 @@ import sys
 import types
 from collections.abc import Sequence
 
+ANSWER_KEY = ("reference",)  # not probed: the worker of a submission never imports it (the fence refuses it)
 PROBE_TIMEOUT = 60.0  # seconds for the probe worker (it imports numpy first, as the worker does)
 # not preloaded by the worker: a standard module with an extension beside it (csv, _csv), a lazily imported
 # submodule of a preloaded package (its __path__ rewritten), a data file read through a rewritten loader
@@ -219,6 +220,8 @@ def _probe(paths: list[str]) -> dict:
     entries = [root for root in import_roots(paths) if root in paths]
     found = {}  # as root: what the checker can import, and where
     for info in pkgutil.iter_modules(entries):
+        if info.name in ANSWER_KEY:  # a submission's worker never imports it (an installation may lock it)
+            continue
         spec = importlib.machinery.PathFinder.find_spec(info.name, entries)
         if info.name not in found and spec is not None:
             found[info.name] = (spec.submodule_search_locations or [spec.origin])[0]  # a package: its folder

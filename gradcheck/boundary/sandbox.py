@@ -58,7 +58,9 @@ SCRUBBED_ENV = {
 def resolve(isolation: str | None = None, *, where: str = "isolation") -> str:
     """The level to run at for ``isolation`` (None: ``$GRADCHECK_ISOLATION``, else ``"auto"``).
 
-    ``where`` names the setting in messages. ``"auto"``: the strongest available level. ``"strict"``: ``"sandbox"`` or a
+    ``where`` names the setting in messages. ``"auto"``: the strongest available level, but never limits-only as
+    root (that would run the submission as root: a :class:`UsageError` says why and what to do). ``"strict"``:
+    ``"sandbox"`` or a
     :class:`UsageError` saying how to install bubblewrap. A level name: that
     level (a weaker one than available is allowed: tests and comparisons use it).
     """
@@ -67,7 +69,14 @@ def resolve(isolation: str | None = None, *, where: str = "isolation") -> str:
     if isolation not in CHOICES:
         raise UsageError(f"{where}={isolation} is not an isolation level; choose from {', '.join(CHOICES)}")
     if isolation == "auto":
-        return next(level for level in LEVELS if why_unavailable(level) is None)
+        level = next(level for level in LEVELS if why_unavailable(level) is None)
+        if level == "limits-only" and os.geteuid() == 0:  # never a silent fallback to running code as root
+            passed_over = "; ".join(f"{other}: {why_unavailable(other)}" for other in LEVELS[:-1])
+            raise UsageError(
+                f"{where}=auto: as root, the only level available here is limits-only, which would run the "
+                f"submission as root ({passed_over}); {INSTALL_HINT}, or make the installation readable by "
+                "other users; or ask for limits-only explicitly (--isolation limits-only) for trusted code")
+        return level
     wanted = "sandbox" if isolation == "strict" else isolation
     reason = why_unavailable(wanted)
     if reason is not None:

@@ -48,8 +48,14 @@ fi
 "$PY" -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install --quiet --upgrade pip
 "$ROOT/venv/bin/python" -m pip install --quiet "$ROOT/source/gradcheck_src"
+rm -rf "$ROOT/source/gradcheck_src/build"  # pip's in-tree build: a world-readable copy of the answer key
+# bubblewrap, the sandbox, where the image can install it (it may still be unable to create namespaces)
+if ! command -v bwrap >/dev/null && command -v apt-get >/dev/null; then
+    apt-get install -y -q bubblewrap >/dev/null 2>&1 || echo "bubblewrap could not be installed" >&2
+fi
 # the reference layers are the answer key: no user but root may read them (a submission runs as
-# another user where bubblewrap cannot run, as in most autograder containers)
+# another user where bubblewrap cannot run, as in most autograder containers; never as root:
+# gradcheck refuses to fall back to that)
 REF="$("$ROOT/venv/bin/python" -I -c 'import os, reference; print(os.path.dirname(reference.__file__))')"
 case "$REF" in "$ROOT"/*) ;; *) echo "the reference was not installed under $ROOT: $REF" >&2; exit 1;; esac
 chmod -R go-rwx "$REF" "$ROOT/source/gradcheck_src/reference"
@@ -177,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
     from gradcheck.cli import _positive_int, _seconds, _seed
     from gradcheck.grade.run import parse_require
+    from gradcheck.grade.task import preload
 
+    preload()  # every module the grader uses is read before the submission runs
     parser = argparse.ArgumentParser(prog="python -m gradcheck.grade.autograder")
     parser.add_argument("action", choices=("run",))
     parser.add_argument("submission_dir")

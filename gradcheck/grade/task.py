@@ -20,6 +20,8 @@ is present.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import tempfile
 import time
@@ -100,6 +102,25 @@ def _scrub(report: Any, folder: str, label: str) -> None:
         check.warnings = [fix(w) or "" for w in check.warnings]
 
 
+@functools.cache
+def preload() -> None:
+    """Import every module of gradcheck now, before any submission runs: a module imported only
+    after a check (the renderers) would otherwise be read from disk after a submission ran, and
+    a submission that could write there (at the limits-only level, as the checker's user) could
+    change what judges it."""
+    import pkgutil
+
+    import gradcheck
+
+    for info in pkgutil.walk_packages(gradcheck.__path__, "gradcheck."):
+        if info.name.endswith("__main__"):
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ImportError:  # an optional extra (dask, torch) that is not installed
+            continue
+
+
 def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Check one submission. ``payload``: ``{"label", "target", "files": {rel: bytes}, "settings"}``.
 
@@ -109,6 +130,7 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
     or ``{"outcome": "error", "error": traceback text, "duration_s"}``.
     """
     started = time.perf_counter()
+    preload()
     try:
         from gradcheck.api import check
         from gradcheck.verdict.results import json_safe

@@ -18,10 +18,16 @@ from dataclasses import dataclass
 
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.conventions import ARTICLE_LAYERS, CS231N, convention, detect
+from gradcheck.errors import LoadError
 from gradcheck.load.inspection import Use, introspection
 
 MAX_STAR_DEPTH = 3  # ``from a import *`` followed through at most this many sibling modules
-MAX_SOURCE_BYTES = 8 << 20  # a larger file is not parsed for names (the worker's list is used)
+MAX_SOURCE_BYTES = 8 << 20  # a larger .py (or a notebook with more code than that) is refused: it cannot be read
+
+
+class SourceTooLarge(LoadError):
+    """A submission whose code is too large to read before it runs (what it declares and what it
+    looks at are read from its source: a file that cannot be read that way is not run)."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +78,20 @@ def _names_of_module(name: str) -> set[str]:
 
 def _trees(path: str) -> list[ast.Module]:
     try:
-        if os.path.getsize(path) > MAX_SOURCE_BYTES:
-            return []
+        if not path.endswith(".ipynb") and os.path.getsize(path) > MAX_SOURCE_BYTES:
+            raise SourceTooLarge(
+                f"{path}: {os.path.getsize(path)} bytes of source, more than gradcheck reads before running a "
+                f"submission ({MAX_SOURCE_BYTES >> 20} MiB; a layer's source is a few kilobytes): if the file "
+                "holds data, load it from a file of its own")
         if path.endswith(".ipynb"):
             from gradcheck.load.loaders import notebook_source
 
-            return [tree for _, tree in notebook_source(path)]
+            trees = [tree for _, tree in notebook_source(path)]
+            code = sum(len(ast.unparse(tree)) for tree in trees)  # outputs (plots) do not count, code does
+            if code > MAX_SOURCE_BYTES:
+                raise SourceTooLarge(f"{path}: {code} characters of code, more than gradcheck reads before running "
+                                     f"a submission ({MAX_SOURCE_BYTES >> 20} MiB)")
+            return trees
         with open(path, "rb") as handle:
             source = handle.read()
         from gradcheck.load.loaders import exported_notebook_source, is_exported_notebook
@@ -85,6 +99,8 @@ def _trees(path: str) -> list[ast.Module]:
         if is_exported_notebook(source):
             return [tree for _, tree in exported_notebook_source(path, source)]
         return [ast.parse(source, path)]
+    except SourceTooLarge:
+        raise
     except Exception:  # noqa: BLE001 - an unreadable source declares nothing; the worker says why
         return []
 

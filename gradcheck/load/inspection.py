@@ -32,7 +32,14 @@ ATTRIBUTES: dict[tuple[str, str], str] = {
     ("os", "write"): "writes to raw file descriptors",
     ("os", "fdopen"): "opens raw file descriptors",
     ("builtins", "__import__"): "replaces the import statement",
+    ("traceback", "extract_stack"): "walks the call stack",
+    ("traceback", "format_stack"): "walks the call stack",
+    ("traceback", "walk_stack"): "walks the call stack",
+    ("traceback", "print_stack"): "walks the call stack",
 }
+# attributes of frames and tracebacks, on whatever object: how code walks a stack without inspect
+FRAME_ATTRIBUTES = {"tb_frame", "tb_next", "f_back", "f_globals", "f_locals", "f_code", "gi_frame", "cr_frame",
+                    "__traceback__"}
 MODULES = {"ctypes": "loads C code", "cffi": "loads C code", "threading": None}  # None: not flagged
 NAMES = {"__builtins__": "changes the builtins", "_getframe": "walks the call stack"}
 
@@ -54,8 +61,12 @@ def introspection(trees: list[ast.Module]) -> list[Use]:
     found: list[Use] = []
     for tree in trees:
         aliases = _module_aliases(tree)
+        allowed = {id(side) for node in ast.walk(tree) if isinstance(node, ast.Compare) and _is_main_test(node)
+                   for side in (node.left, *node.comparators)}
         for node in ast.walk(tree):
             use = _flag(node, aliases)
+            if use is None and isinstance(node, ast.Name) and node.id == "__name__" and id(node) not in allowed:
+                use = Use(node.lineno, "__name__", "tells how the module was loaded (beyond `== '__main__'`)")
             if use is not None:
                 found.append(use)
         found += [
@@ -83,6 +94,11 @@ def _module_aliases(tree: ast.Module) -> dict[str, str]:
 
 def _flag(node: ast.AST, aliases: dict[str, str]) -> Use | None:
     line = getattr(node, "lineno", 0)
+    if isinstance(node, ast.Attribute) and node.attr in FRAME_ATTRIBUTES:
+        return Use(line, f".{node.attr}", "walks the call stack")
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and "/proc" in node.value:
+        return Use(line, repr(node.value[:40]), "reads /proc: the process's command line, its parent, other processes")
+
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         module = aliases.get(node.value.id, node.value.id)
         why = ATTRIBUTES.get((module, node.attr))
@@ -104,6 +120,15 @@ def _flag(node: ast.AST, aliases: dict[str, str]) -> Use | None:
             if why is not None:
                 return Use(line, f"import {name.split('.')[0]}", why)
     return None
+
+
+def _is_main_test(node: ast.Compare) -> bool:
+    """``__name__ == "__main__"`` (or ``!=``): the one use of the module name a layer has."""
+    sides = [node.left, *node.comparators]
+    names = [side for side in sides if isinstance(side, ast.Name) and side.id == "__name__"]
+    others = [side for side in sides if side not in names]
+    return (len(names) == 1 and all(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops)
+            and all(isinstance(side, ast.Constant) and side.value == "__main__" for side in others))
 
 
 def introspection_note(uses: list[Use], limit: int = 8) -> str | None:

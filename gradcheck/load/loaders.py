@@ -147,9 +147,17 @@ def load_submission(target: str) -> types.ModuleType:
 
 
 def _unique_name(path: str) -> str:
+    """The module's name: its file's stem, as ``import stem`` names it (a name that tells nothing
+    of the checker), or, when that name is taken in this process (``numpy.py``, a second load),
+    the stem with a digest of the path."""
     stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    if stem.isidentifier() and not stem.startswith("__") and stem not in sys.modules:
+        return stem
     digest = hashlib.sha1(path.encode()).hexdigest()[:10]
-    return f"gradcheck_submission_{stem}_{digest}"
+    return f"{stem}_{digest}"
+
+
+LOADED: set[str] = set()  # the names of the modules this loader made (not importable by their name elsewhere)
 
 
 def _syntax_message(where: str, exc: SyntaxError) -> str:
@@ -231,6 +239,7 @@ def _load_file(path: str) -> types.ModuleType:
     module = types.ModuleType(_unique_name(path))
     module.__file__ = path
     sys.modules[module.__name__] = module
+    LOADED.add(module.__name__)
     try:
         exec(code, module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - anything at import time is a load error
@@ -364,6 +373,7 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleT
     module.__file__ = path
     warnings = _WARNINGS.setdefault(module.__name__, [])
     sys.modules[module.__name__] = module
+    LOADED.add(module.__name__)
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots draw nowhere
     started = time.monotonic()
     for filename, tree in cells:

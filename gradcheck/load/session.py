@@ -109,7 +109,9 @@ def _importable(value: Any) -> str | None:
     module_name, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
     if not isinstance(module_name, str) or not isinstance(qualname, str) or "." in qualname:
         return None
-    if module_name == "__main__" or module_name.startswith("gradcheck_submission_"):
+    from gradcheck.load.loaders import LOADED
+
+    if module_name == "__main__" or module_name in LOADED:  # a submission's module: not importable by its name
         return None
     try:
         found = getattr(importlib.import_module(module_name), qualname, None)
