@@ -199,6 +199,20 @@ def test_the_dls_factor_1_over_m_is_part_of_dW_and_db() -> None:
     assert failing(report) == {("linear_backward", "dW")}
     check = next(c for c in report.checks if c.quantity == "dW")
     assert "smallest failing case: n_prev=1, n=1, m=2" in check.message  # m = 1 hides it: shrunk to m = 2
+    # the one cause a black box shows plainly, measured on three failing cases
+    assert check.diagnosis["cause"].startswith("dW is m times the expected gradient on every case: a missing 1/m")
+    assert "every element of 3 failing cases" in check.diagnosis["evidence"]
+
+
+def test_no_cause_is_named_for_a_mistake_that_is_no_constant_factor() -> None:
+    def affine_backward(dout, cache):
+        dx, dw, db = layers.affine_backward(dout, cache)
+        return dx, dw, dout.sum(axis=0) + dout[0]  # the first example counted twice: no factor
+
+    report = gradcheck.check(module_like(layers, affine_backward=affine_backward), isolate=False,
+                             only="affine_backward", examples=30)
+    check = next(c for c in report.checks if c.quantity == "db")
+    assert check.status == "fail" and check.diagnosis is None
 
 
 def test_an_assignment_is_found_by_the_names_a_file_defines() -> None:

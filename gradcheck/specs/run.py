@@ -222,8 +222,41 @@ def check_layer(backend: Backend, plan: Plan, layer: Layer, *, examples: int, se
                 "reproducible (nondeterministic code?)"))
             continue
         explained = parts[2] if not parts[2].passed and parts[2].comparison is not None else verdict
-        results.append(_with_joint(_failure(plan, layer, quantity, dims, case_seed, explained, tally), tally))
+        result = _failure(plan, layer, quantity, dims, case_seed, explained, tally)
+        result.diagnosis = _cause(backend, plan, layer, quantity, (dims, explained), seed)
+        results.append(_with_joint(result, tally))
     return results
+
+
+CAUSE_CASES = 2  # larger failing cases, per element, besides the smallest, before a factor is named
+CAUSE_DRAWS = 6  # drawn cases they are looked for in
+
+
+def _cause(backend: Backend, plan: Plan, layer: Layer, quantity: str, smallest: tuple[Dims, CaseVerdict],
+           seed: int) -> dict[str, Any] | None:
+    """A measured cause of a gradient's failure (``gradcheck.specs.causes``), or None. Never
+    changes the verdict: a failure to measure one is no cause."""
+    from gradcheck.specs.causes import constant_factor
+
+    if layer.kind == "forward" or quantity == (layer.returns[0] if layer.kind == "loss" else None):
+        return None
+    dims, verdict = smallest
+    if verdict.comparison is None or not verdict.comparison.analytic.ndim:
+        return None
+    rng = np.random.default_rng([seed, plan.names.index(layer.name), 7])
+    others = [(draw_dims(layer, rng), int(rng.integers(0, 2**62))) for _ in range(CAUSE_DRAWS)]
+    verdicts = run_cases(backend, [_factory(plan, layer, d, s, (quantity,), full=True) for d, s in others],
+                         stop_at_fatal=False)
+    backend.release()
+    cases = [(dims, verdict.comparison)]
+    for (other, _), found in zip(others, verdicts, strict=True):
+        part = _part(found, quantity)
+        if part.passed:  # a case where the mistake does not show (N = 1 for a missing 1/N)
+            continue
+        if part.comparison is None or not part.comparison.analytic.ndim:
+            return None  # it fails another way there: no constant factor to name
+        cases.append((other, part.comparison))
+    return constant_factor(quantity, cases[: 1 + CAUSE_CASES]) if len(cases) > CAUSE_CASES else None
 
 
 def _with_joint(result: CheckResult, tally: _Tally) -> CheckResult:
