@@ -113,9 +113,10 @@ def test_a_reply_far_larger_than_asked_is_refused_before_it_is_read(tmp_path):
         import numpy as np
         from gradcheck.boundary.isolated import WorkerBackend
         with WorkerBackend({str(path)!r}, timeout=60, isolation="limits-only") as backend:
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
             outcome = backend.call("zero_pad", (np.arange(4.0).reshape(1, 2, 2, 1), 1))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
-        print(json.dumps({{"status": outcome.status, "message": outcome.message, "peak": peak}}))
+        print(json.dumps({{"status": outcome.status, "message": outcome.message, "growth": peak - before}}))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(TESTS.parent)})
@@ -124,7 +125,9 @@ def test_a_reply_far_larger_than_asked_is_refused_before_it_is_read(tmp_path):
     # 0.9 GiB of array and its header, against 64 x 32 bytes + 32 MiB
     assert re.search(r"a reply of 9437186\d\d bytes, where its request allows 33556480\)", result["message"])
     assert "return arrays of the shapes the contract describes" in result["message"]
-    assert result["peak"] < 400 << 20  # the checker never held the reply (it was 1.9 GiB)
+    # the checker never held the reply: holding it once is 900 MiB more (it was 1.9 GiB); the peak before the call
+    # depends on the machine (405 MiB on a CI runner, 38 MiB here), so the growth is what is bounded
+    assert result["growth"] < 450 << 20
 
 
 def class_folder(tmp_path: Path) -> Path:
