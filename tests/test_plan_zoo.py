@@ -3,7 +3,7 @@ the engine): each bug fails exactly the (function, quantity) pairs its manifest 
 other pair passes, and the correct files (loops, vectorized, einsum, graph-style) pass.
 
 ``gradcheck.check(module, isolate=False)`` with the CLI's default number of cases; the
-pairs of functions no plan checks yet (``L_model_backward``) are left out, and counted.
+pairs of functions no plan checks yet are left out.
 """
 
 from __future__ import annotations

@@ -476,7 +476,10 @@ def loss_case(ctx: Context, layer: Layer, dims: Dims, seed: int, quantities: tup
 
 def evaluate_case(ctx: Context, plan: Plan, layer: Layer, dims: Dims, seed: int, quantities: tuple[str, ...],
                   **options: Any) -> Steps[CaseVerdict]:
-    """The case of ``layer``'s ``quantities`` on ``dims`` and ``seed`` (options: first, full)."""
+    """The case of ``layer``'s ``quantities`` on ``dims`` and ``seed`` (options: first, full): by its
+    kind, or by the case its spec brings (``Layer.case``: a function no kind describes)."""
+    if layer.case is not None:
+        return (yield from layer.case(ctx, plan, layer, dims, seed, quantities, **options))
     if layer.kind == "forward":
         return (yield from forward_case(ctx, layer, dims, seed, quantities, **options))
     if layer.kind == "backward":

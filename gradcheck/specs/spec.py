@@ -109,6 +109,9 @@ class Layer:
     note: str = ""  # what the course's version of this function is (shown in the docs)
     provided: bool = False  # given by the course's starter code (dnn_utils): checked when defined, never required
     methods: Any = None  # a class-based layer: where its methods and attributes are (gradcheck.specs.objects)
+    # a function no kind describes (a whole network's backward): its own case, a generator
+    # (ctx, plan, layer, dims, seed, quantities, *, first, full) -> Steps[CaseVerdict], written in its plan
+    case: Callable[..., Any] | None = None
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -127,7 +130,7 @@ class Layer:
             return (*self.outputs, *self.mutable)
         if self.kind == "loss":
             return (self.returns[0], *self.grads)
-        return tuple(self.grads)
+        return tuple(self.grads) or self.returns
 
     def argument(self, name: str) -> Arg:
         return next(arg for arg in self.args if arg.name == name)
