@@ -217,8 +217,12 @@ def case_notes(seed: int, function: str, quantity: str, convention: str = "artic
             notes.append("arrays passed as strided views, neither C- nor F-contiguous (X[:, ::2, ::2] of a larger "
                          "buffer), the elements between them NaN")
     if function in layers and fd.course_key_order(seed):
-        keys = "'pad', 'stride'" if function.startswith("conv") else "'stride', 'f'"
-        notes.append(f"hparameters with its keys in the order {keys}, as the course's notebook writes them")
+        if convention == "cs231n":
+            what, keys = ("conv_param", "'pad', 'stride'") if function.startswith("conv") else (
+                "pool_param", "'pool_width', 'pool_height', 'stride'")
+        else:
+            what, keys = "hparameters", "'pad', 'stride'" if function.startswith("conv") else "'stride', 'f'"
+        notes.append(f"{what} with its keys in the order {keys}, as the course's notebook writes them")
     if function == "pool_forward" and quantity.endswith("[max]") and fd.default_mode(seed) and convention == "article":
         notes.append(f"{function} called without mode, as the course's notebook calls it: the default must be "
                      "mode=\"max\"")
