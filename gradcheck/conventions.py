@@ -235,6 +235,25 @@ CS231N_CAUSES: dict[str, str] = {
         "fails only with more than one example (N > 1): the examples are mixed up (a wrong example index, "
         "a buffer shared between examples, or a sum over the batch done wrongly)"
     ),
+    "key_order": (
+        "the result depends on the order of the keys of conv_param or pool_param: their values are taken by "
+        "position (e.g. `stride, pad = conv_param.values()`), which dicts written in another order break; read "
+        "each by its name: conv_param['stride'], pool_param['pool_height']"
+    ),
+    "zero_upstream": (
+        "fails only when some entries of dout are exactly 0 (as after a ReLU): a zero entry is handled "
+        "specially, and wrongly; skipping it must skip only that entry (a `break` where `continue` belongs ends "
+        "the loop over the rest)"
+    ),
+    "memory_layout": (
+        "fails only when the arrays are not C-contiguous (a transposed array, a slice with steps): the code "
+        "assumes C order (strides computed by hand for as_strided, a reshape or a view of the raw buffer); use "
+        "the array's own .strides, or np.ascontiguousarray(x) first"
+    ),
+    "reused_buffer": (
+        "returns an array it reuses between calls (kept in a global, a default argument or a cache), so a "
+        "second call overwrites an earlier result: return a new array from every call"
+    ),
     "channels_only": "fails only with more than one channel: a channel index is wrong",
     "single_precision": (
         "computed in single precision (float32) somewhere: the result carries float32's rounding on general "

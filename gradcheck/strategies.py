@@ -28,7 +28,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from gradcheck.engine.numeric import GRID, STEP, general_values, near_ties, off_grid, quantize, wide_values
+from gradcheck.engine.numeric import GRID, STEP, general_values, near_ties, off_grid, quantize, value_seed, wide_values
 
 POOL_MODES = ("max", "average")
 
@@ -114,7 +114,7 @@ class ConvGeometry:
     def random_inputs(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(A_prev, W, b) drawn from a seeded Generator, on the exact-perturbation grid (general
         float64 values when ``seed`` has the ``OFF_GRID`` bit)."""
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(value_seed(seed))
         shapes = (self.input_shape, self.kernel_shape, (1, 1, 1, self.n_C))
         if off_grid(seed):
             A_prev, W, b = (general_values(rng, shape) for shape in shapes)
@@ -189,7 +189,7 @@ class PoolGeometry:
     def random_inputs(self, seed: int) -> np.ndarray:
         """A tie-free A_prev (every two values more than 8 finite-difference steps apart); with
         the ``OFF_GRID`` bit in ``seed``, off the grid: full mantissas, scaled by 2^-4 to 2^4."""
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(value_seed(seed))
         values = tie_free_array(rng, self.input_shape)
         if off_grid(seed):  # judged against the reference: near ties may be drawn too
             values = (values + rng.uniform(0.0, 0.2, values.shape) * TIE_FREE_GAP) * np.exp2(rng.uniform(-4.0, 4.0))

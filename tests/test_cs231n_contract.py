@@ -142,7 +142,7 @@ def test_every_drawn_cs231n_case_is_inside_its_contract_and_rectangles_are_drawn
     rng = np.random.default_rng(0)
     convs = list(itertools.islice(sampling.cs231n_conv_cases(rng), 300))
     pools = list(itertools.islice(sampling.cs231n_pool_cases(rng), 100))
-    usual = [g for g in convs if max(g.window) <= 4]  # the wide cases (kernels of 5 or 6) come between
+    usual = [g for g in convs if sampling.usual(g)]  # the wide and heavy cases come between
     for geometry in convs + pools:
         assert geometry.valid(), geometry
     for g in convs:
@@ -153,7 +153,7 @@ def test_every_drawn_cs231n_case_is_inside_its_contract_and_rectangles_are_drawn
     assert {(g.f, g.f_W, g.stride, g.pad) for g in usual[:144]} == set(
         itertools.product(range(1, 5), range(1, 5), range(1, 4), range(3))
     )
-    usual_pools = [g for g in pools if max(g.window) <= 3]
+    usual_pools = [g for g in pools if sampling.usual(g)]
     assert {(g.f, g.f_W, g.stride) for g in usual_pools[:27]} == set(itertools.product(range(1, 4), repeat=3))
     assert any(max(g.window) >= 5 and g.m >= 4 for g in convs)  # and beyond: wide cases
     assert any(g.stride > 1 and g.pad == 0 and g.f != g.f_W for g in convs)

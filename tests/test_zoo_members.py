@@ -72,8 +72,43 @@ def tie_free(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return (values / n * 4.0 - 2.0).reshape(shape)
 
 
-def make_args(function: str, geo: Geo, mode: str | None, seed: int) -> tuple[Any, ...]:
-    """Fresh arguments for ``function`` on ``geo``; random upstream gradients, float64."""
+def make_args(function: str, geo: Geo, mode: str | None, seed: int, call: str = "usual") -> tuple[Any, ...]:
+    """Fresh arguments for ``function`` on ``geo``; random upstream gradients, float64. ``call``:
+    how real code may call it besides the usual way (``Case.call``)."""
+    args = _usual_args(function, geo, mode, seed)
+    if call == "no_mode":  # as the course's notebook calls pool_forward(A_prev, hparameters)
+        assert function in POOL_FUNCTIONS and mode == "max"
+        return args[:-1]
+    if call == "course_order":  # {"pad": .., "stride": ..}, {"stride": .., "f": ..}
+        return _course_order(args)
+    if call == "zeros":  # about half of the upstream gradient exactly 0, as after a ReLU
+        upstream = args[0].copy()
+        upstream[np.random.default_rng(seed + 100).random(upstream.shape) < 0.5] = 0.0
+        return (upstream, *args[1:])
+    if call == "fortran":
+        return tuple(np.asfortranarray(a) if isinstance(a, np.ndarray) else a for a in args)
+    if call == "strided":  # every other element of a larger buffer: neither C nor F order
+        return tuple(_strided(a) if isinstance(a, np.ndarray) else a for a in args)
+    return args
+
+
+def _course_order(value: Any) -> Any:
+    """``value`` with every dict in it (hparameters, in a cache too) in the reverse key order."""
+    if isinstance(value, dict):
+        return dict(reversed(list(value.items())))
+    if isinstance(value, tuple):
+        return tuple(_course_order(item) for item in value)
+    return value
+
+
+def _strided(array: np.ndarray) -> np.ndarray:
+    buffer = np.full(tuple(2 * n for n in array.shape), np.nan)
+    view = buffer[tuple(slice(None, None, 2) for _ in array.shape)]
+    view[...] = array
+    return view
+
+
+def _usual_args(function: str, geo: Geo, mode: str | None, seed: int) -> tuple[Any, ...]:
     rng = np.random.default_rng(seed)
     g = geo
     if function == "zero_pad":
@@ -130,14 +165,18 @@ def leaves(tree: Any) -> list[np.ndarray]:
     return []
 
 
-def run(module: Any, function: str, geo: Geo, mode: str | None, seed: int = 0):
-    """Call ``module.function`` and the reference on the same fresh arguments.
+def run(module: Any, function: str, geo: Geo, mode: str | None, seed: int = 0, call: str = "usual"):
+    """Call ``module.function`` and the reference on the same fresh arguments (``call``: how,
+    see ``Case.call``; ``"again"``: the member's result is read after a second call on other inputs).
 
     Returns (member outputs, reference outputs, whether the member modified an input).
     """
-    args = make_args(function, geo, mode, seed)
+    args = make_args(function, geo, mode, seed, "usual" if call == "again" else call)
     pristine = copy.deepcopy(args)
-    got = outputs(function, getattr(module, function)(*args))
+    result = getattr(module, function)(*args)
+    if call == "again":
+        getattr(module, function)(*make_args(function, geo, mode, seed + 1))
+    got = outputs(function, result)
     mutated = not all(
         np.array_equal(x, y) for x, y in zip(leaves(args), leaves(pristine), strict=True)
     )
@@ -156,10 +195,15 @@ class Case:
     mode: str | None = None
     expect: str = "differs"  # "differs" (or raises), "matches", "mutates"
     raises: type[Exception] | None = None
+    # how the function is called: "usual"; "no_mode" (pooling without mode), "course_order"
+    # (hparameters' keys in the course's order), "zeros" (half the upstream gradient 0), "fortran",
+    # "strided" (arrays in those layouts), "again" (the result read after a second call)
+    call: str = "usual"
 
     def label(self) -> str:
         mode = f"[{self.mode}]" if self.mode else ""
-        return f"{self.function}{mode}({self.geo})"
+        how = "" if self.call == "usual" else f" {self.call}"
+        return f"{self.function}{mode}({self.geo}){how}"
 
 
 def _both(function: str, geo: Geo, expect: str = "differs") -> list[Case]:
@@ -401,6 +445,32 @@ WITNESSES: dict[str, list[Case]] = {
         Case("pool_backward", OVERLAP, "max"),
         Case("pool_backward", OVERLAP, "average", "matches"),
     ],
+    "bug_pool_default_average": [
+        Case("pool_forward", OVERLAP, "max", call="no_mode"),
+        Case("pool_forward", STRIDE_GT_F, "max", call="no_mode"),
+        *_both("pool_forward", OVERLAP, "matches"),
+    ],
+    "bug_hparameters_by_position": [
+        Case("conv_forward", OVERLAP_S2, call="course_order"),  # stride 2, pad 1 read as stride 1, pad 2
+        Case("conv_forward", STRIDE_GT_F, call="course_order"),  # pad 0 read as the stride: a crash
+        Case("conv_forward", OVERLAP_S2, expect="matches"),
+        Case("conv_forward", OVERLAP, expect="matches", call="course_order"),  # stride == pad
+    ],
+    "bug_pool_skip_zero_gradient": [
+        Case("pool_backward", OVERLAP, "max", call="zeros"),
+        Case("pool_backward", OVERLAP, "average", call="zeros"),
+        *_both("pool_backward", OVERLAP, "matches"),
+    ],
+    "bug_pool_strides_by_hand": [
+        *[Case("pool_forward", OVERLAP, mode, call="fortran") for mode in ("max", "average")],
+        Case("pool_forward", STRIDE_GT_F, "max", call="strided"),
+        *_both("pool_forward", OVERLAP, "matches"),
+        *_both("pool_forward", STRIDE_GT_F, "matches"),
+    ],
+    "bug_conv_reused_output": [
+        Case("conv_forward", OVERLAP, call="again"),
+        Case("conv_forward", OVERLAP, expect="matches"),
+    ],
 }
 
 
@@ -467,10 +537,10 @@ def test_bug_shows(name, case):
     module = load(name)
     if case.raises is not None:
         with pytest.raises(case.raises):
-            run(module, case.function, case.geo, case.mode)
+            run(module, case.function, case.geo, case.mode, call=case.call)
         return
     try:
-        got, want, _ = run(module, case.function, case.geo, case.mode)
+        got, want, _ = run(module, case.function, case.geo, case.mode, call=case.call)
     except Exception:  # a crash is a visible bug too
         return
     assert not same(got, want), f"{name}.{case.label()} matches the reference"
@@ -478,13 +548,13 @@ def test_bug_shows(name, case):
 
 @pytest.mark.parametrize(("name", "case"), _cases("mutates"))
 def test_bug_modifies_an_input(name, case):
-    got, want, mutated = run(load(name), case.function, case.geo, case.mode)
+    got, want, mutated = run(load(name), case.function, case.geo, case.mode, call=case.call)
     assert same(got, want) and mutated
 
 
 @pytest.mark.parametrize(("name", "case"), _cases("matches"))
 def test_bug_invisible(name, case):
-    got, want, mutated = run(load(name), case.function, case.geo, case.mode)
+    got, want, mutated = run(load(name), case.function, case.geo, case.mode, call=case.call)
     assert same(got, want) and not mutated
 
 

@@ -29,11 +29,17 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from gradcheck.boundary.values import CacheRef, FortranOrder, to_wire
+from gradcheck.boundary.values import CacheRef, FortranOrder, StridedView, strided_view, to_wire
 from gradcheck.contract import CONTRACT_FUNCTIONS, FATAL_STATUSES
 from gradcheck.contract import CallStatus as Status
 
 OUTPUT_LIMIT = 4000  # characters of captured stdout/stderr kept per call
+KEEP_RESULT = -1  # a ``keep`` index: the whole returned value stays on the implementation's side
+# The name of a call that runs no submitted code: with the arguments ``(EARLIER, n)``, it returns
+# ``(CacheRef, current value)`` of every object the call ``n`` places before it in the same batch
+# kept: to see whether a later call changed an earlier result, in the round trip of the calls.
+READ_KEPT = "<kept>"
+EARLIER = "earlier"
 
 
 @dataclass
@@ -56,9 +62,10 @@ class Outcome:
 @dataclass(frozen=True)
 class Call:
     """One call of a batch: ``name(*args)``; outputs at ``keep`` stay on the implementation's
-    side as CacheRefs; with ``select`` only that output of a tuple is returned; the
-    arguments after the call, and a snapshot of each kept output (``Outcome.kept``), are sent
-    back only with ``collect_args``."""
+    side as CacheRefs (:data:`KEEP_RESULT`: the whole returned value); with ``select`` only
+    that output of a tuple is returned; the arguments after the call, and a snapshot of each
+    kept output (``Outcome.kept``), are sent back only with ``collect_args``. A call named
+    :data:`READ_KEPT` runs no submitted code: it returns what an earlier call of the batch kept."""
 
     name: str
     args: tuple
@@ -220,6 +227,7 @@ class CallRunner:
         self.reraise_interrupt = reraise_interrupt
         self.kept: dict[int, Any] = {}
         self._next_key = 0
+        self._batch_keys: list[tuple[int, ...]] | None = None  # in a batch: per call so far, the keys it kept
 
     def functions(self) -> frozenset[str]:
         """The names of the namespace (the contract's and a plan's) bound to something callable."""
@@ -230,9 +238,30 @@ class CallRunner:
             return self.kept[value.key]
         if isinstance(value, FortranOrder):
             return value.array.copy(order="F")
+        if isinstance(value, StridedView):
+            return strided_view(value.array)
         return copy.deepcopy(value)
 
+    def _read_kept(self, args: tuple) -> Outcome:
+        """:data:`READ_KEPT` ``(EARLIER, n)``: ``(CacheRef, current value)`` of every object the
+        call ``n`` places back in this batch kept."""
+        if len(args) != 2 or args[0] != EARLIER or type(args[1]) is not int:
+            return Outcome("error", message=f"{READ_KEPT} takes ({EARLIER!r}, n)")
+        back = args[1]
+        if self._batch_keys is None or not 0 < back <= len(self._batch_keys):
+            return Outcome("error", message="no such earlier call in this batch")
+        keys = [key for key in self._batch_keys[-back] if key in self.kept]
+        return Outcome("ok", value=tuple((CacheRef(key), to_wire(self.kept[key])) for key in keys))
+
     def run(self, name: str, args: tuple, keep: Sequence[int] = (), collect_args: bool = True) -> Outcome:
+        first_key = self._next_key
+        try:
+            return self._read_kept(args) if name == READ_KEPT else self._run(name, args, keep, collect_args)
+        finally:  # the keys this call kept, for a READ_KEPT later in the batch
+            if self._batch_keys is not None:
+                self._batch_keys.append(tuple(range(first_key, self._next_key)))
+
+    def _run(self, name: str, args: tuple, keep: Sequence[int], collect_args: bool) -> Outcome:
         function = self.namespace.get(name)
         if not callable(function):
             what = "is not defined" if function is None else f"is a {type(function).__name__}, not a function"
@@ -268,7 +297,14 @@ class CallRunner:
             return Outcome("error", message=trimmed_traceback(exc, _is_submission_frame),
                            output=captured.getvalue())
         kept_snapshots: dict[int, Any] = {}
-        if keep and isinstance(result, tuple | list):
+        if KEEP_RESULT in keep:
+            key = self._next_key
+            self._next_key += 1
+            self.kept[key] = result
+            if collect_args:
+                kept_snapshots[KEEP_RESULT] = to_wire(result)
+            result = CacheRef(key)
+        elif keep and isinstance(result, tuple | list):
             returned_list = type(result) is list  # said as it was returned in messages
             result = list(result)
             for index in keep:
@@ -291,9 +327,13 @@ class CallRunner:
 
     def run_batch(self, calls: Sequence[Call]) -> list[Outcome]:
         """:func:`run_batch` of ``calls`` against the namespace."""
-        return run_batch(
-            lambda call: select_output(self.run(call.name, call.args, call.keep, call.collect_args), call), calls
-        )
+        self._batch_keys = []
+        try:
+            return run_batch(
+                lambda call: select_output(self.run(call.name, call.args, call.keep, call.collect_args), call), calls
+            )
+        finally:
+            self._batch_keys = None
 
     def release(self) -> None:
         self.kept.clear()

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.boundary.values import CacheRef, FortranOrder, Opaque
+from gradcheck.boundary.values import CacheRef, FortranOrder, Opaque, StridedView
 
 MAX_HEADER = 64 << 20  # bytes of JSON header accepted from the worker
 MAX_MESSAGE = 1 << 30  # bytes of arrays accepted from the worker per reply
@@ -63,6 +63,9 @@ def encode(value: Any, arrays: list[bytes]) -> Any:
     if type(value) is FortranOrder:
         arrays.append(np.ascontiguousarray(value.array).tobytes())
         return {"a": [len(arrays) - 1, value.array.dtype.str, list(value.array.shape), "F"]}
+    if type(value) is StridedView:
+        arrays.append(np.ascontiguousarray(value.array).tobytes())
+        return {"a": [len(arrays) - 1, value.array.dtype.str, list(value.array.shape), "S"]}
     if value is None or type(value) in (bool, int, str):
         return value
     if type(value) is float:
@@ -129,10 +132,11 @@ MAX_NDIM = 32
 MAX_SIDE = 1 << 40  # no axis of a real array is longer; numpy refuses shapes whose product overflows
 
 
-def _load_array(body: Any, arrays: list[bytes]) -> np.ndarray:
-    """Rebuild an array from ``[index, dtype, shape]`` (``[..., "F"]``: in Fortran order); only
-    numeric dtypes, sizes checked."""
-    if type(body) is not list or len(body) not in (3, 4) or (len(body) == 4 and body[3] != "F"):
+def _load_array(body: Any, arrays: list[bytes]) -> np.ndarray | StridedView:
+    """Rebuild an array from ``[index, dtype, shape]`` (``[..., "F"]``: in Fortran order;
+    ``[..., "S"]``: a :class:`StridedView` of it, which the worker turns into a view for each
+    call); only numeric dtypes, sizes checked."""
+    if type(body) is not list or len(body) not in (3, 4) or (len(body) == 4 and body[3] not in ("F", "S")):
         raise ProtocolError("bad array reference")
     index, dtype_text, shape = body[:3]
     if type(index) is not int or not 0 <= index < len(arrays):
@@ -154,6 +158,8 @@ def _load_array(body: Any, arrays: list[bytes]) -> np.ndarray:
         raise ProtocolError("array size does not match its shape")
     try:  # whatever numpy refuses (a shape such as [0, 2**70]) is a malformed message, not our crash
         array = np.frombuffer(blob, dtype=dtype).reshape(shape)
+        if len(body) == 4 and body[3] == "S":
+            return StridedView(array.astype(dtype.newbyteorder("="), copy=True))
         if len(body) == 4:
             return np.asfortranarray(array, dtype=dtype.newbyteorder("="))
         return array.astype(dtype.newbyteorder("="), copy=True)

@@ -37,6 +37,27 @@ class FortranOrder:
 
 
 @dataclass(frozen=True)
+class StridedView:
+    """An argument array the submission receives as a strided view that is neither C- nor
+    Fortran-contiguous: every other element, along every axis, of a larger buffer whose other
+    elements are NaN (as a slice with steps, ``X[:, ::2, ::2]``, would come). Code that computes
+    strides by hand for ``as_strided`` (right for C or F order only), or reads a raw buffer, shows:
+    it reads the NaNs between the elements. Values are the same (:func:`strided_view`)."""
+
+    array: np.ndarray
+
+
+def strided_view(array: np.ndarray) -> np.ndarray:
+    """``array``'s values in a fresh strided view: every other element of a buffer twice as long
+    along every axis, the elements between them NaN (zeros for a non-float dtype)."""
+    fill = np.nan if array.dtype.kind in "fc" else 0
+    buffer = np.full(tuple(2 * n for n in array.shape), fill, dtype=array.dtype)
+    view = buffer[tuple(slice(None, None, 2) for _ in array.shape)]
+    view[...] = array
+    return view
+
+
+@dataclass(frozen=True)
 class Opaque:
     """A returned object the checker does not accept; only its type name crosses."""
 

@@ -144,6 +144,73 @@ def other_layout(seed: int) -> bool:
     return bool(int(seed) & OTHER_LAYOUT)
 
 
+STRIDED_LAYOUT = 1 << 35  # an array seed with this bit passes the arrays as strided views (neither C nor F order)
+
+
+def strided_layout(seed: int) -> bool:
+    """Whether the case with this seed hands the submission its arrays as strided views that are
+    neither C- nor Fortran-contiguous (every other element of a larger buffer, as a slice with
+    steps would come; ``gradcheck.boundary.values.StridedView``): same values, other strides."""
+    return bool(int(seed) & STRIDED_LAYOUT)
+
+
+SPARSE_UPSTREAM = 1 << 36  # an array seed with this bit makes about half the upstream gradient exactly 0
+
+
+def sparse_upstream(seed: int) -> bool:
+    """Whether the case with this seed draws an upstream gradient with exact zeros (about half of
+    its entries, never all), as the gradient that comes back through a ReLU has: code that skips
+    or stops at a zero gradient shows."""
+    return bool(int(seed) & SPARSE_UPSTREAM)
+
+
+DEFAULT_MODE = 1 << 37  # an array seed with this bit calls max pool_forward without its mode argument
+
+
+def default_mode(seed: int) -> bool:
+    """Whether the case with this seed calls the article's pool_forward of a max case without
+    ``mode``, as the course's notebook calls ``pool_forward(A_prev, hparameters)``: the contract's
+    default is ``mode="max"`` (pool_backward is passed its mode, as the notebook passes it)."""
+    return bool(int(seed) & DEFAULT_MODE)
+
+
+COURSE_KEY_ORDER = 1 << 38  # an array seed with this bit passes hparameters in the course's key order
+
+
+def course_key_order(seed: int) -> bool:
+    """Whether the case with this seed passes ``hparameters`` with its keys in the other order, the
+    course's own (``{"pad": .., "stride": ..}``, ``{"stride": .., "f": ..}``): code that unpacks
+    ``hparameters.values()`` depends on the order and shows."""
+    return bool(int(seed) & COURSE_KEY_ORDER)
+
+
+CALLED_AGAIN = 1 << 39  # an array seed with this bit calls the function again and re-reads its first result
+
+
+def called_again(seed: int) -> bool:
+    """Whether the case with this seed calls the function a second time, on other inputs of the
+    same shapes, and then reads its first result again: a result that changed in between is a
+    buffer the function reuses between calls (aliasing)."""
+    return bool(int(seed) & CALLED_AGAIN)
+
+
+CALL_KINDS = OTHER_LAYOUT | STRIDED_LAYOUT | SPARSE_UPSTREAM | DEFAULT_MODE | COURSE_KEY_ORDER | CALLED_AGAIN
+
+
+def value_seed(seed: int) -> int:
+    """The part of an array seed the values are drawn from: without the bits that say only how
+    the function is called (:data:`CALL_KINDS`: layouts, zeros of the upstream gradient, a call
+    without mode, the key order, a second call). Clearing one of those bits gives the same
+    inputs called the usual way, which is how a diagnosis tells what a failure depends on."""
+    return int(seed) & ~CALL_KINDS
+
+
+def other_seed(seed: int) -> int:
+    """The array seed of the other inputs of a second call (``called_again``): other values, the
+    same kinds of case (every flag bit kept)."""
+    return int(seed) ^ 0x5BD1E995
+
+
 def near_ties(values: np.ndarray, rng: np.random.Generator, relative: float = 1e-9) -> np.ndarray:
     """A copy of NHWC ``values`` where, in every image and channel, a few elements have a neighbour
     (right or below) within ``relative`` of them: maxima that nearly tie, which differences cannot
@@ -181,10 +248,19 @@ def random_direction(rng: np.random.Generator, shape: tuple[int, ...]) -> np.nda
     return sign * magnitude * DIRECTION_GRID
 
 
-def upstream_gradient(rng: np.random.Generator, shape: tuple[int, ...], general: bool = False) -> np.ndarray:
+def upstream_gradient(
+    rng: np.random.Generator, shape: tuple[int, ...], general: bool = False, sparse: bool = False
+) -> np.ndarray:
     """A random upstream gradient G (never all ones), quantized like the inputs (``general``:
-    full-mantissa values of several magnitudes, for a case off the grid)."""
-    return general_values(rng, shape) if general else quantize(rng.standard_normal(shape))
+    full-mantissa values of several magnitudes, for a case off the grid; ``sparse``: about half
+    of its entries exactly 0, never all of them, as after a ReLU)."""
+    upstream = general_values(rng, shape) if general else quantize(rng.standard_normal(shape))
+    if sparse and upstream.size:
+        zero = rng.random(shape) < 0.5
+        if zero.all():
+            zero.flat[int(rng.integers(0, upstream.size))] = False
+        upstream = np.where(zero, 0.0, upstream)
+    return upstream
 
 
 @dataclass

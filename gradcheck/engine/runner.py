@@ -32,7 +32,7 @@ from typing import Any
 from gradcheck.boundary.backend import Backend
 from gradcheck.conventions import ARTICLE, Convention
 from gradcheck.conventions import convention as convention_named
-from gradcheck.engine.checks.case import FATAL, CaseVerdict
+from gradcheck.engine.checks.case import FATAL, CaseVerdict, case_notes
 from gradcheck.engine.driver import run_case, run_cases
 from gradcheck.engine.numeric import STEP, off_grid
 from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of, specs_for
@@ -255,6 +255,9 @@ def _failure_result(
         spec.function, spec.quantity, status, cases=tally.cases, counterexample=counterexample,
         warnings=tally.warnings,
     )
+    notes = case_notes(array_seed, spec.function, spec.quantity, convention.name)
+    if notes:  # how this case called the function, when not as most cases do
+        where += "; " + "; ".join(notes)
     if off_grid(array_seed):
         where += " (general float64 values, off the grid on which finite differences are exact)"
         if "finite difference" in oracle:

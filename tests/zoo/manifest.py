@@ -113,6 +113,12 @@ ZOO: dict[str, Expectation] = {
     "bug_mask_axis_max": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong", root_cause=MASK),
     "bug_distribute_precedence": _bug(SPREAD, "pool_backward", diagnosis="distribute_factor", root_cause=SPREAD),
     "bug_mask_times_value": _bug("create_mask_from_window", "pool_backward", diagnosis="mask_wrong", root_cause=MASK),
+    # right on the usual calls, wrong on calls as real code makes them (see gradcheck.engine.numeric's flags)
+    "bug_pool_default_average": _bug("pool_forward", diagnosis="default_mode"),
+    "bug_hparameters_by_position": _bug("conv_forward", diagnosis="key_order"),
+    "bug_pool_skip_zero_gradient": _bug("pool_backward", diagnosis="zero_upstream"),
+    "bug_pool_strides_by_hand": _bug("pool_forward", diagnosis="memory_layout"),
+    "bug_conv_reused_output": _bug("conv_forward", diagnosis="reused_buffer"),
 }
 
 CORRECT: list[str] = [

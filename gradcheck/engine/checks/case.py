@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from gradcheck.boundary.backend import Backend, Call, Outcome
-from gradcheck.boundary.values import FortranOrder, wire_equal
+from gradcheck.boundary.backend import EARLIER, KEEP_RESULT, READ_KEPT, Backend, Call, Outcome
+from gradcheck.boundary.values import CacheRef, FortranOrder, StridedView, wire_equal
 from gradcheck.contract import FATAL_STATUSES
 from gradcheck.conventions import convention as convention_named
 from gradcheck.engine import numeric as fd
@@ -88,6 +88,10 @@ def explain_call(name: str, outcome: Outcome) -> str:
         text = f"{name} raised {text}"
         if "TypeError" in text and ("converted to Python scalars" in text or "0-dimensional" in text):
             text += NUMPY2_FLOAT_HINT
+        elif name == "pool_forward" and "TypeError" in text and "missing 1 required positional argument" in text \
+                and "mode" in text:
+            text += (f"\nHint: the course's notebook calls {name} without mode: keep the signature's default, "
+                     f"mode=\"max\"")
         elif name.startswith("pool_") and "TypeError" in text and "positional argument" in text:
             text += f"\nHint: the contract calls {name}(..., mode) with mode as the third positional argument"
     if outcome.output:
@@ -175,10 +179,113 @@ class Context:
 
 def laid_out(seed: int, *arrays: Any) -> tuple[Any, ...]:
     """The arrays as the submission receives them: in Fortran order for a case whose seed asks
-    for the other layout (``numeric.other_layout``), else as they are."""
-    if not fd.other_layout(seed):
+    for the other layout (``numeric.other_layout``), as strided views that are neither C- nor
+    F-contiguous for one that asks for those (``numeric.strided_layout``), else as they are."""
+    if fd.other_layout(seed):
+        wrap: Callable[[np.ndarray], Any] = FortranOrder
+    elif fd.strided_layout(seed):
+        wrap = StridedView
+    else:
         return arrays
-    return tuple(FortranOrder(array) if isinstance(array, np.ndarray) else array for array in arrays)
+    return tuple(wrap(array) if isinstance(array, np.ndarray) else array for array in arrays)
+
+
+def hparameters_of(geometry: Any, seed: int) -> dict[str, Any]:
+    """The geometry's ``hparameters`` as the case passes them: in the course's own key order
+    (``{"pad", "stride"}``, ``{"stride", "f"}``: the reverse of the geometry's) when the seed asks
+    for it (``numeric.course_key_order``). The same values either way."""
+    hp = geometry.hparameters
+    return dict(reversed(list(hp.items()))) if fd.course_key_order(seed) else hp
+
+
+def without_mode(ctx: Context, seed: int, mode: str) -> bool:
+    """Whether this case calls the article's pool_forward without its ``mode`` argument (a max case
+    whose seed asks for it, ``numeric.default_mode``), as the course's notebook calls it: the
+    contract's default is ``mode="max"``. pool_backward is always passed its mode (the notebook does)."""
+    return mode == "max" and fd.default_mode(seed) and ctx.convention.name == "article"
+
+
+def case_notes(seed: int, function: str, quantity: str, convention: str = "article") -> list[str]:
+    """How a case with this seed called ``function``, when it did not call it as most cases do:
+    the words the counterexample of a failure adds (the seed alone does not say it)."""
+    layers = ("conv_forward", "conv_backward", "pool_forward", "pool_backward")
+    notes = []
+    if function in (*layers, "zero_pad", "conv_single_step", "create_mask_from_window"):
+        if fd.other_layout(seed):
+            notes.append("arrays passed in Fortran order")
+        elif fd.strided_layout(seed):
+            notes.append("arrays passed as strided views, neither C- nor F-contiguous (X[:, ::2, ::2] of a larger "
+                         "buffer), the elements between them NaN")
+    if function in layers and fd.course_key_order(seed):
+        if convention == "cs231n":
+            what, keys = ("conv_param", "'pad', 'stride'") if function.startswith("conv") else (
+                "pool_param", "'pool_width', 'pool_height', 'stride'")
+        else:
+            what, keys = "hparameters", "'pad', 'stride'" if function.startswith("conv") else "'stride', 'f'"
+        notes.append(f"{what} with its keys in the order {keys}, as the course's notebook writes them")
+    if function == "pool_forward" and quantity.endswith("[max]") and fd.default_mode(seed) and convention == "article":
+        notes.append(f"{function} called without mode, as the course's notebook calls it: the default must be "
+                     "mode=\"max\"")
+    if function in ("conv_backward", "pool_backward") and not quantity.startswith("ties") and fd.sparse_upstream(seed):
+        notes.append("about half of the upstream gradient exactly 0, as after a ReLU")
+    if function in ("zero_pad", *layers) and not quantity.startswith("ties") and fd.called_again(seed):
+        notes.append(f"{function} called a second time on other inputs, its first result read again")
+    return notes
+
+
+def call_twice(
+    ctx: Context, name: str, args: tuple, again: tuple, *, keep: Sequence[int] = (), watch: Sequence[int] = (0,),
+    watched: Sequence[str] = (),
+) -> Steps[tuple[Outcome, str | None]]:
+    """Call ``name(*args)`` with its outputs at ``watch`` (indices, or ``KEEP_RESULT`` for the
+    whole result) kept on the implementation's side, then ``name(*again)`` (other inputs of the
+    same shapes), then read the kept outputs back. Returns the first call's outcome, its watched
+    outputs replaced by the snapshots taken when it returned (so it is judged as any call is),
+    and a failure message when the second call changed one of them (a reused buffer), else None.
+    ``watched``: the names of the watched outputs, for the message."""
+    shown = ctx.convention.function(name)
+    # the two calls and the reading back of the first one's kept outputs in one round trip (the
+    # worker runs a batch in order; READ_KEPT finds what the call two places before it kept)
+    outcome, second, read = yield [
+        Call(name, args, (*keep, *watch)),
+        Call(name, again, tuple(keep), collect_args=False),
+        Call(READ_KEPT, (EARLIER, 2), collect_args=False),
+    ]
+    if not outcome.ok:
+        raise CaseProblem("error" if outcome.status in ("error", "missing") else outcome.status,
+                          explain_call(shown, outcome))
+    value = outcome.value
+    if KEEP_RESULT in watch:
+        refs = [(KEEP_RESULT, value)] if isinstance(value, CacheRef) else []
+    elif isinstance(value, tuple | list):
+        refs = [(index, value[index]) for index in watch if index < len(value) and isinstance(value[index], CacheRef)]
+    else:
+        refs = []
+    if not refs:  # a wrong structure: judged by the caller
+        return outcome, None
+    if KEEP_RESULT in watch:
+        outcome.value = outcome.kept.get(KEEP_RESULT)
+    else:
+        outcome.value = type(value)(outcome.kept.get(i, item) if i in watch else item for i, item in enumerate(value))
+    if not second.ok:
+        status = "error" if second.status in ("error", "missing") else second.status
+        raise CaseProblem(status, f"called again on other inputs of the same shapes: {explain_call(shown, second)}")
+    now = {pair[0].key: pair[1] for pair in read.value if isinstance(pair, tuple) and len(pair) == 2
+           and isinstance(pair[0], CacheRef)} if read.ok and isinstance(read.value, tuple) else {}
+    if any(ref.key not in now for _, ref in refs):
+        raise CaseProblem("error", f"{shown}'s first result could not be read again: {read.message}")
+    names = dict(zip(watch, watched, strict=False))
+    changed = [names.get(index, "its result") for index, ref in refs
+               if not wire_equal(now[ref.key], outcome.kept.get(index))]
+    if not changed:
+        return outcome, None
+    what = ", ".join(ctx.convention.array(name) for name in changed)
+    return outcome, (
+        f"{shown}'s result ({what}) changed when {shown} was called again on other inputs of the same shapes: "
+        f"it returns an array it reuses between calls (a buffer kept in a global, a default argument or a "
+        f"cache), so an earlier result is overwritten; return a new array from every call (np.zeros(...), "
+        f".copy())"
+    )
 
 
 def deterministic(ctx: Context, name: str, args: tuple, first: Outcome, keep: Sequence[int] = ()) -> Steps[None]:
@@ -222,6 +329,7 @@ def call_layer_forward(
     *,
     first: bool,
     originals: tuple | None = None,
+    again: tuple | None = None,
 ) -> Steps[np.ndarray]:
     """Call a layer forward returning ``(output, cache)``; return the validated output.
 
@@ -229,8 +337,15 @@ def call_layer_forward(
     (None: not compared), returns the wrong structure, shape or dtype, or (on the
     ``first`` case) is not deterministic. The cache stays on the submission's side.
     ``originals``: the arguments as plain values, when ``args`` wraps some (``laid_out``).
+    ``again``: arguments of a second call (other inputs of the same shapes) after which the
+    first output must be unchanged (:func:`call_twice`).
     """
-    outcome = yield from ctx.call(name, args, keep=(1,))
+    changed = None
+    if again is None:
+        outcome = yield from ctx.call(name, args, keep=(1,))
+    else:
+        outcome, changed = yield from call_twice(ctx, name, args, again, keep=(1,), watch=(0,),
+                                                 watched=(output_name,))
     plain = args if originals is None else originals
     originals = {
         index: (arg_name, arg) for index, (arg_name, arg) in enumerate(zip(arg_names, plain, strict=True)) if arg_name
@@ -242,6 +357,8 @@ def call_layer_forward(
     output, problem = ctx.validate(values[0], output_name, output_shape)
     if problem:
         raise CaseProblem("fail", problem)
+    if changed:
+        raise CaseProblem("fail", changed)
     if first:
         yield from deterministic(ctx, name, args, outcome, keep=(1,))
     return output

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 import reference
+from gradcheck.boundary.backend import KEEP_RESULT
 from gradcheck.boundary.values import Opaque, to_wire
 from gradcheck.engine import numeric as fd
 from gradcheck.engine.checks.case import (
@@ -16,8 +17,10 @@ from gradcheck.engine.checks.case import (
     Context,
     Steps,
     call_layer_forward,
+    call_twice,
     deterministic,
     forward_tolerance,
+    hparameters_of,
     laid_out,
     make_verdict,
 )
@@ -40,14 +43,22 @@ def zero_pad_case(
     ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
     A_prev, _, _ = geometry.random_inputs(seed)
-    args = (A_prev, geometry.pad)
-    outcome = yield from ctx.call("zero_pad", args)
+    args = (*laid_out(seed, A_prev), geometry.pad)
+    changed = None
+    if fd.called_again(seed):
+        again = (*laid_out(seed, geometry.random_inputs(fd.other_seed(seed))[0]), geometry.pad)
+        outcome, changed = yield from call_twice(ctx, "zero_pad", args, again, watch=(KEEP_RESULT,),
+                                                 watched=("X_pad",))
+    else:
+        outcome = yield from ctx.call("zero_pad", args)
     ctx.check_unmodified("zero_pad", outcome, {0: ("X", A_prev)})
     expected = reference.zero_pad(A_prev, geometry.pad)
     X_pad, problem = validate_array(outcome.value, "zero_pad's result", expected.shape)
     if problem:
         unchanged = geometry.pad == 0 and "shape" in problem
         raise CaseProblem("fail", problem + (" (pad=0 must return X unchanged)" if unchanged else ""))
+    if changed:
+        raise CaseProblem("fail", changed)
     if first:
         yield from deterministic(ctx, "zero_pad", args, outcome)
     return make_verdict(
@@ -60,13 +71,13 @@ def zero_pad_case(
 def conv_single_step_case(
     ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(fd.value_seed(seed))
     shape = (*geometry.window, geometry.n_C_prev)
     draw = (lambda size: fd.general_values(rng, size)) if fd.off_grid(seed) else (
         lambda size: fd.quantize(rng.standard_normal(size))
     )
     a_slice, W, b = draw(shape), draw(shape), draw((1, 1, 1))
-    args = (a_slice, W, b)
+    args = laid_out(seed, a_slice, W, b)
     outcome = yield from ctx.call("conv_single_step", args)
     ctx.check_unmodified("conv_single_step", outcome, {0: ("a_slice_prev", a_slice), 1: ("W", W), 2: ("b", b)})
     value = outcome.value
@@ -102,11 +113,12 @@ def conv_forward_case(
     ctx: Context, geometry: ConvGeometry, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
     A_prev, W, b = geometry.random_inputs(seed)
-    hp = geometry.hparameters
+    hp = hparameters_of(geometry, seed)
     args = (*laid_out(seed, A_prev, W, b), hp)
+    again = (*laid_out(seed, *geometry.random_inputs(fd.other_seed(seed))), hp) if fd.called_again(seed) else None
     Z = yield from call_layer_forward(
         ctx, "conv_forward", args, ("A_prev", "W", "b", "hparameters"), "Z", geometry.output_shape, first=first,
-        originals=(A_prev, W, b, hp),
+        originals=(A_prev, W, b, hp), again=again,
     )
     expected, _ = reference.conv_forward(A_prev, W, b, hp)
     magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
@@ -258,9 +270,9 @@ def conv_backward_case(
     sweep: Sequence[float] | None = None,
 ) -> Steps[CaseVerdict]:
     A_prev, W, b = geometry.random_inputs(seed)
-    hp = geometry.hparameters
-    rng = np.random.default_rng([seed, 1])
-    upstream = fd.upstream_gradient(rng, geometry.output_shape, fd.off_grid(seed))
+    hp = hparameters_of(geometry, seed)
+    rng = np.random.default_rng([fd.value_seed(seed), 1])
+    upstream = fd.upstream_gradient(rng, geometry.output_shape, fd.off_grid(seed), fd.sparse_upstream(seed))
     expected, _ = reference.conv_forward(A_prev, W, b, hp)
     magnitude, _ = reference.conv_forward(*_abs_conv_inputs(A_prev, W, b, 0.0), hp)
     own = yield from own_forward_matches(
@@ -272,7 +284,14 @@ def conv_backward_case(
     )
     cache_arg, cache_before = own if own else ((A_prev, W, b, hp), to_wire((A_prev, W, b, hp)))
     args = (*laid_out(seed, upstream), cache_arg)
-    outcome = yield from ctx.call("conv_backward", args)
+    changed = None
+    if fd.called_again(seed) and sweep is None:
+        other = fd.upstream_gradient(np.random.default_rng([fd.value_seed(seed), 7]), geometry.output_shape,
+                                     fd.off_grid(seed), fd.sparse_upstream(seed))
+        outcome, changed = yield from call_twice(ctx, "conv_backward", args, (*laid_out(seed, other), cache_arg),
+                                                 watch=(0, 1, 2), watched=CONV_GRADIENTS)
+    else:
+        outcome = yield from ctx.call("conv_backward", args)
     ctx.check_unmodified("conv_backward", outcome, {0: ("dZ", upstream), 1: ("cache", cache_before)})
     values, problem = ctx.unpack(outcome.value, "conv_backward", CONV_GRADIENTS)
     if problem:
@@ -285,6 +304,8 @@ def conv_backward_case(
         if problem:
             raise CaseProblem("fail", problem)
         analytics.append(array)
+    if changed:
+        raise CaseProblem("fail", changed)
     if len(names) == 1:
         gradient, analytic = gradients[names[0]], analytics[0]
     else:  # several quantities screened together (one direction over all their inputs)

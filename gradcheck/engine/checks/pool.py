@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 import reference
-from gradcheck.boundary.backend import Call
+from gradcheck.boundary.backend import KEEP_RESULT, Call
 from gradcheck.boundary.values import CacheRef, to_wire
 from gradcheck.engine import numeric as fd
 from gradcheck.engine.checks.case import (
@@ -18,10 +18,13 @@ from gradcheck.engine.checks.case import (
     Context,
     Steps,
     call_layer_forward,
+    call_twice,
     deterministic,
     forward_tolerance,
+    hparameters_of,
     laid_out,
     make_verdict,
+    without_mode,
 )
 from gradcheck.engine.checks.gradient import (
     Gradient,
@@ -39,11 +42,15 @@ def pool_forward_case(
     ctx: Context, geometry: PoolGeometry, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
     A_prev = geometry.random_inputs(seed)
-    hp, mode = geometry.hparameters, geometry.mode
-    args = (*laid_out(seed, A_prev), hp, mode)
+    hp, mode = hparameters_of(geometry, seed), geometry.mode
+    passed = () if without_mode(ctx, seed, mode) else (mode,)  # (): the contract's default, mode="max"
+    args = (*laid_out(seed, A_prev), hp, *passed)
+    again = None
+    if fd.called_again(seed):
+        again = (*laid_out(seed, geometry.random_inputs(fd.other_seed(seed))), hp, *passed)
     A = yield from call_layer_forward(
-        ctx, "pool_forward", args, ("A_prev", "hparameters", None), "A", geometry.output_shape, first=first,
-        originals=(A_prev, hp, mode),
+        ctx, "pool_forward", args, ("A_prev", "hparameters", None)[: len(args)], "A", geometry.output_shape,
+        first=first, originals=(A_prev, hp, *passed), again=again,
     )
     expected, _ = reference.pool_forward(A_prev, hp, mode)
     magnitude, _ = reference.pool_forward(np.abs(A_prev), hp, "average" if mode == "average" else "max")
@@ -103,23 +110,35 @@ def pool_backward_case(
     sweep: Sequence[float] | None = None,
 ) -> Steps[CaseVerdict]:
     A_prev = geometry.random_inputs(seed)
-    hp, mode = geometry.hparameters, geometry.mode
-    rng = np.random.default_rng([seed, 1])
-    upstream = fd.upstream_gradient(rng, geometry.output_shape, fd.off_grid(seed))
+    hp, mode = hparameters_of(geometry, seed), geometry.mode
+    # its own forward as the course's notebook calls it, pool_forward(A_prev, hparameters) (a forward
+    # that then does not max-pool gives no cache: the contract's is used); the backward always with mode
+    passed = () if without_mode(ctx, seed, mode) else (mode,)
+    rng = np.random.default_rng([fd.value_seed(seed), 1])
+    upstream = fd.upstream_gradient(rng, geometry.output_shape, fd.off_grid(seed), fd.sparse_upstream(seed))
     expected, _ = reference.pool_forward(A_prev, hp, mode)
     magnitude, _ = reference.pool_forward(np.abs(A_prev), hp, "average" if mode == "average" else "max")
     own = yield from own_forward_matches(
-        ctx, "pool_forward", (*laid_out(seed, A_prev), hp, mode), expected,
+        ctx, "pool_forward", (*laid_out(seed, A_prev), hp, *passed), expected,
         forward_tolerance(magnitude, _window_terms(geometry) + 1),
     )
     cache_arg, cache_before = own if own else ((A_prev, hp), to_wire((A_prev, hp)))
     args = (*laid_out(seed, upstream), cache_arg, mode)
-    outcome = yield from ctx.call("pool_backward", args)
+    changed = None
+    if fd.called_again(seed) and sweep is None:
+        other = fd.upstream_gradient(np.random.default_rng([fd.value_seed(seed), 7]), geometry.output_shape,
+                                     fd.off_grid(seed), fd.sparse_upstream(seed))
+        outcome, changed = yield from call_twice(ctx, "pool_backward", args, (*laid_out(seed, other), cache_arg, mode),
+                                                 watch=(KEEP_RESULT,), watched=("dA_prev",))
+    else:
+        outcome = yield from ctx.call("pool_backward", args)
     ctx.check_unmodified("pool_backward", outcome, {0: ("dA", upstream), 1: ("cache", cache_before)})
     gradient = _pool_gradient(geometry, A_prev, upstream)
     analytic, problem = ctx.validate(outcome.value, "dA_prev", A_prev.shape)
     if problem:
         raise CaseProblem("fail", problem)
+    if changed:
+        raise CaseProblem("fail", changed)
     if first:
         yield from deterministic(ctx, "pool_backward", args, outcome)
     inputs = {"A_prev": A_prev, "hparameters": hp, "dA": upstream, "mode": mode}
@@ -133,7 +152,7 @@ def pool_ties_case(
 ) -> Steps[CaseVerdict]:
     """Max-pool backward at deliberate ties, with non-overlapping windows (stride >= f_H, f_W;
     the input grown where the convention needs output sizes that are integers)."""
-    rng = np.random.default_rng([seed, 2])
+    rng = np.random.default_rng([fd.value_seed(seed), 2])
     stride = max(geometry.stride, *geometry.window)
     geometry = replace(geometry, stride=stride, mode="max").fitted()
     A_prev = geometry.random_inputs(seed)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.engine import numeric as fd
-from gradcheck.engine.checks.case import CaseProblem, CaseVerdict, Context, Steps, make_verdict
+from gradcheck.engine.checks.case import CaseProblem, CaseVerdict, Context, Steps, laid_out, make_verdict
 from gradcheck.strategies import tie_free_array, tie_the_maximum
 from gradcheck.verdict.compare import Comparison, validate_array
 
@@ -59,13 +59,13 @@ def mask_case(
     """mask == d max(x) / dx, by central differences of max on a tie-free window; off the grid
     (``numeric.off_grid``) the runner-up is within 1e-9 of the maximum, which differences cannot
     resolve, and the mask must be exactly the one-hot at the maximum (no tolerance: it is 0 or 1)."""
-    rng = np.random.default_rng([seed, 3])
+    rng = np.random.default_rng([fd.value_seed(seed), 3])
     x = tie_free_array(rng, (window.n_H, window.n_W))
     near = fd.off_grid(seed) and x.size > 1
     if near:  # a near tie: np.isclose(x, x.max()) marks both, the true maximum is one
         order = np.argsort(x, axis=None)
         x.flat[order[-2]] = x.flat[order[-1]] * (1 - 1e-9) if x.flat[order[-1]] > 0 else x.flat[order[-1]] * (1 + 1e-9)
-    outcome = yield from ctx.call("create_mask_from_window", (x,))
+    outcome = yield from ctx.call("create_mask_from_window", laid_out(seed, x))
     ctx.check_unmodified("create_mask_from_window", outcome, {0: ("x", x)})
     mask, problem = validate_array(outcome.value, "mask", x.shape, allow_bool=True)
     if problem:
@@ -91,7 +91,7 @@ def mask_case(
 def mask_ties_case(
     ctx: Context, window: WindowCase, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
-    rng = np.random.default_rng([seed, 4])
+    rng = np.random.default_rng([fd.value_seed(seed), 4])
     size = window.n_H * window.n_W
     x = tie_free_array(rng, (window.n_H, window.n_W))
     k = int(rng.integers(2, size + 1)) if size > 1 else 1
@@ -113,7 +113,7 @@ def distribute_case(
     ctx: Context, window: WindowCase, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
     """distribute_value(dz, shape) == dz * d mean(a) / da, by central differences of the mean."""
-    rng = np.random.default_rng([seed, 5])
+    rng = np.random.default_rng([fd.value_seed(seed), 5])
     shape = (window.n_H, window.n_W)
     dz = float(fd.upstream_gradient(rng, ()))
     outcome = yield from ctx.call("distribute_value", (dz, shape))

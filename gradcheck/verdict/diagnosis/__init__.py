@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.verdict.diagnosis import dependence, structure, templates
+from gradcheck.verdict.diagnosis import calls, dependence, structure, templates
 from gradcheck.verdict.diagnosis.causes import CAUSES
 from gradcheck.verdict.diagnosis.common import (
     Case,
@@ -50,6 +50,7 @@ from gradcheck.verdict.results import CheckResult
 
 RULES: tuple[templates.Rule, ...] = (
     dependence.single_precision,
+    calls.call_kind,
     templates.pad_zero_crash,
     templates.all_zero,
     templates.bias,
@@ -77,6 +78,7 @@ RULES: tuple[templates.Rule, ...] = (
 EVERYTHING = frozenset({"window", "interior", "batch", "channels"})
 NEEDS: dict[Any, frozenset[str]] = {
     dependence.single_precision: frozenset(),  # rounding shows on any case off the grid
+    calls.call_kind: frozenset(),  # the same inputs called the usual way
     **templates.NEEDS,
     structure.border_only: frozenset({"interior"}),
     structure.constant_factor: frozenset({"window", "batch", "channels"}),

@@ -79,6 +79,30 @@ CAUSES: dict[str, str] = {
         "reach into the zero padding (or the crop of the padding from dA_prev_pad) are handled "
         "wrongly"
     ),
+    # calls: how the failing case called the function (the same inputs called the usual way pass)
+    "default_mode": (
+        "called without mode, as the course's notebook calls it (pool_forward(A_prev, hparameters)), it does "
+        "not max-pool: keep the signature's default, mode=\"max\""
+    ),
+    "key_order": (
+        "the result depends on the order of the keys of hparameters: its values are taken by position "
+        "(e.g. `stride, pad = hparameters.values()`), which the course's own dicts ({\"pad\": .., \"stride\": ..}, "
+        "{\"stride\": .., \"f\": ..}) break; read each by its name: hparameters[\"stride\"]"
+    ),
+    "zero_upstream": (
+        "fails only when some entries of the upstream gradient are exactly 0 (as after a ReLU): a zero entry "
+        "is handled specially, and wrongly; skipping it must skip only that entry (a `break` where `continue` "
+        "belongs ends the loop over the rest)"
+    ),
+    "memory_layout": (
+        "fails only when the arrays are not C-contiguous (a transposed array, a slice with steps): the code "
+        "assumes C order (strides computed by hand for as_strided, a reshape or a view of the raw buffer); "
+        "use the array's own .strides, or np.ascontiguousarray(x) first"
+    ),
+    "reused_buffer": (
+        "returns an array it reuses between calls (kept in a global, a default argument or a cache), so a "
+        "second call overwrites an earlier result: return a new array from every call"
+    ),
     # dependence: what changes the verdict
     "single_precision": (
         "computed in single precision (float32) somewhere: the result carries float32's rounding on general "
