@@ -122,6 +122,7 @@ def test_a_correct_folder_with_its_own_tests_scores_full_marks(tmp_path: Path) -
 # --------------------------------------------------------------------------- C: seeds
 
 
+@pytest.mark.slow
 def test_each_submission_gets_a_seed_of_its_own_and_the_secret_is_never_shown(tmp_path: Path) -> None:
     """Attack 16: the class seed was in every report and results.json, and reused on re-runs, so a
     resubmission could carry a lookup table of the exact cases. Now the seed shown is the file's
