@@ -160,11 +160,11 @@ def expected_row(path: Path, workdir: Path, *, examples: int, timeout: float,
     row = {name: "" for known in CONVENTIONS.values() for name in known.shown_functions}
     row.update({name: worst([c["status"] for c in report["checks"] if c["function"] == name]) for name in own})
     all_present = all(row[name] != "missing" for name in own)
-    of_no_course = not report["load_error"] and all(row[name] == "missing" for name in own)
-    if of_no_course:
+    neither = not report["load_error"] and all(row[name] == "missing" for name in own)
+    if neither:
         row.update(dict.fromkeys(own, ""))  # a file of neither course: said in load_error, no missing cells
     row["passed"] = "true" if report["passed"] and all_present else "false"
     row["score"] = str(sum(1 for name in own if row[name] == "pass"))
     row["max_score"] = str(len(own))
-    row["loads"] = "no" if report["load_error"] or of_no_course else "yes"
+    row["loads"] = "no" if report["load_error"] or neither else "yes"  # neither: the row's load_error says so
     return row

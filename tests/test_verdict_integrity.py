@@ -548,17 +548,24 @@ def test_a_source_too_large_to_read_is_refused_not_run_unread(tmp_path):
     assert "more than gradcheck reads before running a submission (8 MiB" in data["load_error"]
 
 
-def test_grade_draws_a_secret_seed_per_class_and_keeps_it(tmp_path):
+def test_grade_derives_a_secret_seed_per_submission_and_keeps_it(tmp_path):
+    """The class's secret never leaves the grader; the seed a report shows is that file's own (an
+    HMAC of its bytes), so a re-run grades it alike and a changed file gets unpredictable cases
+    (the second red team read the class seed off its report: tests/test_hostile_grading.py)."""
+    from gradcheck.grade.run import submission_seed
+    from gradcheck.grade.sources import discover
+
     folder = tmp_path / "class"
     place(folder / "ann", "cnn.py", text=HEADER)
     assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--examples", "3", "-q"]) == 0
-    seed_file = tmp_path / "out" / ".gradcheck-seed"
-    seed = int(seed_file.read_text())
-    assert seed_file.stat().st_mode & 0o077 == 0  # the grader's alone
+    secret_file = tmp_path / "out" / ".gradcheck-secret"
+    secret = bytes.fromhex(secret_file.read_text())
+    assert secret_file.stat().st_mode & 0o077 == 0 and len(secret) == 32  # the grader's alone
     report = json.loads((tmp_path / "out" / "submissions" / "ann" / "report.json").read_text())
-    assert report["seed"] == seed
+    (ann,) = discover([str(folder)])
+    assert report["seed"] == submission_seed(secret, ann.sha256)
     assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--examples", "3", "-q"]) == 0
-    assert int(seed_file.read_text()) == seed  # a re-run grades the same cases
+    assert bytes.fromhex(secret_file.read_text()) == secret  # a re-run grades the same cases
 
 
 def test_the_autograder_draws_a_fresh_seed_for_every_submission(tmp_path):

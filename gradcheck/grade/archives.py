@@ -23,6 +23,7 @@ import os
 import stat
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -104,30 +105,43 @@ def list_members(archive: zipfile.ZipFile | tarfile.TarFile, shown: str, *, caps
     limit = caps.entries if limit is None else limit
     members: list[Member] = []
     declared = 0
+    if isinstance(archive, zipfile.ZipFile) and len(archive.infolist()) > limit:
+        raise Refused(f"{shown} holds more than {limit} entries; hand in only the code")
+    for count, member in enumerate(iter_members(archive, shown), start=1):
+        if member is None:
+            if count > limit:
+                raise Refused(f"{shown} holds more than {limit} entries; hand in only the code")
+            continue
+        if count > limit:
+            raise Refused(f"{shown} holds more than {limit} entries; hand in only the code")
+        members.append(member)
+        declared += member.size
+        if isinstance(archive, tarfile.TarFile) and declared > caps.total_bytes and not whole:
+            break  # never decompress past what is refused below
+    return members
+
+
+def iter_members(archive: zipfile.ZipFile | tarfile.TarFile, shown: str) -> Iterator[Member | None]:
+    """Every entry of the archive, in order, without a limit: its :class:`Member` when it is read,
+    None for an entry that is not (a folder, a skipped name, a path pointing outside), so that a
+    caller can count entries. A tar is read lazily (entry by entry); Refused if it is damaged."""
     try:
         if isinstance(archive, zipfile.ZipFile):
-            infos: Any = archive.infolist()
-            if len(infos) > limit:
-                raise Refused(f"{shown} holds more than {limit} entries; hand in only the code")
-            for info in infos:
+            for info in archive.infolist():
                 if not info.is_dir() and _kept(info.filename):
-                    members.append(Member(info.filename, info.file_size, _zip_problem(info), info))
+                    yield Member(info.filename, info.file_size, _zip_problem(info), info)
+                else:
+                    yield None
         else:
-            count = 0
             while (info := archive.next()) is not None:
-                count += 1
-                if count > limit:
-                    raise Refused(f"{shown} holds more than {limit} entries; hand in only the code")
                 if not info.isdir() and _kept(info.name):
-                    members.append(Member(info.name, info.size, _tar_problem(info), info))
-                    declared += info.size
-                    if declared > caps.total_bytes and not whole:
-                        break  # never decompress past what is refused below
+                    yield Member(info.name, info.size, _tar_problem(info), info)
+                else:
+                    yield None
     except Refused:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged archive, whatever the library raises
         raise Refused(f"{shown} is damaged ({type(exc).__name__}: {_short(exc)}); create it again") from None
-    return members
 
 
 def _kept(name: str) -> bool:

@@ -43,6 +43,8 @@ class ClassSummary:
     duplicates: list[list[str]] = field(default_factory=list)
     functions: tuple[str, ...] = ()  # the function columns: each convention's the class submits
     collisions: list[list[Submission]] = field(default_factory=list)  # entries whose names gave one id
+    usual: str = ""  # the course most of the class was graded under (its title)
+    other_course: dict[str, str] = field(default_factory=dict)  # {id: the other course's title} of rows graded so
 
 
 def summarize(rows: list[Row], required: tuple[str, ...],
@@ -82,7 +84,22 @@ def summarize(rows: list[Row], required: tuple[str, ...],
         if row.submission.sha256:
             groups.setdefault(row.submission.sha256, []).append(row.submission.id)
     summary.duplicates = [ids for ids in groups.values() if len(ids) > 1]
+    summary.usual, summary.other_course = _other_courses(checked)
     return summary
+
+
+def _other_courses(rows: list[Row]) -> tuple[str, dict[str, str]]:
+    """(the course most rows were graded under, {id: course title} of the rows graded under another).
+    A row's course decides which functions it is asked for (its score rules are its course's): a
+    CS231n file in a class of the article's course scores 4 of 4, and the class page says so."""
+    from gradcheck.grade.courses import course
+
+    courses = {row.submission.id: course(row.convention, row.assignment) for row in rows if row.convention}
+    if not courses:
+        return "", {}
+    counts = Counter(courses.values())
+    usual = max(counts, key=lambda known: (counts[known], [-i for i in known.order]))
+    return usual.title, {ident: known.title for ident, known in courses.items() if known != usual}
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
@@ -155,6 +172,12 @@ def format_class_md(summary: ClassSummary) -> str:
         text = _ours(cause.cause) if cause.ident else _md(cause.cause)  # a symptom quotes the message
         out.append(f"- **{cause.function}**: {text}: {len(cause.submissions)} of {cause.of}"
                    f" ({', '.join(cause.submissions)})")
+    if summary.other_course:
+        out += ["", "## Graded under another course", "",
+                f"Most of the class was graded under {_md(summary.usual)}. These were graded under another "
+                "course, read from the functions they define, and asked for that course's functions (their "
+                "score counts those); check that they handed in the right assignment.", ""]
+        out += [f"- {_md(ident)}: {_md(title)}" for ident, title in summary.other_course.items()]
     load_errors = [row for row in rows if row.load_error and row.outcome != "odd"]
     if load_errors:
         out += ["", "## Could not be loaded or graded", ""]
@@ -175,7 +198,9 @@ def format_class_md(summary: ClassSummary) -> str:
         link = f"[report]({row.report_dir}/report.md)" if row.report_dir else ""
         cells = " | ".join(row.statuses.get(name, "") for name in summary.functions)
         time_text = "" if row.duration_s is None else f"{row.duration_s:.2f}"
-        out.append(f"| {_md(row.submission.id)} | {'yes' if row.passed else 'no'} | {row.score}/{row.max_score}"
+        other_course = summary.other_course.get(row.submission.id)
+        other = f" ({_md(other_course)})" if other_course else ""
+        out.append(f"| {_md(row.submission.id)}{other} | {'yes' if row.passed else 'no'} | {row.score}/{row.max_score}"
                    f" | {cells} | {time_text} | {link} |")
     return "\n".join(out) + "\n"
 
@@ -214,6 +239,13 @@ def format_class_html(summary: ClassSummary) -> str:
         f"<li><b>{_h(c.function)}</b>: {_h(c.cause)}: <b>{len(c.submissions)} of {c.of}</b> "
         f"({', '.join(_link(links, ident) for ident in c.submissions)})</li>" for c in summary.causes
     ) + "</ul>" if summary.causes else "<p>No check failed.</p>")
+    if summary.other_course:
+        out.append(f"<h2>Graded under another course</h2><p>Most of the class was graded under {_h(summary.usual)}. "
+                   "These were graded under another course, read from the functions they define, and asked for "
+                   "that course's functions (their score counts those); check that they handed in the right "
+                   "assignment.</p><ul>" + "".join(
+                       f"<li>{_link(links, ident)}: {_h(title)}</li>" for ident, title in summary.other_course.items())
+                   + "</ul>")
     load_errors = [row for row in rows if row.load_error and row.outcome != "odd"]
     if load_errors:
         out.append("<h2>Could not be loaded or graded</h2><ul>" + "".join(
@@ -237,7 +269,9 @@ def format_class_html(summary: ClassSummary) -> str:
         cells = "".join(f"<td class='{_h(row.statuses.get(n, ''))}'>{_h(row.statuses.get(n, ''))}</td>"
                         for n in summary.functions)
         time_text = "" if row.duration_s is None else f"{row.duration_s:.2f}"
-        out.append(f"<tr><td>{_link(links, row.submission.id)}</td><td>{'yes' if row.passed else 'no'}</td>"
+        other = (f" <small>({_h(summary.other_course[row.submission.id])})</small>"
+                 if row.submission.id in summary.other_course else "")
+        out.append(f"<tr><td>{_link(links, row.submission.id)}{other}</td><td>{'yes' if row.passed else 'no'}</td>"
                    f"<td>{row.score}/{row.max_score}</td>{cells}<td>{time_text}</td></tr>")
     out.append("</table></body></html>")
     return "\n".join(out) + "\n"

@@ -22,6 +22,8 @@ def add_commands(commands: Any) -> None:
     """Add the ``grade`` and ``gradescope-autograder`` sub-commands to ``commands``."""
     from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
     from gradcheck.cli import _positive_int, _seconds, _seed
+    from gradcheck.grade.executors import DEFAULT_TASK_TIMEOUT
+    from gradcheck.grade.task import DEFAULT_MAX_TIME
 
     grade = commands.add_parser(
         "grade",
@@ -38,10 +40,15 @@ def add_commands(commands: Any) -> None:
     grade.add_argument("--examples", type=_positive_int, default=DEFAULT_EXAMPLES, metavar="N",
                        help=f"generated cases per function and quantity (default {DEFAULT_EXAMPLES})")
     grade.add_argument("--seed", type=_seed, default=None, metavar="S",
-                       help="random seed (default: a secret one for this class, kept in DIR/.gradcheck-seed so a "
-                       "re-run reuses it: no submission can be fitted to cases known in advance)")
+                       help="random seed of every submission, for a reproducible run (default: a seed per "
+                       "submission, derived from a secret kept in DIR/.gradcheck-secret and the submission's "
+                       "bytes: a changed file gets cases no one can predict, and a re-run grades a file alike)")
     grade.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                        help=f"per-call time limit (default {DEFAULT_TIMEOUT:g} s)")
+    grade.add_argument("--max-time", type=_seconds, default=DEFAULT_MAX_TIME, metavar="SECONDS",
+                       help=f"time budget of a whole submission, looked at between functions: those not reached "
+                       f"get timeout (default {DEFAULT_MAX_TIME:g} s); a task still running past "
+                       f"max(--max-time + 600 s, {DEFAULT_TASK_TIMEOUT:g} s) is killed (outcome timeout)")
     grade.add_argument("--require", metavar="NAME[,NAME...]|all", default="all",
                        help="the functions the assignment asks for (default all)")
     grade.add_argument("--convention", choices=("auto", "article", "cs231n"), default="auto",
@@ -91,17 +98,20 @@ def run_command(args: argparse.Namespace) -> int:
     validate_assignment(args.assignment)
     if args.scheduler and args.executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
+    from gradcheck.grade.executors import task_timeout_for
+
+    cap = task_timeout_for(args.max_time)  # the hard cap of a whole submission, the same for both executors
     if args.executor == "dask":
         from gradcheck.grade.executors import DaskExecutor
 
-        executor: Any = DaskExecutor(args.scheduler, workers=args.workers)
+        executor: Any = DaskExecutor(args.scheduler, workers=args.workers, task_timeout=cap)
     else:
         from gradcheck.grade.executors import LocalExecutor
 
-        executor = LocalExecutor(args.workers)
+        executor = LocalExecutor(args.workers, task_timeout=cap)
     result = grade(args.sources, args.out, executor=executor, examples=args.examples, seed=args.seed,
                    timeout=args.timeout, require=parse_require(args.require), progress=not args.quiet,
-                   convention=args.convention, assignment=args.assignment)
+                   convention=args.convention, assignment=args.assignment, max_time=args.max_time)
     rows = result.rows
     passed = sum(1 for row in rows if row.passed)
     print(f"gradcheck grade: {len(rows)} entries, {passed} passed, {result.graded_now} graded now, "

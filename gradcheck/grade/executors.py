@@ -5,7 +5,8 @@ Both take ``tasks`` (``(key, payload)`` pairs, payloads for
 in the coordinator as each task finishes, in completion order. A task whose
 process dies (a submission that kills its parent, the OOM killer, a lost Dask
 worker) is retried once, then reported with ``outcome="crashed"``; a task that
-outlives ``task_timeout`` (local pool) is killed and reported with
+outlives ``task_timeout`` (the hard cap of a whole submission, 30 minutes by default: the
+local pool process, or the child process a Dask task runs in, is killed) is reported with
 ``outcome="timeout"``. No task is dropped and none reported twice.
 
 Processes, not threads: the engine's parent-side numerics are Python, so threads
@@ -26,11 +27,17 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from gradcheck.errors import UsageError
-from gradcheck.grade.task import grade_task
+from gradcheck.grade.task import grade_task, grade_task_capped
 
 OnDone = Callable[[str, dict[str, Any], int], None]
 Task = tuple[str, Callable[[], dict[str, Any]]]  # (key, payload maker: reads the files when the task is sent)
 DEFAULT_TASK_TIMEOUT = 1800.0  # seconds for one whole submission (the check's own limits come first)
+
+
+def task_timeout_for(max_time: float | None) -> float:
+    """The hard cap of a whole task for a run whose budget per submission is ``max_time``: 30 minutes,
+    or the budget and ten minutes more (the budget is looked at between functions only)."""
+    return DEFAULT_TASK_TIMEOUT if max_time is None else max(DEFAULT_TASK_TIMEOUT, float(max_time) + 600.0)
 
 
 CRASHED = "the grading process died twice (it was retried once)"
@@ -196,9 +203,23 @@ class DaskExecutor:
     the scheduler: the retry is this one) and ``worker-saturation = 1.0`` (a worker holds
     only the task it runs, so a submission that kills its worker cannot take a queued
     neighbour down with it); a remote scheduler keeps its own settings.
+
+    **Authentication.** The ``LocalCluster`` listens on TLS only, with a key and a self-signed
+    certificate made for this run (``distributed.security.Security.temporary()``: they live in
+    the memory of the grader and of the cluster's processes, never in a file or the environment):
+    every connection must present that certificate, so a submission that finds the scheduler's
+    port (at the unprivileged-user level it shares the network) cannot submit work to it. A
+    remote ``scheduler`` is the user's: ``security`` (a ``distributed.security.Security``, by
+    default the one Dask's configuration describes) is what the client presents to it.
+
+    **Time.** Each task runs :func:`~gradcheck.grade.task.grade_task` in a child process that is
+    killed after ``task_timeout`` seconds (``outcome="timeout"``, as the local pool reports it);
+    a task that has not come back ``2 * task_timeout + 120`` s after it was sent (a worker that
+    stopped answering) is cancelled and reported ``timeout`` too.
     """
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, *,
+                 task_timeout: float = DEFAULT_TASK_TIMEOUT, security: Any = None):
         try:
             import distributed  # noqa: F401
         except ImportError:
@@ -207,42 +228,63 @@ class DaskExecutor:
             ) from None
         self.scheduler = scheduler
         self.workers = workers or os.cpu_count() or 1
+        self.task_timeout = float(task_timeout)
+        self.security = security
+
+    def _connect(self) -> tuple[Any, Any]:
+        """(client, cluster or None): a fresh TLS LocalCluster, or the given scheduler."""
+        import dask
+        from distributed import Client, LocalCluster
+        from distributed.security import Security
+
+        if self.scheduler is not None:
+            if self.scheduler.startswith("tcp://") or "://" not in self.scheduler:
+                print(f"gradcheck grade: warning: {self.scheduler} is a plain TCP address: whoever reaches it "
+                      "(a submission on one of its workers included) can run code on the cluster; give the "
+                      "cluster TLS with client certificates and a tls:// address (docs/grading.md)",
+                      file=sys.stderr)
+            try:
+                return Client(self.scheduler, timeout=60, security=self.security), None
+            except OSError as exc:
+                raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+        security = self.security or Security.temporary()
+        # no HTTP pages (the scheduler's logs, call stacks and task names on :8787): its HTTP servers
+        # take no certificate, and a submission could read them
+        no_pages = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+        with _single_threaded_blas(), dask.config.set(no_pages):
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, host="127.0.0.1", protocol="tls://", security=security)
+        try:
+            return Client(cluster, timeout=60, security=security), cluster
+        except BaseException:
+            cluster.close()
+            raise
 
     def run(self, tasks: Sequence[Task], on_done: OnDone) -> None:
         import dask
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import wait as wait_for
 
-        cluster = None
         config = {
             "distributed.scheduler.allowed-failures": 0,  # a lost worker fails its task: we retry it ourselves
             "distributed.scheduler.worker-saturation": 1.0,  # a worker holds only the task it runs
         }
         with dask.config.set(config):
-            if self.scheduler is None:
-                with _single_threaded_blas():
-                    cluster = LocalCluster(
-                        n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
-                    )
-            try:
-                client = Client(self.scheduler or cluster, timeout=60)
-            except OSError as exc:
-                if cluster is not None:
-                    cluster.close()
-                raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+            client, cluster = self._connect()
         try:
             pending = list(reversed(tasks))
-            futures: dict[Any, tuple[str, dict[str, Any], int]] = {}
+            futures: dict[Any, tuple[str, dict[str, Any], int, float]] = {}
             submitted: dict[str, float] = {}
             in_flight = 2 * max(1, sum(client.nthreads().values()))  # bounded: payloads carry file bytes
+            patience = 2 * self.task_timeout + 120.0  # a task waits for at most one other on its thread
 
-            def send(key: str, message: dict[str, Any], attempt: int) -> Any:
+            def send(key: str, message: dict[str, Any], attempt: int) -> None:
                 suffix = "" if attempt == 1 else f"-attempt{attempt}"
-                future = client.submit(grade_task, message, key=f"gradcheck-grade-{key}{suffix}", pure=False)
-                futures[future] = (key, message, attempt)
+                future = client.submit(grade_task_capped, message, self.task_timeout,
+                                       key=f"gradcheck-grade-{key}{suffix}", pure=False)
+                futures[future] = (key, message, attempt, time.monotonic())
                 submitted.setdefault(key, time.monotonic())
-                return future
 
-            def submit() -> Any:
+            def submit() -> None:
                 while pending:
                     key, payload = pending.pop()
                     try:
@@ -250,30 +292,51 @@ class DaskExecutor:
                     except OSError as exc:
                         on_done(key, _unreadable(exc), 1)
                         continue
-                    return send(key, message, 1)
-                return None
+                    send(key, message, 1)
+                    return
 
-            first = [submit() for _ in range(min(in_flight, len(pending)))]
-            running = as_completed([future for future in first if future is not None])
-            for future in running:
-                key, message, attempt = futures.pop(future)
-                error: Exception | None = None
+            for _ in range(min(in_flight, len(pending))):
+                submit()
+            while futures:
+                now = time.monotonic()
+                soonest = min(sent + patience for (_, _, _, sent) in futures.values())
                 try:
-                    result = future.result()
-                except Exception as exc:  # KilledWorker (its worker died), a lost connection, ...
-                    error = exc
-                future.release()
-                if error is not None:
-                    if attempt == 1:
-                        running.add(send(key, message, 2))  # retried once
+                    done = wait_for(list(futures), timeout=max(0.5, soonest - now), return_when="FIRST_COMPLETED").done
+                except TimeoutError:
+                    done = set()
+                now = time.monotonic()
+                for future in list(futures):
+                    key, message, attempt, sent = futures[future]
+                    if future in done:
+                        del futures[future]
+                        result = self._result(future, key, message, attempt, submitted, send)
+                    elif now - sent >= patience:
+                        del futures[future]
+                        client.cancel([future], force=True)
+                        result = {"outcome": "timeout", "duration_s": now - submitted[key],
+                                  "error": f"the Dask task did not come back within {patience:g} s; cancelled"}
+                    else:
                         continue
-                    elapsed = time.monotonic() - submitted[key]
-                    result = _crashed(f"Dask: {type(error).__name__}: {error}"[:2000], elapsed)
-                following = submit()
-                if following is not None:
-                    running.add(following)
-                on_done(key, result, attempt)
+                    if result is not None:
+                        submit()
+                        on_done(key, result, attempt)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
+
+    @staticmethod
+    def _result(future: Any, key: str, message: dict[str, Any], attempt: int, submitted: dict[str, float],
+                send: Callable[[str, dict[str, Any], int], None]) -> dict[str, Any] | None:
+        """A finished future's result; None when it was sent again (its first attempt died)."""
+        try:
+            result = future.result()
+        except Exception as exc:  # KilledWorker (its worker died), TaskDied, a lost connection, ...
+            future.release()
+            if attempt == 1:
+                send(key, message, 2)  # retried once
+                return None
+            elapsed = time.monotonic() - submitted[key]
+            return _crashed(f"Dask: {type(exc).__name__}: {exc}"[:2000], elapsed)
+        future.release()
+        return result

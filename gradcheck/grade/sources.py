@@ -25,6 +25,7 @@ after that are listed by :func:`collisions`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from gradcheck.boundary.siblings import contract_names_in, imported_names_in
 from gradcheck.errors import UsageError
@@ -41,7 +43,6 @@ from gradcheck.grade.reading import CAPS, Refused, kind_of, read_file, read_tree
 
 CODE_SUFFIXES = (".py", ".ipynb")
 MAX_FILE_BYTES = CAPS.file_bytes
-MAX_CLASS_ENTRIES = 100_000  # members of an archive given as a SOURCE (a whole class)
 _ARCHIVE_CAPS = replace(CAPS, file_bytes=CAPS.total_bytes)  # the archive file itself, read before unpacking
 imported_names = imported_names_in
 __all__ = ["Submission", "collisions", "contract_names_in", "discover", "folder_submission", "imported_names"]
@@ -99,17 +100,116 @@ def _hash_files(files: dict[str, bytes], target: str) -> str:
 
 
 def _pick_target(files: dict[str, bytes]) -> str | None:
-    """The entry file of a folder submission: among code files no other file imports (a
-    helper module is imported, the submission is not), the one defining the most contract
-    functions; ties: the shallowest, then by name."""
+    """The entry file of a folder submission. A file provides graded functions (the contract's, in
+    either course's names, and the functions students write in an assignment of
+    :mod:`gradcheck.plans`) by defining them or importing them from a module beside it (by name or
+    with ``*``), read from its text. First choice: a file that provides some, that no other file
+    imports (a helper module is imported, the submission is not) and that is not named like a copy
+    or a test (:func:`_secondary`); failing that, any file. Among them: the most functions
+    provided, then one not named like a copy or a test, then one not imported, then the
+    shallowest, then by name. So a student's own ``test_cnn.py`` that does ``import cnn`` is
+    never graded in place of the ``cnn.py`` it tests, nor ``old_cnn.py`` in place of ``cnn.py``,
+    and a file that imports two functions from a complete helper is still the one graded."""
     code = [name for name in files if _is_code(name)]
     if not code:
         return None
     imported: set[str] = set()
     for name in code:
         imported |= {module for module in imported_names(files[name]) if module != PurePosixPath(name).stem}
-    entries = [name for name in code if PurePosixPath(name).stem not in imported] or code
-    return max(entries, key=lambda name: (len(contract_names_in(files[name])), -name.count("/"), _neg(name)))
+    provided = _provided(files, code)
+
+    def rank(name: str) -> tuple:
+        entry = PurePosixPath(name).stem not in imported
+        first = bool(provided[name]) and entry and not _secondary(name)
+        return (first, len(provided[name]), not _secondary(name), entry, -name.count("/"), _neg(name))
+
+    return max(code, key=rank)
+
+
+_SECONDARY = re.compile(r"(?i)(?:^|[^a-z])(?:backup|bak|old|copy|orig|original|draft|tmp|temp|test|tests)"
+                        r"(?:[^a-z]|$)|\(\d+\)$|~$")
+
+
+def _secondary(name: str) -> bool:
+    """A file named like a copy or a test (``cnn_backup.py``, ``old_cnn.py``, ``cnn (1).py``,
+    ``test_cnn.py``): it loses a tie on graded functions to one that is not."""
+    return bool(_SECONDARY.search(PurePosixPath(name).stem))
+
+
+def _provided(files: dict[str, bytes], code: list[str]) -> dict[str, set[str]]:
+    """{code file: the graded functions it provides}: its own (:func:`graded_names_in`) and those of
+    the modules beside it that it star-imports, followed through each other."""
+    own, stars = {}, {}
+    for name in code:
+        own[name], stars[name] = graded_names_in(files[name], name, with_stars=True)
+    by_stem: dict[str, str] = {}
+    for name in sorted(code, key=lambda n: (n.count("/"), n)):
+        by_stem.setdefault(PurePosixPath(name).stem, name)
+    provided = {}
+    for name in code:
+        names, seen, todo = set(own[name]), {name}, list(stars[name])
+        while todo:
+            module = by_stem.get(todo.pop())
+            if module is not None and module not in seen:
+                seen.add(module)
+                names |= own[module]
+                todo.extend(stars[module])
+        provided[name] = names
+    return provided
+
+
+_DEFINED = re.compile(r"(?:^|[\s\"'])(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)\s*[(:]", re.MULTILINE)
+_FROM_IMPORT = re.compile(r"(?:^|[\s\"'])from\s+([A-Za-z_][\w.]*)\s+import\s+\(?([\w ,*]+)")
+
+
+def graded_names_in(text: bytes, name: str = "", *, with_stars: bool = False) -> Any:
+    """The graded functions a .py or .ipynb text provides: defines (``def``, or ``class`` for an
+    assignment's class-based layers) or imports by name (``from layers import conv_forward``):
+    the contract's (either course's names) and the assignments' own, never those an assignment's
+    course provides (``dnn_utils``' ``sigmoid``). Read, never imported. ``with_stars``: (those
+    names, the top-level modules it imports ``*`` from)."""
+    import ast
+
+    source = text.decode("utf-8", errors="replace")
+    known = _graded_names()
+    bound: set[str] = set()
+    stars: set[str] = set()
+    tree = None
+    if name.endswith(".py"):
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            tree = None
+    if tree is not None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound.add(node.name)
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if alias.name == "*":
+                        stars.add((node.module or "").split(".")[0])
+                    else:
+                        bound.add(alias.asname or alias.name)
+        found = bound & known
+    else:
+        bound = set(_DEFINED.findall(source))
+        for module, names in _FROM_IMPORT.findall(source):
+            for part in names.split(","):
+                if part.strip() == "*":
+                    stars.add(module.split(".")[0])
+                elif part.split():
+                    bound.add(part.split()[-1])
+        found = (bound & known) | contract_names_in(text)
+    return (found, stars) if with_stars else found
+
+
+@functools.cache
+def _graded_names() -> frozenset[str]:
+    from gradcheck.conventions import CONVENTIONS
+    from gradcheck.plans import plans
+
+    contract = {name for known in CONVENTIONS.values() for name in known.shown_functions}
+    return frozenset(contract | {name for plan in plans().values() for name in plan.required_names})
 
 
 def _neg(name: str) -> tuple[int, ...]:
@@ -244,8 +344,12 @@ def _from_folder(folder: Path, exclude: set[str]) -> list[Submission]:
 
 def _read_group(path: str, names: dict[str, str], label: str) -> dict[str, bytes]:
     """Members ``names`` ({path to give: member name}) of the class archive at ``path``."""
+    wanted = set(names.values())
     with archives.open_archive(path, path) as archive:
-        by_name = {m.name: m for m in archives.list_members(archive, path, limit=MAX_CLASS_ENTRIES, whole=True)}
+        by_name: dict[str, archives.Member] = {}
+        for member in archives.iter_members(archive, path):
+            if member is not None and member.name in wanted:
+                by_name[member.name] = member
         pairs = []
         for rel, name in names.items():
             if name not in by_name:
@@ -284,23 +388,65 @@ def _group(path: str, key: str, entries: list[tuple[str, archives.Member]], stri
         return Submission(ident, label, path=label, error=f"{label} could not be read ({type(exc).__name__}: {exc})")
 
 
+def _group_key(parts: tuple[str, ...]) -> str:
+    """The group a member's path (its parts below the wrapping folder) belongs to: its top folder,
+    or the file itself (a group of its own, marked by a leading NUL)."""
+    return parts[0] if len(parts) > 1 else "\0" + parts[0]
+
+
+def _class_members(archive: archives.zipfile.ZipFile | archives.tarfile.TarFile, path: str
+                   ) -> tuple[list[archives.Member], int, dict[str, int]]:
+    """(members kept, strip, entries per group) of a class archive. The entry cap of a submission
+    (``CAPS.entries``) holds per group (a student's folder), never for the whole archive: the
+    members of a group past it are counted, not kept, and the group becomes an error row of its
+    own (a folder of 100,000 files costs its student's row, not the class's)."""
+    kept: list[archives.Member] = []
+    tops: set[str] = set()
+    shallow = False
+    fine: dict[tuple[str, str], int] = {}  # entries per group below a possible wrapping folder
+    coarse: dict[str, int] = {}  # entries per group without one
+    for member in archives.iter_members(archive, path):
+        if member is None:
+            continue
+        parts = PurePosixPath(member.name).parts
+        tops.add(parts[0])
+        shallow = shallow or len(parts) == 1
+        key0 = _group_key(parts)
+        coarse[key0] = coarse.get(key0, 0) + 1
+        key1 = (parts[0], _group_key(parts[1:]) if len(parts) > 1 else "")
+        fine[key1] = fine.get(key1, 0) + 1
+        if fine[key1] <= CAPS.entries:  # a group of either kind past the cap is refused whole
+            kept.append(member)
+    strip = 1 if len(tops) == 1 and not shallow else 0
+    sizes = {key: n for (_, key), n in fine.items()} if strip else coarse
+    return kept, strip, sizes
+
+
 def _from_class_archive(path: str) -> list[Submission]:
     name = os.path.basename(path)
     try:
         with archives.open_archive(path, path) as archive:
-            members = archives.list_members(archive, path, limit=MAX_CLASS_ENTRIES, whole=True)
+            members, strip, sizes = _class_members(archive, path)
     except Refused as exc:
         return [Submission(archives.stem(name), path, path=path, error=str(exc))]
-    strip = _look_through([m.name for m in members])
     groups: dict[str, list[tuple[str, archives.Member]]] = {}
     for member in members:
         parts = PurePosixPath(member.name).parts[strip:]
-        if len(parts) > 1:
-            groups.setdefault(parts[0], []).append(("/".join(parts[1:]), member))
-        else:
-            groups.setdefault("\0" + parts[0], []).append((parts[0], member))  # a file: a group of its own
-    found = [_group(path, "" if key.startswith("\0") else key, entries, strip) for key, entries in groups.items()]
+        key = _group_key(parts)
+        groups.setdefault(key, []).append((parts[0] if key.startswith("\0") else "/".join(parts[1:]), member))
+    found = [_too_many(path, key, entries, strip, sizes[key]) if sizes[key] > CAPS.entries
+             else _group(path, "" if key.startswith("\0") else key, entries, strip)
+             for key, entries in groups.items()]
     return sorted(found, key=lambda s: s.id)
+
+
+def _too_many(path: str, key: str, entries: list[tuple[str, archives.Member]], strip: int, size: int) -> Submission:
+    """The error row of a group of the class archive that holds more entries than a submission may."""
+    first = entries[0][1].name
+    label = f"{path}:{'/'.join(PurePosixPath(first).parts[:strip + 1])}"
+    return Submission(_ident(key, True), label, path=label, error=(
+        f"{label} holds {size} entries, more than the {CAPS.entries} a submission may; hand in only the code "
+        "(no data sets, environments or caches)"))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -4,13 +4,15 @@ A row is keyed by ``sha256(submission sha256 + settings)``: the same bytes grade
 with the same settings are never graded twice, however many submissions share
 them and however many times ``gradcheck grade`` runs on the same ``--out``.
 ``graded_count`` counts how often a key was graded (1 unless something is wrong):
-the resume tests read it.
+the resume tests read it. The coordinator never puts an internal error (``outcome="error"``)
+here: it is no verdict on the submission, so the next run grades it again. The file is 0600.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -42,6 +44,9 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():  # the grader's alone (SQLite gives its -wal and -shm files the same mode)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
         self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # fsync at every commit
@@ -58,6 +63,11 @@ class Store:
 
     def keys(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT key FROM results")}
+
+    def done_keys(self) -> set[str]:
+        """The keys with a result to reuse: every one but an internal error's (``outcome="error"``,
+        which a store written before gradcheck stopped storing them may hold): graded again."""
+        return {row[0] for row in self._db.execute("SELECT key FROM results WHERE outcome != 'error'")}
 
     def put(self, key: str, sha256: str, settings: dict[str, Any], result: dict[str, Any], attempts: int) -> None:
         """Record (and commit) one finished task; grading a key again increments ``graded_count``.

@@ -1,10 +1,12 @@
 """Grade one submission: a pure function of (files, settings) returning JSON-able data.
 
-:func:`grade_task` rebuilds the submission's files in a fresh temporary folder and
-runs :func:`gradcheck.api.check` on its target exactly as ``gradcheck check --report``
-does (isolated worker process, same examples, seed, timeout; the step sweep the
-report draws). It runs in a task process (local pool or Dask worker), never in the
-coordinator, and never raises: an internal error comes back as ``outcome="error"``.
+:func:`grade_task` rebuilds the submission's files in a fresh folder (0700) of the
+grader's private work folder and runs :func:`gradcheck.api.check` on its target exactly as
+``gradcheck check --report`` does (isolated worker process, same examples, seed, timeout;
+the step sweep the report draws), within the run's time budget (``max_time``: functions not
+reached get ``timeout``). It runs in a task process (local pool, or a child process of a Dask
+worker: :func:`grade_task_capped`, killed at the hard cap), never in the coordinator, and
+never raises: an internal error comes back as ``outcome="error"``.
 
 Scoring (:func:`score`): a function's status is the worst status of its checks
 (``crashed`` > ``memory`` > ``timeout`` > ``error`` > ``fail`` > ``pass``); a
@@ -20,9 +22,14 @@ is present.
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib
+import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -33,6 +40,7 @@ from gradcheck.conventions import Convention, convention
 from gradcheck.grade.courses import Course, course, course_of
 
 SEVERITY = ("pass", "fail", "error", "timeout", "memory", "crashed")  # worst last
+DEFAULT_MAX_TIME = 600.0  # seconds: a submission's time budget in ``grade`` (check's max_time)
 
 
 @dataclass(frozen=True)
@@ -44,13 +52,14 @@ class Settings:
     timeout: float
     convention: str = "auto"  # the course judging every submission, or each its own
     assignment: str = "auto"  # the assignment (gradcheck.plans) of every submission, or each its own
+    max_time: float | None = DEFAULT_MAX_TIME  # the budget of a whole submission (None: none)
 
     def key_fields(self) -> dict[str, Any]:
         from gradcheck import __version__
 
         fields = {**asdict(self), "gradcheck": __version__}
-        for name in ("convention", "assignment"):
-            if fields[name] == "auto":
+        for name, default in (("convention", "auto"), ("assignment", "auto"), ("max_time", DEFAULT_MAX_TIME)):
+            if fields[name] == default:
                 del fields[name]  # the key of a run before the setting existed
         return fields
 
@@ -122,7 +131,9 @@ def preload() -> None:
 
 
 def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
-    """Check one submission. ``payload``: ``{"label", "target", "files": {rel: bytes}, "settings"}``.
+    """Check one submission. ``payload``: ``{"label", "target", "files": {rel: bytes}, "settings"}``,
+    and optionally ``"workdir"``: the grader's private folder to stage the submission in (used when
+    it exists here; else a private folder of this machine's temporary folder).
 
     Returns ``{"outcome": "graded", "report": Report.to_dict(), "files", "isolation", "duration_s"}``
     (``files``: the ``check --report`` folder as {relative path: bytes}, rendered here so the
@@ -131,12 +142,19 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
     """
     started = time.perf_counter()
     preload()
+    saved_tempdir = tempfile.tempdir
     try:
         from gradcheck.api import check
         from gradcheck.verdict.results import json_safe
 
         settings = payload["settings"]
-        with tempfile.TemporaryDirectory(prefix="gradcheck-grade-") as folder:
+        workdir = payload.get("workdir")
+        if isinstance(workdir, str) and os.path.isdir(workdir):
+            # the grader's private folder, not the shared /tmp: what the check makes (the worker's
+            # scratch folder at the unprivileged-user level, copies for the sandbox) goes there too
+            tempfile.tempdir = workdir
+        max_time = settings.get("max_time", DEFAULT_MAX_TIME)
+        with tempfile.TemporaryDirectory(prefix="gradcheck-grade-") as folder:  # 0700, in the private folder
             for rel, data in payload["files"].items():
                 path = os.path.join(folder, *map(_utf8, rel.split("/")))
                 os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -156,6 +174,7 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
                     sweep=True,  # as `gradcheck check --report`: the report's error-vs-step figure
                     convention=settings.get("convention", "auto"),
                     assignment=settings.get("assignment", "auto"),
+                    max_time=None if max_time is None else float(max_time),  # functions not reached: timeout
                 )
             finally:
                 os.chdir(previous)
@@ -172,6 +191,69 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
     except Exception:  # an internal error: recorded, never raised into the executor
         elapsed = time.perf_counter() - started
         return {"outcome": "error", "error": traceback.format_exc()[-5000:], "duration_s": elapsed}
+    finally:
+        tempfile.tempdir = saved_tempdir  # the work folder is removed at the end of the run
+
+
+class TaskDied(RuntimeError):
+    """The process grading a submission died without a result (the executor retries it once)."""
+
+
+def grade_task_capped(payload: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """:func:`grade_task` in a child process that is killed after ``seconds``: the hard cap of a
+    whole submission where the task's own process is not the grader's to replace (a Dask worker).
+    Past the cap: ``{"outcome": "timeout", ...}``, as the local pool reports it. A child that dies
+    raises :class:`TaskDied` (the executor's retry, then ``crashed``). The payload and the result
+    cross as JSON (bytes as base64): nothing is unpickled."""
+    from gradcheck.boundary.process import module_command
+
+    started = time.perf_counter()
+    process = subprocess.Popen(module_command("gradcheck.grade.task", "--child"), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = process.communicate(json.dumps(_to_json(payload)).encode(), timeout=seconds)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # its check's worker dies with it (parent-death signal)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.kill()
+        process.communicate()
+        elapsed = time.perf_counter() - started
+        return {"outcome": "timeout", "error": f"grading took over {seconds:g} s", "duration_s": elapsed}
+    if process.returncode != 0 or not out:
+        tail = err.decode("utf-8", "replace")[-2000:]
+        raise TaskDied(f"the grading process exited with status {process.returncode}: {tail}")
+    return _from_json(json.loads(out))
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"__bytes__": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        return {key: _to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_json(item) for item in value]
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__bytes__"}:
+            return base64.b64decode(value["__bytes__"])
+        return {key: _from_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_json(item) for item in value]
+    return value
+
+
+def _child() -> int:
+    """``python -m gradcheck.grade.task --child``: a payload (JSON) on stdin, its result on stdout."""
+    payload = _from_json(json.loads(sys.stdin.buffer.read()))
+    result = grade_task(payload)
+    sys.stdout.buffer.write(json.dumps(_to_json(result), allow_nan=False).encode())
+    sys.stdout.buffer.flush()
+    return 0
 
 
 def _utf8(name: str) -> str:
@@ -197,3 +279,7 @@ def _render(report: Any, folder: str) -> dict[str, bytes]:
 
     written = write_report_dir(report, folder)
     return {os.path.relpath(path, folder).replace(os.sep, "/"): open(path, "rb").read() for path in written.values()}
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--child"]:
+    sys.exit(_child())

@@ -19,7 +19,7 @@ from gradcheck.render.common import (
     warning_text,
     worst_rows,
 )
-from gradcheck.render.escape import html_text
+from gradcheck.render.escape import html_text, one_line
 from gradcheck.render.images import SWEEP_IMAGE, SWEEP_TEXT, Images, image_kind, image_paths
 from gradcheck.verdict.results import CheckResult, Report
 
@@ -45,6 +45,12 @@ section.failure { margin-bottom: 2.2em; }
 
 def h(text: Any) -> str:
     return html_text(text)
+
+
+def h_line(text: Any) -> str:
+    """A note or warning for HTML, on one line: a line break in it (its text may come from the
+    submission) is shown as an escape, never as a line of its own."""
+    return html_text(one_line(str(text).strip()))
 
 
 def img(png: bytes, alt: str, style: str = "") -> str:
@@ -73,7 +79,7 @@ def format_html(report: Report, *, images: Images | None = None) -> str:
     if report.load_error is not None:
         out += ["<h2>Load error</h2>", f"<pre>{h(report.load_error)}</pre>"]
     if report.warnings:
-        out += ["<h2>Notes</h2>", "<ul>", *[f"<li>{h(note)}</li>" for note in report.warnings], "</ul>"]
+        out += ["<h2>Notes</h2>", "<ul>", *[f"<li>{h_line(note)}</li>" for note in report.warnings], "</ul>"]
     if report.checks:
         out += ["<h2>Summary</h2>", *summary_table(report)]
     failures = report.failures()
@@ -86,7 +92,7 @@ def format_html(report: Report, *, images: Images | None = None) -> str:
     warned = [c for c in report.checks if c.warnings and id(c) not in failing]
     if warned:
         out += ["<h2>Warnings</h2>", "<ul>"]
-        out += [f"<li>{h(warning_text(check, warning))}</li>" for check in warned for warning in check.warnings]
+        out += [f"<li>{h_line(warning_text(check, warning))}</li>" for check in warned for warning in check.warnings]
         out.append("</ul>")
     if SWEEP_IMAGE in images:
         out += ["<h2>Error against finite-difference step</h2>", f"<p>{h(SWEEP_TEXT)}</p>"]
@@ -179,6 +185,7 @@ def _html_failure(check: CheckResult, paths: list[str], images: Images) -> list[
     if check.message:
         out.append(f"<pre>{h(check.message)}</pre>")
     if check.warnings:
-        out.append("<ul>" + "".join(f"<li>warning: {h(bare_warning(check, w))}</li>" for w in check.warnings) + "</ul>")
+        items = "".join(f"<li>warning: {h_line(bare_warning(check, w))}</li>" for w in check.warnings)
+        out.append(f"<ul>{items}</ul>")
     out.append("</section>")
     return out

@@ -7,7 +7,7 @@ failure its likely cause, smallest case and a small inline heatmap.
 from __future__ import annotations
 
 from gradcheck.render.common import case_title, geometry_text, warning_text
-from gradcheck.render.html import cause_html, h, img, summary_table, verdict_html, worst_table
+from gradcheck.render.html import cause_html, h, h_line, img, summary_table, verdict_html, worst_table
 from gradcheck.render.images import example_detail
 from gradcheck.verdict.results import CheckResult, Report
 
@@ -27,7 +27,7 @@ def format_notebook_html(report: Report) -> str:
     if report.load_error is not None:
         out.append(f"<pre>{h(report.load_error)}</pre>")
     if report.warnings:
-        out += ["<ul>", *[f"<li>note: {h(note)}</li>" for note in report.warnings], "</ul>"]
+        out += ["<ul>", *[f"<li>note: {h_line(note)}</li>" for note in report.warnings], "</ul>"]
     if report.checks:
         out += summary_table(report, links=False)
     for check in report.failures():
@@ -45,7 +45,7 @@ def format_notebook_html(report: Report) -> str:
             out.append(f"<pre>{h(check.message)}</pre>")
     warned = [(c, w) for c in report.checks for w in c.warnings]
     if warned:
-        out += ["<ul>", *[f"<li>warning: {h(warning_text(c, w))}</li>" for c, w in warned], "</ul>"]
+        out += ["<ul>", *[f"<li>warning: {h_line(warning_text(c, w))}</li>" for c, w in warned], "</ul>"]
     out.append("</div>")
     return "\n".join(out)
 

@@ -9,7 +9,7 @@ import time
 from typing import IO
 
 from gradcheck.render.common import joint_notes, warning_text
-from gradcheck.render.escape import terminal
+from gradcheck.render.escape import one_line, terminal
 from gradcheck.verdict.results import CheckResult, Report, case_text
 
 _COLORS = {
@@ -140,12 +140,12 @@ def format_report(report: Report, color: bool = False) -> str:
     warnings = [(check, warning) for check in report.checks for warning in check.warnings]
     if warnings:
         out.extend(["", "warnings:"] if not failures else ["warnings:"])
-        out.extend(
-            f"  {terminal(warning_text(check, warning))}" for check, warning in warnings
-        )
+        # one line each: a note's text can come from the submission (an exception message), and a
+        # line break in it must not start a line of its own (a forged "PASSED" block)
+        out.extend(f"  {one_line(warning_text(check, warning).strip())}" for check, warning in warnings)
     if report.warnings:
         out.extend(["", "notes:"])
-        out.extend(textwrap.indent(terminal(note), "  ") for note in report.warnings)
+        out.extend(f"  {one_line(note.strip())}" for note in report.warnings)
     counts = report.summary()
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     required = len(report.required_missing())
