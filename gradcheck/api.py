@@ -245,8 +245,11 @@ def check(
             if fix_budget and isinstance(target, str):
                 from gradcheck.fix.search import search_fixes
 
-                search_fixes(backend, target, pairs, examples=examples, seed=seed, budget=fix_budget,
-                             progress=progress)
+                try:
+                    search_fixes(backend, target, pairs, examples=examples, seed=seed, budget=fix_budget,
+                                 progress=progress)
+                except Exception as exc:  # noqa: BLE001 - the search only adds; its failure leaves the verdicts
+                    report.warnings.append(f"the fix search stopped: {type(exc).__name__}: {exc}")
             if getattr(backend, "round_trips", None) is not None:
                 report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
             report.limits = getattr(backend, "limits", None)

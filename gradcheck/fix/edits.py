@@ -286,6 +286,8 @@ def _swapped(line: str, node: ast.AST, replacement: ast.AST) -> str | None:
     if field is None or type(replacement) is not type(node):
         return None
     old, new = getattr(node, field), getattr(replacement, field)
+    if len(old) != len(new):
+        return None
     moved = [k for k, (a, b) in enumerate(zip(old, new, strict=True)) if a is not b]
     if len(moved) != 2:
         return None
