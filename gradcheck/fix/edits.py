@@ -141,6 +141,10 @@ def _mutations(node: ast.AST, parents: dict, names: list[str], loops: set[str],
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
         for op in _COMPARE.get(type(node.ops[0]), ()):
             yield "comparison", ast.Compare(left=node.left, ops=[op()], comparators=node.comparators)
+    entry = parents.get(id(node))
+    if isinstance(node, ast.expr) and entry is not None and isinstance(entry[0], ast.If | ast.IfExp) \
+            and entry[1] == "test" and not isinstance(node, ast.Constant):
+        yield "condition dropped", ast.Constant(True)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         yield "sign", node.operand
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
