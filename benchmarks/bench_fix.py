@@ -81,6 +81,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated member names")
     parser.add_argument("--dir", help="measure the files of DIR (manifest.json) instead of the zoo")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the --no-fix runs (time and cause columns)")
     args = parser.parse_args()
     if args.dir:
         folder = Path(args.dir)
@@ -98,7 +99,10 @@ def main() -> int:
         print(f"{'file':34} {'failed set':10} {'cause':6} {'fix':30} {'applied':8} {'s fix':>6} {'s no-fix':>8}")
         for path, failing, cause in members:
             with_fix, seconds = run(path, scratch / "fix.json")
-            without, seconds_plain = run(path, scratch / "plain.json", "--no-fix")
+            if args.no_baseline:
+                without, seconds_plain = with_fix, float("nan")
+            else:
+                without, seconds_plain = run(path, scratch / "plain.json", "--no-fix")
             got = failed_set(with_fix)
             right = got == failing and failed_set(without) == failing
             ids = {(c.get("diagnosis") or {}).get("id") for c in without.get("checks", [])} - {None, "root_cause"}

@@ -155,6 +155,13 @@ def _mutations(node: ast.AST, parents: dict, names: list[str], loops: set[str],
         for other in names:
             if other != node.id and (_similar(node.id, other) or (node.id in loops and other in loops)):
                 yield "name swap", ast.Name(other, ast.Load())
+        entry = parents.get(id(node))
+        if entry is not None and isinstance(entry[0], ast.BinOp) and isinstance(entry[0].op, ast.Mult | ast.Div) \
+                and node.id not in loops:
+            for other in names:
+                if other != node.id and other not in loops and _similar(node.id, other):
+                    yield "factor inserted", ast.BinOp(left=ast.Name(node.id, ast.Load()), op=ast.Mult(),
+                                                       right=ast.Name(other, ast.Load()))
         if _in_bound(node, parents):
             yield "name -> 0", ast.Constant(0)
             yield "off by one", ast.BinOp(left=ast.Name(node.id, ast.Load()), op=ast.Add(), right=ast.Constant(1))
@@ -356,9 +363,19 @@ def pending_edits(source: Source, definition: Definition) -> list[_Pending]:
     parents = _parents(function)
     found: list[_Pending] = []
     for index, node in enumerate(ast.walk(function)):
-        if node is function or not hasattr(node, "lineno") or node.lineno != node.end_lineno:
+        if node is function or not hasattr(node, "lineno"):
             continue
         line = unit.lines[node.lineno - 1]
+        if node.lineno != node.end_lineno:
+            # a statement over several lines: only its `=` / `+=` when that is on its first line
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else \
+                getattr(node, "target", None) if isinstance(node, ast.AugAssign) else None
+            if target is None or target.end_lineno != node.lineno or node.value.lineno != node.lineno:
+                continue
+            for kind, replacement in _mutations(node, parents, names, loops, strides):
+                if kind in ("= -> +=", "+= -> ="):
+                    found.append(_Pending(definition, index, node, replacement, kind, node.lineno, line))
+            continue
         for kind, replacement in _mutations(node, parents, names, loops, strides):
             if replacement is None and line.strip() != ast.get_source_segment(line, _at_zero(node)):
                 continue  # a statement dropped only when it is alone on its line

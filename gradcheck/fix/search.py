@@ -52,7 +52,7 @@ _KIND_RANK = {
     "0 -> name": 1, "function swap": 1, "axis changed": 1, "axis= dropped": 1, "axes= dropped": 1,
     "einsum subscripts": 1, "axes permuted": 1, "comparison": 1, "keepdims= dropped": 2,
     "augmented operator": 2, "items swapped": 2, "arguments swapped": 2, "sign": 2, "statement dropped": 2,
-    "condition dropped": 1,
+    "condition dropped": 1, "factor inserted": 1,
 }
 
 
