@@ -128,6 +128,7 @@ def check(
     visible: Sequence[str] = (),
     convention: str | None = None,
     assignment: str | None = None,
+    fix_budget: float | None = None,
 ) -> Report:
     """Check every contract function ``target`` defines; return a :class:`Report`.
 
@@ -159,12 +160,17 @@ def check(
     contract (``gradcheck.plans``: ``"cs231n-a2"``, ``"cs231n-a1"``, ``"dls-c1w4"``, ...), or a
     :class:`gradcheck.specs.Plan` of one's own layers; None or ``"auto"``: the one the functions
     the target defines show (``Report.plan``); ``"none"``: none.
+    ``fix_budget``: seconds for the fix search (``gradcheck.fix``; a ``.py`` path run isolated): a
+    failing contract function gets ``diagnosis["fix"]`` when an edit of its source is confirmed
+    by its whole check plan; None (the default here; the command's default is on) or 0: no search.
     """
     examples = validate_examples(examples)
     convention = validate_convention(convention)
     assignment = validate_assignment(assignment)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+    if fix_budget is not None and not (isinstance(fix_budget, int | float) and 0 <= fix_budget < float("inf")):
+        raise UsageError(f"fix_budget must be a number of seconds >= 0, got {fix_budget!r}")
     if not (isinstance(timeout, int | float) and timeout > 0):
         raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if max_time is not None and not (isinstance(max_time, int | float) and 0 < max_time < float("inf")):
@@ -228,13 +234,22 @@ def check(
             report.warnings = [*opened.warnings, *getattr(backend, "warnings", [])]
             if plan is not None and progress is not None:
                 progress(f"assignment: {plan.title} ({plan.name}; --assignment to choose another)")
+            pairs: list[tuple[CheckResult, CheckResult]] = []
             if max_time is None:
                 report.checks = _run_all(backend, plan, convolution, examples=examples, seed=seed, only=names,
-                                         progress=progress, sweep=sweep)
+                                         progress=progress, sweep=sweep, pairs=pairs)
             else:
                 report.checks = _run_within(backend, plan, convolution, max_time, started, examples=examples,
                                             seed=seed, only=names, progress=progress, sweep=sweep,
-                                            warnings=report.warnings)
+                                            warnings=report.warnings, pairs=pairs)
+            if fix_budget and isinstance(target, str):
+                from gradcheck.fix.search import search_fixes
+
+                try:
+                    search_fixes(backend, target, pairs, examples=examples, seed=seed, budget=fix_budget,
+                                 progress=progress)
+                except Exception as exc:  # noqa: BLE001 - the search only adds; its failure leaves the verdicts
+                    report.warnings.append(f"the fix search stopped: {type(exc).__name__}: {exc}")
             if getattr(backend, "round_trips", None) is not None:
                 report.worker = {"round_trips": backend.round_trips, "restarts": getattr(backend, "restarts", 0)}
             report.limits = getattr(backend, "limits", None)
@@ -259,16 +274,22 @@ def check(
 
 
 def _run_all(backend: Backend, plan: Any, convolution: bool, *, examples: int, seed: int,
-             only: tuple[str, ...] | None, progress: Progress | None, sweep: bool) -> list[CheckResult]:
-    """The convolution contract's checks (when the run has them), then the plan's layers."""
+             only: tuple[str, ...] | None, progress: Progress | None, sweep: bool,
+             pairs: list[tuple[CheckResult, CheckResult]] | None = None) -> list[CheckResult]:
+    """The convolution contract's checks (when the run has them), then the plan's layers
+    (``pairs``: receives each contract result as the engine made it, beside it as shown)."""
     from gradcheck.engine.runner import run_checks
     from gradcheck.specs.run import run_plan
 
     results: list[CheckResult] = []
     contract_only = None if only is None else tuple(name for name in only if name in CONTRACT_FUNCTIONS)
     if convolution and (contract_only is None or contract_only):
-        results += run_checks(backend, examples=examples, seed=seed, only=contract_only, progress=progress,
-                              sweep=sweep)
+        engine_results: list[CheckResult] = []
+        contract = run_checks(backend, examples=examples, seed=seed, only=contract_only, progress=progress,
+                              sweep=sweep, engine_results=engine_results)
+        if pairs is not None and len(engine_results) == len(contract):
+            pairs += zip(engine_results, contract, strict=True)
+        results += contract
     if plan is not None:
         plan_only = None if only is None else tuple(name for name in only if name in plan.names)
         if plan_only is None or plan_only:

@@ -33,6 +33,7 @@ from gradcheck.api import (
 )
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import UsageError
+from gradcheck.fix import DEFAULT_FIX_BUDGET
 from gradcheck.render.terminal import Progress, format_report, use_color
 from gradcheck.verdict.results import Report, json_safe
 
@@ -82,6 +83,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _fix_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
     return value
 
 
@@ -168,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the course assignment whose layers are checked: auto (default: the one the functions the "
         f"target defines show), none, or one of {', '.join(_assignment_names())}",
     )
+    run.add_argument(
+        "--fix-budget",
+        type=_fix_seconds,
+        default=None,
+        metavar="SECONDS",
+        help=f"time for the fix search: a failing function of a .py file gets an edit of its source "
+        f"that its whole check plan confirms (default {DEFAULT_FIX_BUDGET:g})",
+    )
+    run.add_argument("--no-fix", action="store_true", help="no fix search")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     render = commands.add_parser(
@@ -281,6 +301,8 @@ def _check(args: argparse.Namespace) -> int:
             max_time=args.max_time,  # counts the worker's start too
             progress=progress,
             sweep=bool(args.report),  # the error-against-step figure of the report
+            fix_budget=0.0 if args.no_fix or args.in_process else (
+                DEFAULT_FIX_BUDGET if args.fix_budget is None else args.fix_budget),
         )
     finally:
         progress.done()

@@ -72,8 +72,7 @@ class Call:
     keep: tuple[int, ...] = ()
     select: int | None = None
     collect_args: bool = True
-
-
+    variant: int | None = None  # the fix search's variant of the submission to call (None: the submission)
 
 
 class Backend(ABC):
@@ -132,16 +131,22 @@ class Backend(ABC):
 
 def run_batch(run: Callable[[Call], Outcome], calls: Sequence[Call]) -> list[Outcome]:
     """Run a batch of calls; after a timeout, memory or crash outcome the rest is not run
-    (same status, ``skipped``)."""
+    (same status, ``skipped``). Calls of variants (``Call.variant``, the fix search) are
+    independent of each other: a fatal outcome skips only the later calls of the same variant."""
     outcomes: list[Outcome] = []
+    ended: dict[int | None, Outcome] = {}  # variant -> the fatal outcome that ended it
     for call in calls:
-        if outcomes and outcomes[-1].status in FATAL_STATUSES:
-            first = outcomes[-1]
+        key = getattr(call, "variant", None)
+        first = ended.get(key)
+        if first is not None:
             outcomes.append(Outcome(first.status, message=f"not run: an earlier call of {call.name} in the same "
-                                    f"batch ended with {first.status} ({first.message.splitlines()[0]})",
+                                    f"batch ended with {first.status} ({(first.message.splitlines() or [''])[0]})",
                                     skipped=True))
             continue
-        outcomes.append(run(call))
+        outcome = run(call)
+        outcomes.append(outcome)
+        if outcome.status in FATAL_STATUSES:
+            ended[key] = outcome
     return outcomes
 
 
@@ -228,6 +233,8 @@ class CallRunner:
         self.kept: dict[int, Any] = {}
         self._next_key = 0
         self._batch_keys: list[tuple[int, ...]] | None = None  # in a batch: per call so far, the keys it kept
+        # the fix search's variants of the submission (key -> namespace, or why it did not load)
+        self.variants: dict[int, dict[str, Any] | str] = {}
 
     def functions(self) -> frozenset[str]:
         """The names of the namespace (the contract's and a plan's) bound to something callable."""
@@ -253,16 +260,27 @@ class CallRunner:
         keys = [key for key in self._batch_keys[-back] if key in self.kept]
         return Outcome("ok", value=tuple((CacheRef(key), to_wire(self.kept[key])) for key in keys))
 
-    def run(self, name: str, args: tuple, keep: Sequence[int] = (), collect_args: bool = True) -> Outcome:
+    def run(self, name: str, args: tuple, keep: Sequence[int] = (), collect_args: bool = True,
+            variant: int | None = None, timeout: float | None = None) -> Outcome:
+        """Call ``name(*args)`` of the submission, or of its variant ``variant``; ``timeout``: a
+        shorter limit than the runner's for this call (the fix search's screen)."""
         first_key = self._next_key
         try:
-            return self._read_kept(args) if name == READ_KEPT else self._run(name, args, keep, collect_args)
+            if name == READ_KEPT:
+                return self._read_kept(args)
+            return self._run(name, args, keep, collect_args, variant, timeout)
         finally:  # the keys this call kept, for a READ_KEPT later in the batch
             if self._batch_keys is not None:
                 self._batch_keys.append(tuple(range(first_key, self._next_key)))
 
-    def _run(self, name: str, args: tuple, keep: Sequence[int], collect_args: bool) -> Outcome:
-        function = self.namespace.get(name)
+    def _run(self, name: str, args: tuple, keep: Sequence[int], collect_args: bool, variant: int | None,
+             timeout: float | None) -> Outcome:
+        namespace = self.namespace if variant is None else self.variants.get(variant)
+        if not isinstance(namespace, dict):
+            why = "was not loaded" if namespace is None else f"did not load: {namespace}"
+            return Outcome("error", message=f"variant {variant} of the submission {why}")
+        function = namespace.get(name)
+        limit = self.timeout if timeout is None or (self.timeout is not None and self.timeout < timeout) else timeout
         if not callable(function):
             what = "is not defined" if function is None else f"is a {type(function).__name__}, not a function"
             return Outcome("missing", message=f"{name} {what}")
@@ -270,7 +288,7 @@ class CallRunner:
         captured = CappedText()
         try:
             with (
-                _alarm(self.timeout),
+                _alarm(limit),
                 contextlib.redirect_stdout(captured),
                 contextlib.redirect_stderr(captured),
                 warnings.catch_warnings(record=True) as caught,
@@ -281,7 +299,7 @@ class CallRunner:
             for warning in caught[:5]:
                 captured.write(f"{warning.category.__name__}: {warning.message}\n")
         except _Timeout:
-            return Outcome("timeout", message=f"{name} did not return within {self.timeout:g} s",
+            return Outcome("timeout", message=f"{name} did not return within {limit:g} s",
                            output=captured.getvalue())
         except MemoryError:
             return Outcome("memory", message=f"{name} ran out of memory (MemoryError)",
@@ -325,12 +343,15 @@ class CallRunner:
         return Outcome("ok", value=to_wire(result), args_after=args_after, kept=kept_snapshots,
                        output=captured.getvalue())
 
-    def run_batch(self, calls: Sequence[Call]) -> list[Outcome]:
-        """:func:`run_batch` of ``calls`` against the namespace."""
+    def run_batch(self, calls: Sequence[Call], timeout: float | None = None) -> list[Outcome]:
+        """:func:`run_batch` of ``calls`` against the namespace (a call with ``variant`` against
+        that variant's); ``timeout``: a shorter limit per call than the runner's."""
         self._batch_keys = []
         try:
             return run_batch(
-                lambda call: select_output(self.run(call.name, call.args, call.keep, call.collect_args), call), calls
+                lambda call: select_output(
+                    self.run(call.name, call.args, call.keep, call.collect_args, call.variant, timeout), call),
+                calls,
             )
         finally:
             self._batch_keys = None

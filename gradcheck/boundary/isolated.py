@@ -135,6 +135,9 @@ class WorkerBackend(Backend):
         self._sequence = 0  # numbers the requests; each reply echoes its request's
         self.warnings: list[str] = []
         self._generation = 0
+        self._variant_defs: dict[int, list] = {}  # the fix search's variants (add_variants)
+        self._variant_future: list[str] = []
+        self._variants_loaded: dict[int, int] = {}  # variant -> the worker generation that loaded it
         self._worker = WorkerProcess(
             isolation=self.isolation, target=self.target, is_path=self._is_path, visible=self._visible,
             label=self.label, timeout=self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
@@ -257,13 +260,13 @@ class WorkerBackend(Backend):
         return value
 
     def _request(
-        self, header: dict, arrays: list[bytes], budget: float
+        self, header: dict, arrays: list[bytes], budget: float, grace: bool = True
     ) -> tuple[dict, list[bytes]] | Outcome:
         """One round trip; an Outcome (timeout/crashed/memory) if the worker did not answer.
 
         Each request carries a number the reply must echo: a reply to a request that was not
         sent (written ahead, or left over) is malformed, and the worker is treated as crashed."""
-        deadline = time.monotonic() + budget + GRACE
+        deadline = time.monotonic() + budget + (GRACE if grace else 0.0)
         allowed = reply_budget(sum(len(blob) for blob in arrays))  # checked before the reply is read
         self._sequence += 1
         header = {**header, "seq": self._sequence}
@@ -374,10 +377,21 @@ class WorkerBackend(Backend):
                 "crashed", message=f"{name}: malformed reply from the worker process ({exc})"
             )
 
-    def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
-        """Run ``calls`` in order in one round trip (see ``Backend.call_batch``)."""
+    def call_batch(self, calls: Sequence[Call], *, timeout: float | None = None, deadline: float | None = None,
+                   trace: set[tuple[str, int]] | None = None) -> list[Outcome]:
+        """Run ``calls`` in order in one round trip (see ``Backend.call_batch``).
+
+        The fix search's options (``gradcheck.fix``): ``timeout``, a shorter limit per call than
+        the backend's; ``deadline`` (``time.monotonic()``), after which nothing more is sent (every
+        call then ends ``timeout``) and a batch that is still running is cut (the worker is
+        killed); ``trace``, a set that receives the (file, line) of the submission's lines the calls
+        ran. Calls of a variant (``Call.variant``) load that variant into the worker first if this
+        worker has not loaded it yet (:meth:`add_variants`)."""
         if not calls:
             return []
+        if deadline is not None and time.monotonic() >= deadline:
+            return [Outcome("timeout", message=f"{call.name}: not run, the fix search's time budget ran out",
+                            skipped=True) for call in calls]
         arrays: list[bytes] = []
         encoded = [self._encode_args(call.args, arrays) for call in calls]
         lost = [index for index, item in enumerate(encoded) if item is None]
@@ -386,29 +400,83 @@ class WorkerBackend(Backend):
         failed = self._ensure_worker()
         if failed is not None:
             return [failed for _ in calls]
-        budget = min(self.timeout * len(calls), max(self.timeout, BATCH_TIMEOUT_CAP))
-        header = {
+        failed = self._load_variants_for(calls, deadline)
+        if failed is not None:
+            return [failed for _ in calls]
+        per_call = self.timeout if timeout is None else min(self.timeout, timeout)
+        budget = min(per_call * len(calls), max(per_call, BATCH_TIMEOUT_CAP))
+        if deadline is not None:
+            budget = max(0.05, min(budget, deadline - time.monotonic()))
+        header: dict[str, Any] = {
             "op": "call_batch",
             "name": calls[0].name,
             "calls": [
                 {"name": call.name, "args": args, "keep": [int(i) for i in call.keep],
-                 "select": call.select, "collect": bool(call.collect_args)}
+                 "select": call.select, "collect": bool(call.collect_args),
+                 **({"variant": int(call.variant)} if call.variant is not None else {})}
                 for call, args in zip(calls, encoded, strict=True)
             ],
         }
-        reply = self._request(header, arrays, budget)
+        if timeout is not None:
+            header["timeout"] = per_call
+        if trace is not None:
+            header["trace"] = True
+        reply = self._request(header, arrays, budget, grace=deadline is None)
         if isinstance(reply, Outcome):
             return [reply for _ in calls]
         try:
             outcomes = reply[0].get("outcomes")
             if type(outcomes) is not list or len(outcomes) != len(calls):
                 raise ProtocolError("wrong number of outcomes")
-            return [self._outcome(item, reply[1]) for item in outcomes]
+            decoded = [self._outcome(item, reply[1]) for item in outcomes]
         except ProtocolError as exc:
             self._kill()
             self._reap()
             message = f"{calls[0].name}: malformed reply from the worker process ({exc})"
             return [Outcome("crashed", message=message) for _ in calls]
+        if trace is not None:
+            for item in _list(reply[0].get("lines"))[:50000]:
+                if type(item) is list and len(item) == 2 and type(item[0]) is str and type(item[1]) is int:
+                    trace.add((self._worker.unmask(item[0]), item[1]))
+        return decoded
+
+    # the fix search's variants (gradcheck.fix) -------------------------------------
+
+    def add_variants(self, variants: dict[int, list], future: Sequence[str] = ()) -> None:
+        """Remember variants of the submission (key -> its top-level definitions, ``[cell, first
+        line, text]`` each, see ``gradcheck.boundary.variants``); each is loaded into the worker
+        with the first batch that calls it (and again into a restarted worker)."""
+        self._variant_defs.update(variants)
+        self._variant_future = [str(name) for name in future]
+
+    def drop_variants(self, keys: Sequence[int]) -> None:
+        """Forget variants (and free them in the worker)."""
+        for key in keys:
+            self._variant_defs.pop(key, None)
+            self._variants_loaded.pop(key, None)
+        if self._alive() and keys:
+            self._request({"op": "drop_variants", "name": "drop_variants", "keys": [int(k) for k in keys]}, [],
+                          self.timeout)
+
+    def _load_variants_for(self, calls: Sequence[Call], deadline: float | None) -> Outcome | None:
+        wanted = {call.variant for call in calls if call.variant is not None}
+        missing = [key for key in sorted(wanted) if self._variants_loaded.get(key) != self._generation]
+        if not missing:
+            return None
+        unknown = [key for key in missing if key not in self._variant_defs]
+        if unknown:
+            return Outcome("error", message=f"variant {unknown[0]} of the submission is not known")
+        budget = self.timeout * len(missing)
+        if deadline is not None:
+            budget = max(0.05, min(budget, deadline - time.monotonic()))
+        reply = self._request({"op": "variants", "name": "variants", "future": self._variant_future,
+                               "items": [[key, self._variant_defs[key]] for key in missing]}, [], budget,
+                              grace=deadline is None)
+        if isinstance(reply, Outcome):
+            return reply
+        for key in missing:
+            self._variants_loaded[key] = self._generation
+        return None
 
     @contextlib.contextmanager
     def with_reference(self, names: tuple[str, ...]):
@@ -427,3 +495,38 @@ class WorkerBackend(Backend):
         if self._alive():
             reply = self._request({"op": "release", "name": "release"}, [], self.timeout)
             del reply
+
+
+class VariantView(Backend):
+    """A :class:`WorkerBackend`'s worker seen through the fix search (``gradcheck.fix``): the
+    calls go to variant ``key`` of the submission (None: calls keep the variant they carry, the
+    submission's own when none), with a shorter limit per call (``timeout``), nothing sent after
+    ``deadline`` (``time.monotonic()``), and the lines they run added to ``trace`` when it is a set.
+    Everything runs in the same worker, at the same isolation level, under the same limits."""
+
+    def __init__(self, parent: WorkerBackend, key: int | None, *, timeout: float | None = None,
+                 deadline: float | None = None, trace: set[tuple[str, int]] | None = None):
+        self.parent, self.key = parent, key
+        self.timeout, self.deadline, self.trace = timeout, deadline, trace
+        self.label = parent.label
+        self.convention = parent.convention
+        self.pool_modes = parent.pool_modes
+        self.display_names = parent.display_names
+        self.plan = None
+
+    def functions(self) -> frozenset[str]:
+        return self.parent.functions()
+
+    def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Outcome:
+        return self.call_batch([Call(name, tuple(args), tuple(keep))])[0]
+
+    def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
+        import dataclasses
+
+        if self.key is not None:
+            calls = [call if call.variant is not None else dataclasses.replace(call, variant=self.key)
+                     for call in calls]
+        return self.parent.call_batch(calls, timeout=self.timeout, deadline=self.deadline, trace=self.trace)
+
+    def release(self) -> None:
+        self.parent.release()

@@ -15,8 +15,18 @@ import signal
 import sys
 from typing import Any
 
-from gradcheck.boundary.backend import Call, CallRunner, CappedText, Outcome
+from gradcheck.boundary.backend import (
+    Call,
+    CallRunner,
+    CappedText,
+    Outcome,
+    _alarm,
+    _is_submission_frame,
+    _Timeout,
+    printable,
+)
 from gradcheck.boundary.protocol import Closed, decode, encode, pack, read_message, write_all
+from gradcheck.boundary.variants import build_variant, traced
 from gradcheck.contract import CONTRACT_FUNCTIONS
 
 
@@ -130,6 +140,27 @@ def _outcome_data(outcome: Outcome, arrays: list[bytes]) -> dict[str, Any]:
     }
 
 
+def _load_variants(runner: CallRunner, module: Any, request: dict[str, Any], as_contract: Any,
+                   convention: str) -> dict[str, str]:
+    """Build each variant of ``request["items"]`` (``[key, defs]``) into ``runner.variants``; the
+    ones that did not load, with why (an exception, a timeout: the variant's calls then fail)."""
+    errors: dict[str, str] = {}
+    future = list(request.get("future") or [])
+    for key, defs in request.get("items") or []:
+        captured = CappedText()
+        try:
+            with _alarm(runner.timeout), contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+                variant = build_variant(module, list(defs), future)
+                implementation = as_contract(variant, convention)
+            runner.variants[int(key)] = {name: getattr(implementation, name, None) for name in CONTRACT_FUNCTIONS}
+        except _Timeout:
+            runner.variants[int(key)] = errors[str(key)] = "its definitions did not run within the time limit"
+        except BaseException as exc:  # noqa: BLE001 - a variant that does not load is a candidate that fails
+            text = printable(f"{type(exc).__name__}: {exc}")[:500]
+            runner.variants[int(key)] = errors[str(key)] = text
+    return errors
+
+
 def main(argv: list[str]) -> int:
     read_fd, write_fd = int(argv[0]), int(argv[1])
     sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE: no __pycache__ beside a submission
@@ -213,11 +244,27 @@ def main(argv: list[str]) -> int:
             reply = {"outcome": _outcome_data(outcome, arrays)}
         elif op == "call_batch":
             calls = [
-                Call(item["name"], decode(item["args"], blobs), tuple(item["keep"]), item["select"], item["collect"])
+                Call(item["name"], decode(item["args"], blobs), tuple(item["keep"]), item["select"], item["collect"],
+                     item.get("variant"))
                 for item in request["calls"]
             ]
-            outcomes = runner.run_batch(calls)
-            reply = {"outcomes": [_outcome_data(outcome, arrays) for outcome in outcomes]}
+            limit = request.get("timeout")
+            limit = float(limit) if type(limit) in (int, float) and limit > 0 else None
+            if request.get("trace"):  # which lines of the submission the calls ran (the fix search)
+                with traced(_is_submission_frame) as lines:
+                    outcomes = runner.run_batch(calls, limit)
+                reply = {"lines": sorted([filename, line] for filename, line in lines)}
+            else:
+                outcomes = runner.run_batch(calls, limit)
+                reply = {}
+            reply["outcomes"] = [_outcome_data(outcome, arrays) for outcome in outcomes]
+        elif op == "variants":  # the fix search's candidates: edited copies of the submission's functions
+            convention = header.get("convention") or "article"
+            reply = {"errors": _load_variants(runner, module, request, as_contract, convention)}
+        elif op == "drop_variants":
+            for key in request.get("keys") or list(runner.variants):
+                runner.variants.pop(key, None)
+            reply = {"ok": True}
         else:
             reply = {"error": f"unknown op {op!r}"}
         reply["seq"] = request.get("seq")

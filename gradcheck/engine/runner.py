@@ -147,6 +147,7 @@ def check_quantity(
         convention=convention,
         screened=screened,
     )
+    result.case = case
     if sweep and result.status in ("pass", "fail"):
         geometry, case_seed = case or (_specs(backend)[(function, quantity)].representative, seed)
         result.step_sweep = step_sweep(backend, function, quantity, geometry, case_seed, trusted_forwards)
@@ -298,6 +299,9 @@ def run_checks(
     only: tuple[str, ...] | None = None,
     progress: Progress | None = None,
     sweep: bool = False,
+    trusted: set[str] | None = None,
+    diagnose: bool = True,
+    engine_results: list[CheckResult] | None = None,
 ) -> list[CheckResult]:
     """Check every (function, quantity) of the plan of the backend's convention (its specs,
     in :data:`PLAN` order) that the backend's implementation defines.
@@ -305,6 +309,11 @@ def run_checks(
     Missing functions get status ``missing``; modes the backend does not support
     (``backend.pool_modes``) are not checked; another convention (``backend.convention``,
     e.g. CS231n) has its own specs, and its results are shown in its names and layout.
+
+    ``trusted``: forwards known to pass already (a backward of ``only`` is then called with its
+    own forward's cache, as in the run that found them). ``diagnose=False``: no likely causes and
+    no root causes (the fix search's confirmation). ``engine_results``: receives each result as
+    the engine made it (the contract's names and NHWC), in the order of the returned list.
     """
     present = backend.functions()
     pool_modes = tuple(getattr(backend, "pool_modes", ("max", "average")))
@@ -312,7 +321,7 @@ def run_checks(
     specs = specs_for(convention.name)
     plan = [(f, q) for f, q in PLAN if (f, q) in specs and (only is None or f in only)
             and (mode_of(q) in (None, *pool_modes))]
-    trusted: set[str] = set()
+    trusted = set(trusted or ())
     results: list[CheckResult] = []
     missing_reported: set[str] = set()
     joint: dict[tuple[str, str], tuple[Found | None, Tally]] = {}
@@ -330,6 +339,8 @@ def run_checks(
                         message=f"{name} is not defined",
                     )
                 )
+                if engine_results is not None:
+                    engine_results.append(dataclasses.replace(results[-1], function=function))
             continue
         if progress:
             progress(f"[{index}/{len(plan)}] {name}: {convention.quantity(function, quantity)}")
@@ -351,15 +362,18 @@ def run_checks(
             screened=joint.get((function, quantity)),
         )
         backend.release()
-        _diagnose(result, backend, function, quantity, trusted)
+        if diagnose:
+            _diagnose(result, backend, function, quantity, trusted)
         results.append(convention.present(result))
+        if engine_results is not None:
+            engine_results.append(result)
         passed[function] = passed.get(function, True) and result.passed
         if function in ("conv_forward", "pool_forward"):
             if passed[function]:
                 trusted.add(function)
             else:
                 trusted.discard(function)
-    if convention is ARTICLE:  # another convention's functions do not call each other by the contract's names
+    if convention is ARTICLE and diagnose:  # another convention's functions do not call each other by these names
         _root_causes(results, backend, trusted)
     return results
 

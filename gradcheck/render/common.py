@@ -86,6 +86,18 @@ def slug(check: CheckResult) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "-", f"{check.function}-{check.quantity}").strip("-")
 
 
+def fix_text(fix: dict[str, Any], function: str) -> str:
+    """A confirmed fix (``diagnosis["fix"]``) in words: ``line 78: `dW[...] = ...` -> `dW[...] += ...`
+    makes conv_backward pass all 600 cases``."""
+    where = f"cell {fix['cell']}, line {fix['line']}" if fix.get("cell") else f"line {fix.get('line')}"
+    cases = f" all {fix['cases']} cases" if fix.get("cases") else ""
+
+    def inline(text: Any) -> str:
+        return "`" + " ".join(str(text).split()) + "`"
+
+    return f"{where}: {inline(fix.get('before', ''))} -> {inline(fix.get('after', ''))} makes {function} pass{cases}"
+
+
 def cause_title(diagnosis: dict[str, Any] | None) -> str:
     """The likely cause in words (``stride_only`` -> "Stride ignored when placing windows")."""
     if not diagnosis:

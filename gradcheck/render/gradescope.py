@@ -16,6 +16,7 @@ from gradcheck.render.common import (
     case_title,
     cause_title,
     error_cell,
+    fix_text,
     geometry_text,
     joint_notes,
     run_line,
@@ -43,6 +44,8 @@ def _check_output(check: CheckResult) -> str:
         d = check.diagnosis
         lines.append(f"**Likely cause: {cause_title(d)}.** {d.get('cause', '')}")
         lines.append(f"*Evidence:* {md_inline(d.get('evidence', ''))}")
+        if isinstance(d.get("fix"), dict) and d.get("id") != "verified_fix":
+            lines.append(f"**Confirmed fix:** {md_inline(fix_text(d['fix'], check.function))}")
     message = check.message
     if message and not check.passed:
         if len(message) > MESSAGE_LIMIT:

@@ -9,6 +9,7 @@ from gradcheck.render.common import (
     case_title,
     cause_title,
     error_cell,
+    fix_text,
     geometry_text,
     index_axes,
     joint_notes,
@@ -100,6 +101,8 @@ def _md_failure(check: CheckResult, images: list[str]) -> list[str]:
         d = check.diagnosis
         lines += [f"**Likely cause: {cause_title(d)}.** {d.get('cause', '')}", ""]
         lines += [f"*Evidence:* {md_inline(d.get('evidence', ''))}", ""]
+        if isinstance(d.get("fix"), dict) and d.get("id") != "verified_fix":
+            lines += [f"**Confirmed fix:** {md_inline(fix_text(d['fix'], check.function))}", ""]
     if check.counterexample:
         lines += [f"**{case_title(check)}:** {md_code(geometry_text(check.counterexample))}", ""]
     if check.max_error is not None:

@@ -8,7 +8,7 @@ import textwrap
 import time
 from typing import IO
 
-from gradcheck.render.common import joint_notes, warning_text
+from gradcheck.render.common import fix_text, joint_notes, warning_text
 from gradcheck.render.escape import one_line, terminal
 from gradcheck.verdict.results import CheckResult, Report, case_text
 
@@ -84,6 +84,8 @@ def failure_details(check: CheckResult) -> str:
         body.append(f"likely cause: {terminal(cause)}")
         if check.diagnosis.get("evidence"):
             body.append(f"  evidence: {terminal(check.diagnosis['evidence'])}")
+        if isinstance(check.diagnosis.get("fix"), dict) and check.diagnosis.get("id") != "verified_fix":
+            body.append(f"  confirmed fix: {terminal(fix_text(check.diagnosis['fix'], check.function))}")
     return "\n".join(body)
 
 

@@ -75,6 +75,8 @@ class CheckResult:
     # inputs, gradcheck.engine.screening.screen_jointly) and their figure together; max_error and
     # tolerance above are this quantity's own (its per-element case and any case screened alone)
     joint_screen: dict[str, Any] | None = None
+    # (geometry, array seed) of the counterexample, for the fix search's re-runs; not serialized
+    case: Any = field(default=None, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:

@@ -129,4 +129,6 @@ CAUSES: dict[str, str] = {
         "fails only on non-square inputs: height and width are mixed up (n_H used where n_W belongs, "
         "in a loop bound, an output size or a slice)"
     ),
+    # the fix search (gradcheck.fix): no cause was named, but an edit of the source was confirmed
+    "verified_fix": "a small edit of the source makes the function pass its whole check plan (diagnosis.fix)",
 }
