@@ -72,7 +72,7 @@ def test_grade_writes_each_assignments_columns(capsys, tmp_path: Path) -> None:
     assert rows["ann"]["assignment"] == "dls-c1w4" and rows["ann"]["passed"] == "true"
     assert rows["ben"]["linear_backward"] == "fail" and rows["ben"]["linear_forward"] == "pass"
     assert "conv_forward" not in rows["ann"]  # a class of this assignment alone: its columns only
-    assert rows["ann"]["max_score"] == "6"  # the six functions students write (not dnn_utils' four)
+    assert rows["ann"]["max_score"] == "7"  # the seven functions students write (not dnn_utils' four)
     assert rows["ann"]["sigmoid"] == "pass"  # defined in the file: checked all the same
     results = json.loads((out / "submissions" / "ben" / "results.json").read_text())
     assert results["extra_data"]["assignment"] == "dls-c1w4"
