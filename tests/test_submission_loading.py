@@ -198,7 +198,79 @@ def test_a_long_notebook_runs_only_definitions_after_its_budget(tmp_path, monkey
     module = load_submission(path)
     assert module.zero_pad(None, 3) == 3
     assert load_warnings(module) == [f"{path} [code cell 1] line 2: skipped (the notebook ran 0 s: after that only "
-                                     "definitions, imports and assignments run)"]
+                                     "definitions, imports, assignments and what binds a name its functions use run)"]
+
+
+def test_after_its_budget_a_notebook_still_runs_what_binds_a_name_its_functions_use(tmp_path, monkeypatch):
+    """Red team round 3: a correct notebook after 12 s of training had ``try: import numpy as np``
+    skipped, and every function failed with a NameError (a false fail)."""
+    from gradcheck.load import loaders
+
+    monkeypatch.setattr(loaders, "NOTEBOOK_SECONDS", 0.0)
+    path = _notebook(tmp_path, "try:\n    import numpy as np\nexcept ImportError:\n    np = None",
+                     "for _ in range(1):\n    SCALE = 2.0\nprint('done')",
+                     "def zero_pad(X, pad):\n    return np.pad(X, pad) * SCALE")
+    module = load_submission(path)
+    assert module.zero_pad(np.ones(1), 1).tolist() == [0.0, 2.0, 0.0]
+    assert load_warnings(module) == [f"{path} [code cell 2] line 3: skipped (the notebook ran 0 s: after that only "
+                                     "definitions, imports, assignments and what binds a name its functions use run)"]
+
+
+def test_a_slow_statement_that_rebinds_a_function_runs_to_its_end(tmp_path, monkeypatch):
+    """Red team round 3: a 3.6 s loop ending in ``conv_backward = wrong`` was cut at 3 s, and the
+    right function it replaced was checked (a false pass)."""
+    from gradcheck.load import loaders
+
+    monkeypatch.setattr(loaders, "STATEMENT_SECONDS", 0.2)
+    path = _notebook(tmp_path, "import time", "def zero_pad(X, pad):\n    return 'right'",
+                     "for _ in range(1):\n    time.sleep(0.6)\n    zero_pad = lambda X, pad: 'wrong'",
+                     "time.sleep(0.6)")
+    module = load_submission(path)
+    assert module.zero_pad(None, 1) == "wrong"
+    assert load_warnings(module) == [f"{path} [code cell 4] line 1: skipped: it ran longer than 0.2 s"]
+
+
+def test_a_statement_that_binds_a_function_and_never_ends_fails_the_load(tmp_path, monkeypatch):
+    from gradcheck.load import loaders
+
+    monkeypatch.setattr(loaders, "NEEDED_SECONDS", 0.3)
+    path = _notebook(tmp_path, "import time", "def zero_pad(X, pad):\n    return 'right'",
+                     "while True:\n    time.sleep(0.05)\n    zero_pad = lambda X, pad: 'wrong'")
+    with pytest.raises(LoadError, match=r"\[code cell 3\] line 1 ran longer than 0.3 s and binds zero_pad, which "
+                                        r"the notebook's functions use"):
+        load_submission(path)
+
+
+def test_magics_bind_what_they_bind_in_jupyter(tmp_path):
+    """``%%timeit`` runs its body in a scope of its own (nothing bound); ``x = %time f()`` and
+    ``%time stmt`` run in the notebook's namespace (red team round 3: the first was run, the
+    second dropped: both false passes)."""
+    path = _notebook(
+        tmp_path,
+        "def zero_pad(X, pad):\n    return 'right'\ndef conv_single_step(a, W, b):\n    return 'right'",
+        "%%timeit\ndef zero_pad(X, pad):\n    return 'timeit body'",
+        "conv_single_step = %time (lambda a, W, b: 'timed')\n%time SCALE = 3\n%timeit LIMIT = 4",
+    )
+    module = load_submission(path)
+    assert module.zero_pad(None, 1) == "right"
+    assert module.conv_single_step(None, None, None) == "timed"
+    assert module.SCALE == 3 and not hasattr(module, "LIMIT")
+
+
+def test_an_exported_notebooks_magics_bind_what_they_bind_in_jupyter(tmp_path):
+    path = tmp_path / "exported.py"
+    path.write_text(
+        "#!/usr/bin/env python\n# In[1]:\n\n\ndef zero_pad(X, pad):\n    return 'right'\n\n\n# In[2]:\n\n\n"
+        "get_ipython().run_cell_magic('timeit', '', \"def zero_pad(X, pad):\\n    return 'timeit body'\\n\")\n\n\n"
+        "# In[3]:\n\n\nget_ipython().run_cell_magic('time', '', \"def conv_single_step(a, W, b):\\n"
+        "    return 'time body'\\n\")\n"
+        "SCALE = get_ipython().run_line_magic('time', '3 * 2')\nget_ipython().run_line_magic('time', 'LIMIT = 4')\n"
+        "get_ipython().run_line_magic('matplotlib', 'inline')\n"
+    )
+    module = load_submission(str(path))
+    assert module.zero_pad(None, 1) == "right"
+    assert module.conv_single_step(None, None, None) == "time body"
+    assert module.SCALE == 6 and module.LIMIT == 4
 
 
 def test_unreadable_notebook_is_a_load_error(tmp_path):

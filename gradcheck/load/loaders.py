@@ -12,8 +12,10 @@ IPython magics (``%...``, ``%%...``), shell escapes (``!...``) and ``get_ipython
 dropped. A statement that raises (the course's ``from public_tests import *``, a test cell
 calling the course's helpers, a data file that is not there) or runs longer than
 ``STATEMENT_SECONDS`` (a training loop) is skipped with a note (:func:`load_warnings`), and
-the rest goes on; after ``NOTEBOOK_SECONDS`` in all, only definitions, imports and assignments
-still run.
+the rest goes on; after ``NOTEBOOK_SECONDS`` in all, only definitions, imports, assignments and
+statements that bind a name the notebook's functions use still run. A statement that binds such
+a name (a function, or a global one reads) is never skipped for time: it may run
+``NEEDED_SECONDS``, and past that the load fails (what it would bind is unknown).
 
 This module runs submitted code: call it in the worker process
 (``gradcheck.boundary.isolated``) unless the code is trusted.
@@ -210,8 +212,62 @@ def exported_notebook_source(path: str, source: bytes) -> list[tuple[str, ast.Mo
         raise LoadError(_syntax_message(path, exc)) from None
     except UnicodeDecodeError as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
-    tree.body = [node for node in tree.body if not _is_magic_call(node)]
+    tree.body = [expanded for node in tree.body for expanded in _expand_magic(node)]
     return [(path, tree)] if tree.body else []
+
+
+_NAMESPACE_MAGICS = ("time", "capture", "prun")  # their Python runs in the notebook's namespace, as written
+
+
+def _magic_call(value: ast.expr) -> tuple[str, str, list[ast.expr]] | None:
+    """``get_ipython().run_line_magic(name, ...)`` / ``run_cell_magic``: (method, magic name, arguments)."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and isinstance(value.func.value, ast.Call) and isinstance(value.func.value.func, ast.Name)
+            and value.func.value.func.id == "get_ipython"):
+        return None
+    args = value.args
+    if not args or not isinstance(args[0], ast.Constant) or not isinstance(args[0].value, str):
+        return None
+    return value.func.attr, args[0].value, args
+
+
+def _python_of(text: Any, node: ast.stmt, mode: str = "exec") -> Any:
+    """``text`` parsed, placed at ``node``'s line; None when it is not a string of Python."""
+    if not isinstance(text, str):
+        return None
+    try:
+        parsed = ast.parse(text, mode=mode)
+    except (SyntaxError, ValueError):
+        return None
+    ast.increment_lineno(parsed, node.lineno - 1)
+    return parsed
+
+
+def _expand_magic(node: ast.stmt) -> list[ast.stmt]:
+    """A converted magic as Jupyter runs it: ``%%time``/``%%capture``/``%%prun`` cells and
+    ``%time``/``%prun`` lines run their Python in the notebook's namespace (``x = %time f()``
+    binds x); ``%%timeit`` and ``%timeit`` run theirs in a scope of their own (nothing is
+    bound), and other magics (shell, ``%matplotlib``) are dropped."""
+    if not _is_magic_call(node):
+        return [node]
+    value = node.value
+    found = _magic_call(value)
+    if found is None:
+        return []
+    method, name, args = found
+    if name not in _NAMESPACE_MAGICS:
+        return []
+    if method == "run_cell_magic" and isinstance(node, ast.Expr) and len(args) >= 3:
+        body = _python_of(getattr(args[2], "value", None), node)
+        return list(body.body) if body is not None else []
+    if method == "run_line_magic" and len(args) >= 2:
+        if isinstance(node, ast.Expr):
+            body = _python_of(getattr(args[1], "value", None), node)
+            return list(body.body) if body is not None else []
+        expression = _python_of(getattr(args[1], "value", None), node, "eval")
+        if expression is not None:
+            return [ast.copy_location(ast.Assign(targets=node.targets, value=expression.body), node)]
+    return []
 
 
 def _is_magic_call(node: ast.stmt) -> bool:
@@ -268,20 +324,28 @@ def _load_module(name: str) -> types.ModuleType:
 
 # --- notebooks --------------------------------------------------------------
 
-_PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")  # their body is Python
+_PYTHON_CELL_MAGICS = ("%%time", "%%capture", "%%prun")  # their body is Python, run in the notebook's namespace
+_NAMESPACE_LINE = re.compile(r"^(\s*)((?:[\w.\[\], ]+?\s*=\s*)?)%(?:time|prun)\s+(\S.*)$")  # x = %time f()
 _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!]|\w+\s*=\s*[%!])")
 _HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
 
 
 def _clean_cell(source: str) -> str | None:
-    """Cell source with IPython magics and shell escapes blanked (line numbers kept)."""
+    """Cell source as Jupyter runs it, line numbers kept: ``%time``/``%prun`` lines become their
+    statement (``x = %time f()`` binds x), other magics and shell escapes ``pass``; None for a
+    cell that binds nothing in the notebook (``%%timeit``, whose body runs in a scope of its own)
+    or is not Python (``%%bash``, ``%%writefile``...)."""
     lines = []
     if source.lstrip().startswith("%%"):
         first, _, source = source.lstrip().partition("\n")
         if first.split()[0] not in _PYTHON_CELL_MAGICS:
-            return None  # %%bash, %%writefile, %%html...: not Python
+            return None
         lines.append("")  # keep line numbers
     for line in source.splitlines():
+        timed = _NAMESPACE_LINE.match(line)
+        if timed:
+            lines.append(timed.group(1) + timed.group(2) + timed.group(3))
+            continue
         match = _MAGIC_LINE.match(line) or _HELP_LINE.match(line)
         lines.append(match.group(1) + "pass" if match else line)
     return "\n".join(lines) + "\n"
@@ -306,7 +370,7 @@ def notebook_source(path: str) -> list[tuple[str, ast.Module]]:
             tree = ast.parse(source, filename)
         except SyntaxError as exc:
             raise LoadError(_syntax_message(filename, exc)) from None
-        tree.body = [node for node in tree.body if not _is_magic_call(node)]
+        tree.body = [expanded for node in tree.body for expanded in _expand_magic(node)]
         if tree.body:
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             cells.append((filename, tree))
@@ -334,8 +398,9 @@ def load_warnings(module: Any) -> list[str]:
     return found
 
 
-STATEMENT_SECONDS = 3.0  # a notebook statement that runs longer (training) is skipped
-NOTEBOOK_SECONDS = 12.0  # after this, only definitions, imports and assignments run
+STATEMENT_SECONDS = 3.0  # a notebook statement that runs longer (training) is skipped...
+NEEDED_SECONDS = 30.0  # ...unless it binds what a function reads: then it runs this long, or the load fails
+NOTEBOOK_SECONDS = 12.0  # after this, only definitions, imports, assignments and needed statements run
 MAX_LOAD_WARNINGS = 12  # notes on skipped statements shown; the rest are counted
 _DEFINING = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign,
              ast.AnnAssign, ast.AugAssign)
@@ -365,6 +430,61 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+_DYNAMIC = frozenset({"globals", "exec", "eval", "setattr", "vars", "__import__", "locals"})
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    """The names a top-level statement binds in the notebook's namespace (anywhere in its
+    blocks, not inside the functions, classes and comprehensions it defines); ``"*"`` for a
+    statement that may bind any name (``from m import *``, a call of ``globals``, ``exec``,
+    ``setattr``...)."""
+    names: set[str] = set()
+
+    def visit(inner: ast.AST) -> None:
+        if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(inner.name)
+            return
+        if isinstance(inner, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            return
+        if isinstance(inner, ast.Import | ast.ImportFrom):
+            names.update("*" if alias.name == "*" else (alias.asname or alias.name).split(".")[0]
+                         for alias in inner.names)
+            return
+        if isinstance(inner, ast.Name):
+            if isinstance(inner.ctx, ast.Store | ast.Del):
+                names.add(inner.id)
+            elif inner.id in _DYNAMIC:
+                names.add("*")
+        for child in ast.iter_child_nodes(inner):
+            visit(child)
+
+    visit(node)
+    return names
+
+
+def _needed_names(cells: list[tuple[str, ast.Module]]) -> set[str]:
+    """What the notebook's functions need from its namespace: every function and class it
+    defines at the top level, and every global name their bodies read (``symtable``: free of
+    their arguments and locals), so that a statement binding one of them always runs."""
+    import symtable
+
+    needed: set[str] = set()
+    for _, tree in cells:
+        try:
+            table = symtable.symtable(ast.unparse(tree), "<cell>", "exec")
+        except (SyntaxError, ValueError, RecursionError):
+            return {"*"}
+        pending = list(table.get_children())
+        while pending:
+            scope = pending.pop()
+            if scope.get_type() in ("function", "class"):
+                needed.add(scope.get_name())
+                needed.update(symbol.get_name() for symbol in scope.get_symbols()
+                              if symbol.is_global() and symbol.is_referenced())
+            pending.extend(scope.get_children())
+    return needed
+
+
 def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleType:
     """Run a notebook's (or exported notebook's) statements in a fresh module, as Jupyter does
     (see the module docstring): a statement that raises or runs too long is skipped with a note
@@ -376,19 +496,29 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleT
     LOADED.add(module.__name__)
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots draw nowhere
     started = time.monotonic()
+    wanted = _needed_names(cells)
     for filename, tree in cells:
         for node in tree.body:
             where = f"{filename} line {node.lineno}"
+            binds = _bound_names(node)
+            needed = sorted(binds & wanted) or sorted(binds & {"*"}) or (["*"] if "*" in wanted and binds else [])
             left = NOTEBOOK_SECONDS - (time.monotonic() - started)
-            if left <= 0 and not isinstance(node, _DEFINING):
+            if left <= 0 and not needed and not isinstance(node, _DEFINING):
                 warnings.append(f"{where}: skipped (the notebook ran {NOTEBOOK_SECONDS:g} s: after that only "
-                                "definitions, imports and assignments run)")
+                                "definitions, imports, assignments and what binds a name its functions use run)")
                 continue
             code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec", dont_inherit=True)
+            limit = NEEDED_SECONDS if needed else STATEMENT_SECONDS
             try:
-                with _time_limit(STATEMENT_SECONDS):
+                with _time_limit(limit):
                     exec(code, module.__dict__)
             except _StatementTimeout:
+                if needed:  # what it would have bound is unknown: never check a stand-in
+                    raise LoadError(
+                        f"{where} ran longer than {limit:g} s and binds {', '.join(needed)}, which the notebook's "
+                        "functions use (or which may be any name): what Jupyter would have bound there is unknown, "
+                        "so nothing is checked; make that statement faster or move the definitions out of it"
+                    ) from None
                 warnings.append(f"{where}: skipped: it ran longer than {STATEMENT_SECONDS:g} s")
             except ImportError as exc:
                 what = "failing import" if isinstance(node, ast.Import | ast.ImportFrom) else "statement"
