@@ -15,8 +15,8 @@ from gradcheck.specs.spec import Array, Layer, Param, Plan
 from reference import layers as ref
 from reference import spatial
 
-X_FLAT = Array("x", ("N", "d1", "d2"))  # (N, d_1, ..., d_k): the affine layer flattens it to (N, D)
-FLAT_DIMS = {"N": (1, 4), "d1": (1, 3), "d2": (1, 3), "M": (1, 5)}
+X_FLAT = Array("x", ("N", "d1", "d2", "d3"), optional=("d2", "d3"))  # (N, d_1, ..., d_k), k = 1 to 3: flattened
+FLAT_DIMS = {"N": (1, 4), "d1": (1, 3), "d2": (0, 3), "d3": (0, 2), "M": (1, 5)}
 ROWS = {"N": (1, 5), "D": (1, 6)}
 NORM_DIMS = {"N": (2, 5), "D": (1, 5)}  # batch statistics need two rows
 LAYER_DIMS = {"N": (1, 4), "D": (2, 6)}  # per-example statistics need two features
@@ -30,7 +30,7 @@ def _channels(dims):
 
 
 def _flat(dims):
-    return {"D": dims["d1"] * dims["d2"]}
+    return {"D": dims["d1"] * max(dims["d2"], 1) * max(dims["d3"], 1)}
 
 
 affine_forward = Layer(

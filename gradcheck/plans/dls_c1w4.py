@@ -34,8 +34,9 @@ def _relu_inputs(inputs, dims) -> np.ndarray:
 
 
 def _parameters(dims, rng) -> dict[str, np.ndarray]:
-    """W1, b1, ..., WL, bL for layer sizes n0 (the input's), n1, ..., nL = 1 (L from the dims)."""
-    sizes = [dims["n_x"], *(dims[f"n{layer}"] for layer in range(1, dims["L"])), 1]
+    """W1, b1, ..., WL, bL for layer sizes n0 (the input's), n1, ..., nL = 1 (L from the dims;
+    hidden layers past the second take n1, n2 in turn)."""
+    sizes = [dims["n_x"], *(dims[f"n{(layer - 1) % 2 + 1}"] for layer in range(1, dims["L"])), 1]
     parameters = {}
     for layer in range(1, len(sizes)):
         parameters[f"W{layer}"] = rng.standard_normal((sizes[layer], sizes[layer - 1]))

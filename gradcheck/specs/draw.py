@@ -18,9 +18,18 @@ import numpy as np
 from gradcheck.specs.spec import Arg, Array, Dims, Layer, Param
 
 
-def draw_dims(layer: Layer, rng: np.random.Generator, *, smallest: bool = False) -> Dims:
-    """A dims dict: each dimension uniform in its range (its lowest with ``smallest``)."""
-    dims = {name: low if smallest else int(rng.integers(low, high + 1)) for name, (low, high) in layer.dims.items()}
+def extended(low: int, high: int) -> tuple[int, int]:
+    """A dimension's range for the heavy cases: up to ``high + max(2, high)`` (about twice the
+    usual largest), so that code wrong only beyond the usual sizes (a fourth layer, a longer
+    sequence, more examples than a loop bound allows) is met."""
+    return low, high + max(2, high)
+
+
+def draw_dims(layer: Layer, rng: np.random.Generator, *, smallest: bool = False, heavy: bool = False) -> Dims:
+    """A dims dict: each dimension uniform in its range (its lowest with ``smallest``; in its
+    :func:`extended` range with ``heavy``)."""
+    ranges = {name: extended(low, high) if heavy else (low, high) for name, (low, high) in layer.dims.items()}
+    dims = {name: low if smallest else int(rng.integers(low, high + 1)) for name, (low, high) in ranges.items()}
     return complete(layer, dims)
 
 
@@ -33,7 +42,8 @@ def complete(layer: Layer, dims: Dims) -> Dims:
 
 
 def shape_of(arg: Array, dims: Dims) -> tuple[int, ...]:
-    return tuple(int(dims[side]) if isinstance(side, str) else int(side) for side in arg.shape)
+    return tuple(int(dims[side]) if isinstance(side, str) else int(side) for side in arg.shape
+                 if not (side in arg.optional and dims[side] == 0))
 
 
 def _values(arg: Array, shape: tuple[int, ...], dims: Dims, rng: np.random.Generator) -> np.ndarray:

@@ -47,12 +47,17 @@ def _part(verdict: CaseVerdict, quantity: str) -> CaseVerdict:
     return verdict
 
 
+HEAVY_EVERY = 16  # every 16th drawn case has its dimensions in their extended ranges (draw.extended)
+
+
 def drawn_cases(plan: Plan, layer: Layer, examples: int, seed: int) -> list[Case]:
-    """The smallest case (seed ``seed``), then ``examples - 1`` drawn ones."""
+    """The smallest case (seed ``seed``), then ``examples - 1`` drawn ones, every
+    ``HEAVY_EVERY``-th of them heavy (dimensions up to about twice their usual largest)."""
     rng = np.random.default_rng([seed, plan.names.index(layer.name)])
     cases = [(draw_dims(layer, rng, smallest=True), seed)]
-    for _ in range(examples - 1):
-        cases.append((draw_dims(layer, rng), int(rng.integers(0, 2**62))))
+    for index in range(1, examples):
+        heavy = index % HEAVY_EVERY == HEAVY_EVERY // 2
+        cases.append((draw_dims(layer, rng, heavy=heavy), int(rng.integers(0, 2**62))))
     return cases
 
 

@@ -40,12 +40,15 @@ class Array:
     [1/2, 2]); ``"positive"`` (scales, variances: at least 1/2); ``"labels:C"`` (integers in
     [0, C), an int64 array); ``"binary"`` (0/1 floats: the labels of a logistic loss);
     ``"probabilities"`` (in [0.05, 0.95]: a sigmoid's output); ``"mask"`` (a bool array, True
-    three times in four: the time steps a sequence loss counts).
+    three times in four: the time steps a sequence loss counts). ``optional``: dimension
+    names of ``shape`` whose axis is left out of a case where they are 0, so that the array's
+    number of axes varies (CS231n's affine layer takes x of shape (N, d_1, ..., d_k)).
     """
 
     name: str
     shape: tuple[str | int, ...]
     values: str = "normal"
+    optional: tuple[str, ...] = ()  # dimensions whose axis is left out when they are 0 (a varying rank)
 
 
 @dataclass(frozen=True)
