@@ -2,7 +2,9 @@
 
 Both ways: a ``=``-for-``+=`` bug gets the confirmed fix, and the fix passes when applied;
 a correct file gets none and costs nothing; ``--no-fix`` gives none; the budget holds; every
-variant runs in the submission's worker, never in the checker.
+variant runs in the submission's worker, never in the checker. A fix is shown only when the
+whole edited file passes in a fresh worker: a bug that hides in the used worker (a first-call
+flag, a registry of the original functions) gets none; a large file stays within the budget.
 """
 
 from __future__ import annotations
@@ -74,6 +76,72 @@ def test_assign_for_accumulate_gets_the_confirmed_fix_and_it_passes_when_applied
     assert not _fixes(again)
 
 
+def _searched(monkeypatch) -> list:
+    """The outcome of each fix search ``check`` runs."""
+    import gradcheck.fix.search as search
+
+    searched: list = []
+    original = search.search_fixes
+
+    def spy(*args, **kwargs):
+        searched.append(original(*args, **kwargs))
+        return searched[-1]
+
+    monkeypatch.setattr(search, "search_fixes", spy)
+    return searched
+
+
+def test_the_fix_is_confirmed_in_a_fresh_worker_with_the_modules_beside_it(tmp_path, monkeypatch):
+    """The submission imports a helper from its folder: the fresh run of the edited copy sees it too."""
+    text = (ZOO / "correct_course.py").read_text()
+    start, end = text.index("def zero_pad("), text.index("def conv_single_step(")
+    (tmp_path / "padding.py").write_text("import numpy as np\n\n\n" + text[start:end])
+    text = text[:start] + "from padding import zero_pad\n\n\n" + text[end:]
+    assert text.count(ACCUMULATE) == 1
+    path = tmp_path / "split.py"
+    path.write_text(text.replace(ACCUMULATE, ACCUMULATE.replace("+=", "=")))
+    searched = _searched(monkeypatch)
+    report = check(str(path), only="conv_backward", examples=EXAMPLES, fix_budget=5.0)
+    fixes = _fixes(report)
+    assert set(fixes) == {"conv_backward"}, report.checks
+    assert fixes["conv_backward"]["after"] == ACCUMULATE
+    (outcome,) = searched
+    assert not outcome.refused, outcome
+
+
+WARM = (  # wrong on its first call in a process only: a fix "confirmed" in the used worker is no fix
+    "def conv_backward(dZ, cache):\n",
+    "_warm = False\n\n\ndef conv_backward(dZ, cache):\n    global _warm\n",
+    "    return dA_prev, dW, db\n",
+    "    if not _warm:\n        _warm = True\n        dW = 2 * dW\n    return dA_prev, dW, db\n",
+)
+REGISTRY = (  # wrong while a module-level tuple holds this very function: a variant is another function
+    "    return dA_prev, dW, db\n",
+    "    if _registry[0] is conv_backward:\n        db = db * 0.5\n    return dA_prev, dW, db\n",
+    "def create_mask_from_window(",
+    "_registry = (conv_backward,)\n\n\ndef create_mask_from_window(",
+)
+
+
+@pytest.mark.parametrize("edits", [WARM, REGISTRY], ids=["warm_state", "registry_identity"])
+def test_a_fix_that_only_passes_in_the_used_worker_is_not_shown(tmp_path, monkeypatch, edits):
+    text = (ZOO / "correct_course.py").read_text()
+    for old, new in zip(edits[::2], edits[1::2], strict=True):
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    path = tmp_path / "hidden.py"
+    path.write_text(text)
+    searched = _searched(monkeypatch)
+    report = check(str(path), only="conv_backward", examples=EXAMPLES, fix_budget=4.0)
+    assert not report.passed
+    assert not _fixes(report), report.checks
+    (outcome,) = searched
+    # a candidate did pass in the used worker: the fresh run of the edited file is what refused it
+    assert outcome.refused.get("conv_backward", 0) >= 1, outcome
+    notes = [w for c in report.checks for w in c.warnings if w.startswith("fix search:")]
+    assert len(notes) == 1 and "fresh run" in notes[0], notes
+
+
 def test_the_fix_is_in_the_json_and_the_terminal(tmp_path, capsys):
     path = _assign_bug(tmp_path)
     out = tmp_path / "report.json"
@@ -99,16 +167,7 @@ def test_no_fix_gives_none(tmp_path):
 
 def test_a_correct_file_gets_no_fix_and_no_search(tmp_path, monkeypatch):
     path = _course(tmp_path, "correct.py")
-    searched = []
-    import gradcheck.fix.search as search
-
-    original = search.search_fixes
-
-    def spy(*args, **kwargs):
-        searched.append(original(*args, **kwargs))
-        return searched[-1]
-
-    monkeypatch.setattr(search, "search_fixes", spy)
+    searched = _searched(monkeypatch)
     report = check(str(path), examples=EXAMPLES, fix_budget=5.0)
     assert report.passed and not _fixes(report)
     (outcome,) = searched
@@ -132,6 +191,51 @@ def test_the_budget_is_respected(tmp_path):
         took = time.monotonic() - started
     assert outcome.fixes.get("conv_backward") is None
     assert outcome.seconds <= budget + 0.5 and took <= budget + 0.5, (outcome, took)
+
+
+def _many_helpers(tmp_path: Path, helpers: int) -> Path:
+    """A failing conv_backward (dA_prev halved) that calls ``helpers`` one-line helpers of 40
+    arguments each: thousands of candidate edits on the lines the failing case runs."""
+    names = [a + b for a in "abcdefg" for b in "abcdefg"][:40]
+    defs = "\n".join(f"def h{k}({', '.join(names)}): return " + "*".join(names + names[:12])
+                     for k in range(helpers))
+    calls = "".join(f"    t = h{k}(*_ARGS)\n" for k in range(helpers))
+    text = (ZOO / "correct_course.py").read_text()
+    old = "def conv_backward(dZ, cache):\n"
+    text = text.replace(old, defs + "\n\n_ARGS = (1.0,) * 40\n\n\n" + old + "    t = 0.0\n" + calls)
+    crop = "        dA_prev[i, :, :, :] = da_prev_pad"
+    assert text.count(crop) == 1
+    path = tmp_path / f"helpers_{helpers}.py"
+    path.write_text(text.replace(crop, "        dA_prev[i, :, :, :] = 0.5 * da_prev_pad"))
+    return path
+
+
+@pytest.mark.parametrize("helpers", [100, 400], ids=["under_the_size_limit", "over_it"])
+def test_a_large_file_with_many_helpers_stays_within_the_budget(tmp_path, helpers):
+    """The checker's own work (making, ranking and sending candidates) counts against the budget;
+    a source over the size limit is not searched, and says so in one line."""
+    from gradcheck.api import open_target
+    from gradcheck.engine.runner import run_checks
+    from gradcheck.fix.search import MAX_SEARCH_BYTES
+
+    path = _many_helpers(tmp_path, helpers)
+    assert (path.stat().st_size > MAX_SEARCH_BYTES) == (helpers == 400)
+    budget = 1.0
+    with open_target(str(path), isolate=True) as backend:
+        engine: list = []
+        shown = run_checks(backend, examples=EXAMPLES, only=("conv_backward",), engine_results=engine)
+        assert any(not r.passed for r in shown)
+        started = time.monotonic()
+        outcome = search_fixes(backend, str(path), list(zip(engine, shown, strict=True)), examples=EXAMPLES, seed=0,
+                               budget=budget)
+        took = time.monotonic() - started
+    assert took <= budget + 2.0, (outcome, took)  # generous: the machine is shared
+    notes = [w for r in shown for w in r.warnings if w.startswith("fix search:")]
+    if helpers == 400:
+        assert outcome.skipped and took < 0.5 and notes == [f"fix search: skipped, the source is over "
+                                                           f"{MAX_SEARCH_BYTES // 1024} KB"], (outcome, notes)
+    else:
+        assert not outcome.skipped and outcome.screened.get("conv_backward", 0) >= 1, outcome
 
 
 def test_in_process_is_never_searched(tmp_path, no_exec_in_checker):

@@ -9,7 +9,9 @@ where the failure points (the lines the failing case ran, the lines that name th
 quantity). :mod:`gradcheck.fix.search` screens them in the submission's own isolated worker (each
 candidate loaded there as a variant of the module, ``gradcheck.boundary.variants``), in batches on
 the smallest failing cases, and confirms the first survivor with the function's whole check
-plan. Only a confirmed fix is reported: ``diagnosis["fix"] = {"path", "line", "before", "after", ...}``.
+plan there, then as a user applies it (:mod:`gradcheck.fix.confirm`: the whole edited file, a
+fresh worker, the same seed and examples). Only a confirmed fix is reported:
+``diagnosis["fix"] = {"path", "line", "before", "after", ...}``.
 
 Nothing here runs submitted code in the checker: the checker parses the source and edits its
 text; every variant runs in the worker, at the run's isolation level and under its limits.

@@ -353,15 +353,16 @@ def _shape(node: ast.AST) -> str:
     return ast.dump(node, annotate_fields=False)
 
 
-def pending_edits(source: Source, definition: Definition) -> list[_Pending]:
+def iter_pending(source: Source, definition: Definition) -> Iterator[_Pending]:
     """Every candidate edit of one top-level function definition, in source order, unchecked
-    (:meth:`_Pending.edit` makes the text and checks it)."""
+    (:meth:`_Pending.edit` makes the text and checks it), made one at a time: the search takes
+    as many as it has time and room for (at most :data:`MAX_PER_DEFINITION`)."""
     unit = source.units[definition.unit]
     function = definition.node
     names, loops = _names(function)
     strides = [name for name in names if "stride" in name.lower()]
     parents = _parents(function)
-    found: list[_Pending] = []
+    made = 0
     for index, node in enumerate(ast.walk(function)):
         if node is function or not hasattr(node, "lineno"):
             continue
@@ -374,15 +375,21 @@ def pending_edits(source: Source, definition: Definition) -> list[_Pending]:
                 continue
             for kind, replacement in _mutations(node, parents, names, loops, strides):
                 if kind in ("= -> +=", "+= -> ="):
-                    found.append(_Pending(definition, index, node, replacement, kind, node.lineno, line))
+                    made += 1
+                    yield _Pending(definition, index, node, replacement, kind, node.lineno, line)
             continue
         for kind, replacement in _mutations(node, parents, names, loops, strides):
             if replacement is None and line.strip() != ast.get_source_segment(line, _at_zero(node)):
                 continue  # a statement dropped only when it is alone on its line
-            found.append(_Pending(definition, index, node, replacement, kind, node.lineno, line))
-            if len(found) >= MAX_PER_DEFINITION:
-                return found
-    return found
+            yield _Pending(definition, index, node, replacement, kind, node.lineno, line)
+            made += 1
+            if made >= MAX_PER_DEFINITION:
+                return
+
+
+def pending_edits(source: Source, definition: Definition) -> list[_Pending]:
+    """:func:`iter_pending` as a list."""
+    return list(iter_pending(source, definition))
 
 
 def _at_zero(node: ast.AST) -> ast.AST:

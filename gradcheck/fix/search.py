@@ -11,8 +11,14 @@ The steps, for one failing function, all within one deadline (``budget`` seconds
    screened together, in one lockstep run, on the failing cases;
 4. a candidate that passes them is confirmed by the function's whole check plan (the engine's own
    :func:`~gradcheck.engine.runner.run_checks`, every quantity, ``examples`` cases each, the same
-   seed), and by the plan of the function it edits when that is another contract function. The
-   first confirmed candidate is the fix; nothing unconfirmed is ever reported.
+   seed), and by the plan of the function it edits when that is another contract function;
+5. then, as a user applies it, by a fresh check of the whole edited file in a new worker
+   (:mod:`gradcheck.fix.confirm`). The first candidate both confirm is the fix; nothing
+   unconfirmed is ever reported.
+
+The checker's own work is bounded too: candidates are made lazily (the deadline is looked at
+between them), at most :data:`MAX_PENDING` made and :data:`MAX_CANDIDATES` screened per
+function, and a source over :data:`MAX_SEARCH_BYTES` is not searched.
 
 Every call of a variant runs in the submission's worker (``WorkerBackend.call_batch`` with the
 call's ``variant``), at the run's isolation level, under its limits, with a shorter limit per call
@@ -21,12 +27,13 @@ while screening; nothing is sent after the deadline.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from gradcheck.boundary.backend import Backend
@@ -34,11 +41,16 @@ from gradcheck.engine.checks.case import CaseVerdict, Context, Steps
 from gradcheck.engine.driver import CaseFactory, run_cases
 from gradcheck.engine.screening import factory
 from gradcheck.fix import DEFAULT_FIX_BUDGET
-from gradcheck.fix.edits import Edit, _Pending, pending_edits
+from gradcheck.fix.confirm import confirm_fresh
+from gradcheck.fix.edits import Edit, _Pending, iter_pending
 from gradcheck.fix.source import Source, read_source
 from gradcheck.render.common import fix_text
 from gradcheck.verdict.results import CheckResult
 
+MAX_SEARCH_BYTES = 64 * 1024  # a larger source is not searched (the checker's own work grows with it)
+MAX_CANDIDATES = 300  # edits screened per function, at most
+MAX_PENDING = 6000  # candidates generated (before ranking) per function, at most, over all its definitions
+MAX_REFUSED = 2  # candidates a fresh run refused, per function, before its search stops (the worker misleads)
 SCREEN_TIMEOUT = 0.5  # seconds per call of a candidate while screening (a loop bound edit may never end)
 BATCH = 12  # candidates screened together in one lockstep run
 FORWARDS = ("conv_forward", "pool_forward")
@@ -82,6 +94,9 @@ class FixSearch:
     fixes: dict[str, FixFound | None] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
     skipped: str | None = None  # why nothing was searched (no source, in process, ...)
+    # per function, candidates that passed in the submission's worker but not in a fresh run of the edited file
+    refused: dict[str, int] = dataclasses.field(default_factory=dict)
+    out_of_time: set[str] = dataclasses.field(default_factory=set)  # a candidate was left unconfirmed at the deadline
 
 
 def _tagged(make: CaseFactory, key: int) -> CaseFactory:
@@ -128,6 +143,14 @@ def search_fixes(
     if not isinstance(path, str) or not path.endswith(".py"):
         outcome.skipped = "only a .py file's source is searched"
         return outcome
+    try:
+        too_big = os.path.getsize(path) > MAX_SEARCH_BYTES
+    except OSError:
+        too_big = False
+    if too_big:
+        outcome.skipped = f"the source is over {MAX_SEARCH_BYTES // 1024} KB"
+        _note(results, f"fix search: skipped, the source is over {MAX_SEARCH_BYTES // 1024} KB")
+        return outcome
     source = read_source(path)
     if source is None:
         outcome.skipped = "the source could not be read"
@@ -153,6 +176,12 @@ def search_fixes(
                             examples=examples, seed=seed, deadline=deadline)
         outcome.fixes[function] = found
         if found is None:
+            if outcome.refused.get(function):
+                _note(failing[function], "fix search: no fix shown: the edits that passed in the checked worker "
+                      "failed in a fresh run of the edited file (the function depends on module state)")
+            elif function in outcome.out_of_time:
+                _note(failing[function], "fix search: ran out of time before confirming a candidate in a fresh run "
+                      "of the edited file (--fix-budget to give it more)")
             continue
         confirmed.append(found.edit)
         fix = found.as_dict(source)
@@ -160,12 +189,22 @@ def search_fixes(
             diagnosis = dict(shown.diagnosis) if shown.diagnosis else {
                 "id": "verified_fix",
                 "cause": f"{os.path.basename(path)}, {fix_text(fix, shown.function)}",
-                "evidence": "the edited source passed the function's whole check plan in the same worker",
+                "evidence": "the whole edited file passed the function's whole check plan in a fresh worker",
             }
             diagnosis["fix"] = fix
             shown.diagnosis = diagnosis
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _note(results: Sequence[tuple[CheckResult, CheckResult]], text: str) -> None:
+    """``text`` once under the first failing check of each function of ``results``."""
+    done: set[str] = set()
+    for engine, shown in results:
+        if engine.status in REJECTED and engine.function not in done:
+            done.add(engine.function)
+            if text not in shown.warnings:
+                shown.warnings.append(text)
 
 
 def _search_one(backend: Any, source: Source, function: str, failing: list[tuple[CheckResult, CheckResult]],
@@ -185,7 +224,20 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
         edited = contract_of.get(edit.definition, edit.definition)
         names = (function,) if edited == function or edited not in specs_functions else (function, edited)
         total = _confirm(backend, key, names, trusted - {edited}, examples=examples, seed=seed, deadline=deadline)
-        return None if total is None else FixFound(function, edit, total, source.path)
+        if total is None:
+            if time.monotonic() >= deadline:
+                outcome.out_of_time.add(function)
+            return None
+        # as the user applies it: the whole edited file, a fresh worker, the same seed and examples
+        fresh = confirm_fresh(backend, source, edit.lines(source), names, examples=examples, seed=seed,
+                              deadline=deadline)
+        if fresh.cases is None:
+            if fresh.out_of_time:
+                outcome.out_of_time.add(function)
+            else:
+                outcome.refused[function] = outcome.refused.get(function, 0) + 1
+            return None
+        return FixFound(function, edit, fresh.cases, source.path)
 
     specs_functions = {name for name, _ in specs}
     keys = _KEYS
@@ -211,7 +263,10 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
 
     def try_batch(edits: list[Edit]) -> FixFound | None:
         for edit, key in screen(edits):
-            found = confirm(edit, key) if time.monotonic() < deadline else None
+            if time.monotonic() >= deadline:
+                outcome.out_of_time.add(function)
+            stop = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED
+            found = None if stop else confirm(edit, key)
             backend.drop_variants([key])
             if found is not None:
                 return found
@@ -225,36 +280,67 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
     traced = VariantView(backend, None, timeout=SCREEN_TIMEOUT, deadline=deadline, trace=lines)
     run_cases(traced, [factory(spec, geometry, array_seed) for spec, geometry, array_seed in cases], set(trusted),
               stop_at_fatal=False)
+    if time.monotonic() >= deadline:
+        return None
     here = os.path.realpath(source.path)
-    executed = {line for filename, line in lines if os.path.realpath(filename) == here}
+    executed = sorted({line for filename, line in lines if os.path.realpath(filename) == here})
     patterns = [_quantity_pattern(engine.quantity) for engine, _ in failing]
-    pending: list[_Pending] = []
-    for definition in source.definitions():
-        if any(definition.start <= line <= definition.end for line in executed):
-            pending += pending_edits(source, definition)
+    ran = set(executed)
 
     def rank(item: _Pending) -> tuple[int, int]:
-        ran = item.line_number in executed
         named = any(pattern.search(item.line) for pattern in patterns)
-        return (4 * (not ran) + 2 * (not named) + _KIND_RANK.get(item.kind, 2), item.line_number)
+        return (4 * (item.line_number not in ran) + 2 * (not named) + _KIND_RANK.get(item.kind, 2), item.line_number)
 
+    pending = list(_generate(source, function, display, executed, deadline))
+    if time.monotonic() >= deadline:
+        return None
     pending.sort(key=rank)
     seen: set[tuple[int, int, str]] = {(edit.unit, edit.start, edit.after) for edit in earlier}
     edits: list[Edit] = []
+    tried = 0
     for item in pending:
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or tried >= MAX_CANDIDATES or outcome.refused.get(function, 0) >= MAX_REFUSED:
             break
         edit = item.edit(source)
         if edit is None or (edit.unit, edit.start, edit.after) in seen:
             continue
         seen.add((edit.unit, edit.start, edit.after))
         edits.append(edit)
+        tried += 1
         if len(edits) >= BATCH:
             found = try_batch(edits)
             if found is not None:
                 return found
             edits = []
-    return try_batch(edits) if time.monotonic() < deadline else None
+    done = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED
+    return None if done else try_batch(edits)
+
+
+def _generate(source: Source, function: str, display: dict[str, str], executed: list[int],
+              deadline: float) -> Iterator[_Pending]:
+    """The unchecked candidates of the definitions the failing cases ran (``executed``: sorted
+    line numbers), the function's own definition first, at most :data:`MAX_PENDING` in all,
+    made one at a time and none after ``deadline``."""
+    own = source.definition(display.get(function, function))
+    ran = [definition for definition in source.definitions()
+           if _ran(executed, definition.start, definition.end)]
+    ran.sort(key=lambda definition: (own is None or definition.name != own.name or definition.start != own.start,
+                                     definition.unit, definition.start))
+    made = 0
+    for definition in ran:
+        for item in iter_pending(source, definition):
+            yield item
+            made += 1
+            if made >= MAX_PENDING or (made % 64 == 0 and time.monotonic() >= deadline):
+                return
+        if time.monotonic() >= deadline:
+            return
+
+
+def _ran(executed: list[int], start: int, end: int) -> bool:
+    """Whether a line in ``start``..``end`` is in the sorted list ``executed``."""
+    at = bisect.bisect_left(executed, start)
+    return at < len(executed) and executed[at] <= end
 
 
 def _confirm(backend: Any, key: int, names: tuple[str, ...], trusted: set[str], *, examples: int, seed: int,

@@ -25,6 +25,13 @@ class Unit:
     cell: int | None
     lines: list[str]
     tree: ast.Module
+    _spans: list[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+
+    def spans(self) -> list[tuple[int, int]]:
+        """(first line, last line) of each top-level function definition, in order (computed once)."""
+        if self._spans is None:
+            self._spans = _spans(self.tree)
+        return self._spans
 
     def text(self, start: int, end: int) -> str:
         """Lines ``start`` to ``end`` (1-based, inclusive) as they are in the unit."""
@@ -84,21 +91,33 @@ class Source:
 
     def payload(self, edited: dict[int, list[str]] | None = None) -> list[list]:
         """The variant's definitions for the worker: ``[cell, first line, text]`` for every
-        top-level function definition, from the units' lines or their ``edited`` lines."""
+        top-level function definition, from the units' lines or their ``edited`` lines. An edit
+        that keeps a unit's number of lines (every edit of :mod:`gradcheck.fix.edits`: one line
+        for one line, inside one definition) keeps every definition's lines, so the unit is not
+        parsed again: the text of each definition is cut from the edited lines at its old place."""
         edited = edited or {}
         items: list[list] = []
         for index, unit in enumerate(self.units):
             lines = edited.get(index)
             if lines is None:
-                tree, lines = unit.tree, unit.lines
+                lines, spans = unit.lines, unit.spans()
+            elif len(lines) == len(unit.lines):
+                spans = unit.spans()
             else:
-                tree = ast.parse("\n".join(lines) + "\n")
-            for node in tree.body:
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                    end = node.end_lineno or node.lineno
-                    items.append([unit.cell, start, "\n".join(lines[start - 1 : end]) + "\n"])
+                spans = _spans(ast.parse("\n".join(lines) + "\n"))
+            for start, end in spans:
+                items.append([unit.cell, start, "\n".join(lines[start - 1 : end]) + "\n"])
         return items
+
+
+def _spans(tree: ast.Module) -> list[tuple[int, int]]:
+    """(first line, last line) of each top-level function definition (its first decorator on)."""
+    spans = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            spans.append((start, node.end_lineno or node.lineno))
+    return spans
 
 
 def read_source(path: str) -> Source | None:
