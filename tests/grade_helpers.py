@@ -152,6 +152,7 @@ def expected_row(path: Path, workdir: Path, *, examples: int, timeout: float,
     out = workdir / f"{path.stem}-{abs(hash(str(path)))}.json"
     subprocess.run(
         [sys.executable, "-m", "gradcheck.cli", "check", str(path), "--examples", str(examples), "--seed", "0",
+         "--no-fix",  # the verdicts alone: grade runs no fix search either
          "--timeout", str(timeout), "--json", str(out), "-q"],
         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, env=run_env(extra_env),
     )
