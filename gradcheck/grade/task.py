@@ -104,11 +104,23 @@ def _scrub(report: Any, folder: str, label: str) -> None:
     def fix(text: str | None) -> str | None:
         return None if text is None else text.replace(os.path.join(folder, ""), "").replace(folder, label)
 
+    def fix_all(value: Any) -> Any:  # every string of a nested diagnosis
+        if isinstance(value, str):
+            return fix(value)
+        if isinstance(value, dict):
+            return {key: fix_all(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(fix_all(item) for item in value)
+        return value
+
     report.load_error = fix(report.load_error)
     report.bound = [fix(path) or "" for path in report.bound]
+    report.warnings = [fix(w) or "" for w in report.warnings]  # a notebook's notes name its cells by path
     for check in report.checks:
         check.message = fix(check.message) or ""
         check.warnings = [fix(w) or "" for w in check.warnings]
+        if check.diagnosis is not None:
+            check.diagnosis = fix_all(check.diagnosis)
 
 
 @functools.cache
