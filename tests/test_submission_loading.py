@@ -158,10 +158,16 @@ def test_notebook_magics_shell_escapes_and_help_are_dropped(tmp_path):
     assert module.conv_single_step(None, None, None) == 1.5  # a %%time cell's body is Python
 
 
-def test_notebook_syntax_error_names_the_cell(tmp_path):
-    path = _notebook(tmp_path, "import numpy as np", "def zero_pad(X, pad)\n    return X")
-    with pytest.raises(LoadError, match=r"\[code cell 2\]: syntax error at line 1"):
-        load_submission(path)
+def test_a_notebook_cell_with_a_syntax_error_is_not_run_and_named(tmp_path):
+    """Jupyter shows the error and goes on (red team round 4: a correct notebook with a scratch
+    cell ``print 'done'`` failed to load)."""
+    path = _notebook(tmp_path, "import numpy as np", "def zero_pad(X, pad)\n    return X", "print 'done'",
+                     "def zero_pad(X, pad):\n    return pad")
+    module = load_submission(path)
+    assert module.zero_pad(None, 4) == 4
+    notes = load_warnings(module)
+    assert len(notes) == 2 and "[code cell 2]: syntax error at line 1" in notes[0] and "[code cell 3]" in notes[1]
+    assert notes[0].endswith("the cell was not run, as in Jupyter")
 
 
 def test_a_notebook_statement_that_raises_is_skipped_with_a_note(tmp_path):
@@ -380,6 +386,55 @@ def test_an_exported_notebook_runs_as_the_notebook_and_warns_about_what_it_skipp
     assert module.zero_pad(np.ones((1, 1, 1, 1)), 1).shape == (1, 3, 3, 1)
     assert module.x_pad.shape == (1, 4, 4, 1)  # the test cell ran, as the notebook did
     assert load_warnings(module) == [
-        f"{path} line 8: skipped failing import (ModuleNotFoundError: No module named 'h5py')",
-        f"{path} line 23: skipped: it raised NameError: name 'undefined_name' is not defined",
+        f"{path} [cell 1] line 8: skipped failing import (ModuleNotFoundError: No module named 'h5py')",
+        f"{path} [cell 3] line 23: skipped: it raised NameError: name 'undefined_name' is not defined",
     ]
+
+
+def test_a_statement_that_raises_ends_its_cell_as_in_jupyter(tmp_path):
+    """Red team round 4: an ``assert`` failed, and the next line of the same cell rebound a wrong
+    function to a right one; Jupyter never ran that line."""
+    path = _notebook(tmp_path, "def zero_pad(X, pad):\n    return 'wrong'",
+                     "assert zero_pad(None, 1) == 'right'\ndef zero_pad(X, pad):\n    return 'right'",
+                     "import not_installed_here\nSCALE = 2")
+    module = load_submission(path)
+    assert module.zero_pad(None, 1) == "wrong"
+    assert module.SCALE == 2  # a failing import worked where the notebook was written: its cell goes on
+    assert load_warnings(module)[0] == (
+        f"{path} [code cell 2] line 1: skipped: it raised AssertionError: ; the rest of the cell (1 statement) was "
+        "not run, as in Jupyter")
+
+
+def test_a_cell_magic_below_the_first_line_refuses_the_cell(tmp_path):
+    path = _notebook(tmp_path, "def zero_pad(X, pad):\n    return 'wrong'",
+                     "# time the fix\n%%time\ndef zero_pad(X, pad):\n    return 'right'")
+    module = load_submission(path)
+    assert module.zero_pad(None, 1) == "wrong"
+    assert load_warnings(module) == [f"{path} [code cell 2]: not run: the cell magic %%time is not on the cell's "
+                                     "first line (IPython refuses such a cell)"]
+
+
+def test_run_magic_binds_the_files_names_as_ipython_does(tmp_path):
+    (tmp_path / "helpers.py").write_text("def zero_pad(X, pad):\n    return 'from helpers'\n")
+    path = _notebook(tmp_path, "def zero_pad(X, pad):\n    return 'first'", "%run helpers.py")
+    assert load_submission(path).zero_pad(None, 1) == "from helpers"
+
+
+def test_a_continuation_line_is_never_a_magic(tmp_path):
+    """Red team round 4: ``!= n_C`` starting a wrapped condition was blanked as a shell escape."""
+    path = _notebook(tmp_path, "def zero_pad(X, pad):\n    if (pad\n            != 0):\n        return 'padded'\n"
+                               "    return X\nx = (1 +\n     2)\ny = 3 \\\n    % 2")
+    module = load_submission(path)
+    assert module.zero_pad(None, 1) == "padded" and module.x == 3 and module.y == 1
+
+
+def test_a_slow_statement_that_changes_what_a_function_reads_runs_to_its_end(tmp_path, monkeypatch):
+    """Red team round 4: a slow loop set ``CFG['scale'] = 0.5`` in a dict the function reads; a
+    store into an item, an attribute or a mutating method counts as binding that name."""
+    from gradcheck.load import loaders
+
+    monkeypatch.setattr(loaders, "STATEMENT_SECONDS", 0.2)
+    path = _notebook(tmp_path, "import time\nCFG = {'scale': 1.0}\nLOG = []",
+                     "def zero_pad(X, pad):\n    return CFG['scale'] * len(LOG)",
+                     "for _ in range(1):\n    time.sleep(0.5)\n    CFG['scale'] = 0.5\n    LOG.append(1)")
+    assert load_submission(path).zero_pad(None, 1) == 0.5

@@ -518,7 +518,8 @@ def pool_forward(A_prev, hparameters, mode="max"):
 
 
 @pytest.mark.parametrize("probe", ["sys.modules", "sys._getframe", "inspect.stack", "os.environ",
-                                   "module __getattr__", "traceback frames", "/proc", "__name__"])
+                                   "module __getattr__", "traceback frames", "/proc", "__name__", "resource limits",
+                                   "uid"])
 def test_code_that_looks_at_the_process_it_runs_in_is_pointed_out(tmp_path, probe):
     snippets = {
         "sys.modules": "import sys\nCHECKED = 'gradcheck' in sys.modules\n",
@@ -531,6 +532,9 @@ def test_code_that_looks_at_the_process_it_runs_in_is_pointed_out(tmp_path, prob
                             "        return e.__traceback__.tb_frame.f_back\n",
         "/proc": "def _cmdline():\n    return open('/proc/self/cmdline', 'rb').read()\n",
         "__name__": "CHECKED = not __name__.startswith('cnn')\nif __name__ == '__main__':\n    pass\n",
+        # red team round 4: the limits the worker always has, the user it runs as
+        "resource limits": "import resource\nLIMITED = resource.getrlimit(resource.RLIMIT_AS)[0] > 0\n",
+        "uid": "import os\nCHECKED = os.getuid() != 1000\n",
     }
     code, data = run_check(tmp_path, HEADER + snippets[probe], "--only", "zero_pad")
     assert code == 0  # a note for a human, never a verdict

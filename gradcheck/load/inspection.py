@@ -29,6 +29,11 @@ ATTRIBUTES: dict[tuple[str, str], str] = {
     ("os", "environ"): "reads the environment",
     ("os", "getenv"): "reads the environment",
     ("os", "getppid"): "looks at its parent process",
+    ("os", "getuid"): "looks at the user it runs as",
+    ("os", "geteuid"): "looks at the user it runs as",
+    ("os", "getpid"): "looks at its process",
+    ("os", "getpgrp"): "looks at its process group",
+    ("importlib", "import_module"): "imports a module by a name made at run time",
     ("os", "write"): "writes to raw file descriptors",
     ("os", "fdopen"): "opens raw file descriptors",
     ("builtins", "__import__"): "replaces the import statement",
@@ -40,7 +45,9 @@ ATTRIBUTES: dict[tuple[str, str], str] = {
 # attributes of frames and tracebacks, on whatever object: how code walks a stack without inspect
 FRAME_ATTRIBUTES = {"tb_frame", "tb_next", "f_back", "f_globals", "f_locals", "f_code", "gi_frame", "cr_frame",
                     "__traceback__"}
-MODULES = {"ctypes": "loads C code", "cffi": "loads C code", "threading": None}  # None: not flagged
+MODULES = {"ctypes": "loads C code", "cffi": "loads C code", "threading": None,  # None: not flagged
+           "resource": "reads the process's resource limits (the checker sets them)",
+           "psutil": "looks at processes", "signal": "handles the process's signals"}
 NAMES = {"__builtins__": "changes the builtins", "_getframe": "walks the call stack"}
 
 

@@ -213,7 +213,16 @@ def exported_notebook_source(path: str, source: bytes) -> list[tuple[str, ast.Mo
     except UnicodeDecodeError as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
     tree.body = [expanded for node in tree.body for expanded in _expand_magic(node)]
-    return [(path, tree)] if tree.body else []
+    starts = [source.count(b"\n", 0, match.start()) + 1 for match in _EXPORTED_MARKER.finditer(source)]
+    if not starts:
+        return [(path, tree)] if tree.body else []
+    cells: list[tuple[str, ast.Module]] = []  # one per "# In[ ]:" cell: a statement that raises ends its cell
+    for number, (first, last) in enumerate(zip(starts, [*starts[1:], 1 << 30], strict=True), start=1):
+        body = [node for node in tree.body if first <= node.lineno < last]
+        if body:
+            cells.append((f"{path} [cell {number}]", ast.Module(body=body, type_ignores=[])))
+    before = [node for node in tree.body if node.lineno < starts[0]]
+    return ([(path, ast.Module(body=before, type_ignores=[]))] if before else []) + cells
 
 
 _NAMESPACE_MAGICS = ("time", "capture", "prun")  # their Python runs in the notebook's namespace, as written
@@ -255,6 +264,14 @@ def _expand_magic(node: ast.stmt) -> list[ast.stmt]:
     if found is None:
         return []
     method, name, args = found
+    if name == "run" and isinstance(node, ast.Expr) and method == "run_line_magic" and len(args) >= 2:
+        argument = getattr(args[1], "value", None)
+        ran = _RUN_LINE.match(f"%run {argument}") if isinstance(argument, str) else None
+        if ran is None:
+            return []
+        where = f"__import__('os').path.join(__import__('os').path.dirname(__file__), {ran.group(2)!r})"
+        call = f"globals().update(__import__('runpy').run_path({where}, run_name='__main__'))"
+        return list(_python_of(call, node).body)
     if name not in _NAMESPACE_MAGICS:
         return []
     if method == "run_cell_magic" and isinstance(node, ast.Expr) and len(args) >= 3:
@@ -330,24 +347,70 @@ _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!]|\w+\s*=\s*[%!])")
 _HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
 
 
-def _clean_cell(source: str) -> str | None:
+_RUN_LINE = re.compile(r"^(\s*)%run\s+(?:-\w+\s+)*([^\s;]+)\s*$")  # %run helpers.py
+
+
+class _CellRefused(Exception):
+    """A cell IPython would not run at all (a cell magic below its first line)."""
+
+
+def _open_brackets(line: str, depth: int) -> tuple[int, bool]:
+    """The bracket depth after ``line`` (strings and comments skipped, roughly) and whether it
+    ends with a backslash continuation: a magic or shell escape only starts a logical line."""
+    quote = None
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif line.startswith(quote, index):
+                index += len(quote) - 1
+                quote = None
+        elif char == "#":
+            break
+        elif char in "\"'":
+            quote = line[index:index + 3] if line[index:index + 3] in ('"""', "'''") else char
+            index += len(quote) - 1
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        index += 1
+    return depth, line.rstrip().endswith("\\") and quote is None
+
+
+def _clean_cell(source: str, folder: str = ".") -> str | None:
     """Cell source as Jupyter runs it, line numbers kept: ``%time``/``%prun`` lines become their
-    statement (``x = %time f()`` binds x), other magics and shell escapes ``pass``; None for a
-    cell that binds nothing in the notebook (``%%timeit``, whose body runs in a scope of its own)
-    or is not Python (``%%bash``, ``%%writefile``...)."""
+    statement (``x = %time f()`` binds x), ``%run file.py`` runs that file and binds its names
+    (as IPython's does), other magics and shell escapes ``pass``; None for a cell that binds
+    nothing in the notebook (``%%timeit``, whose body runs in a scope of its own) or is not
+    Python (``%%bash``, ``%%writefile``...). A cell magic below the cell's first line makes
+    IPython refuse the whole cell: :class:`_CellRefused`. A line inside brackets or after a
+    backslash continues a statement: it is never a magic (``!= n`` is a comparison)."""
     lines = []
     if source.lstrip().startswith("%%"):
         first, _, source = source.lstrip().partition("\n")
         if first.split()[0] not in _PYTHON_CELL_MAGICS:
             return None
         lines.append("")  # keep line numbers
+    depth, continued = 0, False
     for line in source.splitlines():
-        timed = _NAMESPACE_LINE.match(line)
+        starts = depth == 0 and not continued  # a logical line starts here
+        if starts and line.lstrip().startswith("%%"):
+            raise _CellRefused(f"the cell magic {line.split()[0]} is not on the cell's first line")
+        timed = _NAMESPACE_LINE.match(line) if starts else None
+        ran = _RUN_LINE.match(line) if starts else None
+        match = (_MAGIC_LINE.match(line) or _HELP_LINE.match(line)) if starts else None
         if timed:
-            lines.append(timed.group(1) + timed.group(2) + timed.group(3))
-            continue
-        match = _MAGIC_LINE.match(line) or _HELP_LINE.match(line)
-        lines.append(match.group(1) + "pass" if match else line)
+            line = timed.group(1) + timed.group(2) + timed.group(3)
+        elif ran:
+            target = os.path.join(folder, ran.group(2))
+            line = f"{ran.group(1)}globals().update(__import__('runpy').run_path({target!r}, run_name='__main__'))"
+        elif match:
+            line = match.group(1) + "pass"
+        lines.append(line)
+        depth, continued = _open_brackets(line, depth)
     return "\n".join(lines) + "\n"
 
 
@@ -362,14 +425,20 @@ def notebook_source(path: str) -> list[tuple[str, ast.Module]]:
     cells = []
     code_cells = [cell for cell in notebook.cells if cell.get("cell_type") == "code"]
     for number, cell in enumerate(code_cells, start=1):
-        source = _clean_cell(cell.get("source", ""))
-        if source is None:
-            continue
         filename = f"{path} [code cell {number}]"
         try:
+            source = _clean_cell(cell.get("source", ""), os.path.dirname(os.path.abspath(path)))
+        except _CellRefused as exc:
+            _REFUSED_CELLS.setdefault(path, []).append(f"{filename}: not run: {exc} (IPython refuses such a cell)")
+            continue
+        if source is None:
+            continue
+        try:
             tree = ast.parse(source, filename)
-        except SyntaxError as exc:
-            raise LoadError(_syntax_message(filename, exc)) from None
+        except SyntaxError as exc:  # Jupyter shows the error and goes on with the next cell
+            _REFUSED_CELLS.setdefault(path, []).append(f"{_syntax_message(filename, exc)}: the cell was not run, "
+                                                       "as in Jupyter")
+            continue
         tree.body = [expanded for node in tree.body for expanded in _expand_magic(node)]
         if tree.body:
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -377,11 +446,16 @@ def notebook_source(path: str) -> list[tuple[str, ast.Module]]:
     return cells
 
 
+_REFUSED_CELLS: dict[str, list[str]] = {}  # notebook path -> the cells Jupyter would not run, and why
+
+
 def _load_notebook(path: str) -> types.ModuleType:
     folder = os.path.dirname(path)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    return _exec_cells(path, notebook_source(path))
+    _REFUSED_CELLS.pop(path, None)
+    cells = notebook_source(path)
+    return _exec_cells(path, cells, notes=_REFUSED_CELLS.pop(path, []))
 
 
 _WARNINGS: dict[str, list[str]] = {}  # module name -> what loading it skipped (kept by the loader, not the module)
@@ -433,6 +507,18 @@ def _time_limit(seconds: float):
 _DYNAMIC = frozenset({"globals", "exec", "eval", "setattr", "vars", "__import__", "locals"})
 
 
+_MUTATING = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "remove",
+                       "add", "discard", "sort", "reverse", "fill", "itemset", "put", "resize", "__setitem__",
+                       "__setattr__"})
+
+
+def _base_name(node: ast.expr) -> str:
+    """The variable at the root of ``a.b[c].d`` (``"*"`` when it is not a plain name)."""
+    while isinstance(node, ast.Subscript | ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else "*"
+
+
 def _bound_names(node: ast.stmt) -> set[str]:
     """The names a top-level statement binds in the notebook's namespace (anywhere in its
     blocks, not inside the functions, classes and comprehensions it defines); ``"*"`` for a
@@ -455,6 +541,11 @@ def _bound_names(node: ast.stmt) -> set[str]:
                 names.add(inner.id)
             elif inner.id in _DYNAMIC:
                 names.add("*")
+        if isinstance(inner, ast.Subscript | ast.Attribute) and isinstance(inner.ctx, ast.Store | ast.Del):
+            names.add(_base_name(inner))  # CFG["scale"] = 0.5, model.W = ...: changes what CFG holds
+        if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                and inner.func.attr in _MUTATING and isinstance(inner.func.value, ast.Name | ast.Subscript)):
+            names.add(_base_name(inner.func.value))  # CFG.update(...), SCALES.append(...)
         for child in ast.iter_child_nodes(inner):
             visit(child)
 
@@ -485,20 +576,22 @@ def _needed_names(cells: list[tuple[str, ast.Module]]) -> set[str]:
     return needed
 
 
-def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleType:
+def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str] | None = None) -> types.ModuleType:
     """Run a notebook's (or exported notebook's) statements in a fresh module, as Jupyter does
-    (see the module docstring): a statement that raises or runs too long is skipped with a note
-    (:func:`load_warnings`)."""
+    (see the module docstring): a statement that raises ends its cell (the rest of the cell is
+    not run, as in Jupyter), one that runs too long is skipped; each with a note
+    (:func:`load_warnings`), after ``notes`` (cells that were not run at all)."""
     module = types.ModuleType(_unique_name(path))
     module.__file__ = path
     warnings = _WARNINGS.setdefault(module.__name__, [])
+    warnings.extend(notes or [])
     sys.modules[module.__name__] = module
     LOADED.add(module.__name__)
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots draw nowhere
     started = time.monotonic()
     wanted = _needed_names(cells)
     for filename, tree in cells:
-        for node in tree.body:
+        for position, node in enumerate(tree.body):
             where = f"{filename} line {node.lineno}"
             binds = _bound_names(node)
             needed = sorted(binds & wanted) or sorted(binds & {"*"}) or (["*"] if "*" in wanted and binds else [])
@@ -520,11 +613,19 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]]) -> types.ModuleT
                         "so nothing is checked; make that statement faster or move the definitions out of it"
                     ) from None
                 warnings.append(f"{where}: skipped: it ran longer than {STATEMENT_SECONDS:g} s")
-            except ImportError as exc:
-                what = "failing import" if isinstance(node, ast.Import | ast.ImportFrom) else "statement"
-                warnings.append(f"{where}: skipped {what} ({type(exc).__name__}: {_one_line(exc)})")
-            except BaseException as exc:  # noqa: BLE001 - a cell that raises is skipped, as Jupyter goes on
-                warnings.append(f"{where}: skipped: it raised {type(exc).__name__}: {_one_line(exc)}")
+            except BaseException as exc:  # noqa: BLE001 - Jupyter stops the cell and goes on with the next one
+                is_import = isinstance(exc, ImportError) and isinstance(node, ast.Import | ast.ImportFrom)
+                told = (f"skipped failing import ({type(exc).__name__}: {_one_line(exc)})" if is_import
+                        else f"skipped: it raised {type(exc).__name__}: {_one_line(exc)}")
+                rest = len(tree.body) - position - 1
+                # an import that fails here worked where the notebook was written (h5py, the course's
+                # helpers): the cell goes on, as it did there; anything else ends its cell, as in Jupyter
+                if rest and not is_import and filename.endswith("]"):
+                    plural = "s" if rest > 1 else ""
+                    told += f"; the rest of the cell ({rest} statement{plural}) was not run, as in Jupyter"
+                    warnings.append(f"{where}: {told}")
+                    break
+                warnings.append(f"{where}: {told}")
     return module
 
 
