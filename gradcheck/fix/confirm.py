@@ -33,12 +33,15 @@ class Fresh:
 
     cases: int | None
     out_of_time: bool = False
+    regressed: tuple[str, ...] = ()  # the first function passed, but these (that passed before) now fail
 
 
 def confirm_fresh(backend: Any, source: Source, lines: list[str], names: tuple[str, ...], *, examples: int,
                   seed: int, deadline: float) -> Fresh:
     """Check ``names`` of the submission with its (only) unit's text replaced by ``lines``, in a new
-    worker like ``backend``'s (``WorkerBackend``), from a fresh copy of the edited file."""
+    worker like ``backend``'s (``WorkerBackend``), from a fresh copy of the edited file: the
+    failing function first, then the functions that passed before and may run the edit (each
+    must pass again, else ``regressed`` names them)."""
     from gradcheck.boundary.isolated import VariantView, WorkerBackend
     from gradcheck.engine.runner import run_checks
     from gradcheck.errors import LoadError
@@ -72,10 +75,15 @@ def confirm_fresh(backend: Any, source: Source, lines: list[str], names: tuple[s
         results = run_checks(view, examples=examples, seed=seed, only=names, diagnose=False)
         if time.monotonic() >= deadline:
             return Fresh(None, out_of_time=True)
-        if not results or not all(result.passed for result in results) \
-                or not {result.function for result in results} >= {_shown(backend, name) for name in names}:
+        if not results or not {result.function for result in results} >= {_shown(backend, name) for name in names}:
             return Fresh(None)
-        return Fresh(sum(int(result.cases) for result in results if result.function == _shown(backend, names[0])))
+        first = _shown(backend, names[0])
+        if not all(result.passed for result in results if result.function == first):
+            return Fresh(None)
+        regressed = tuple(dict.fromkeys(result.function for result in results if not result.passed))
+        if regressed:
+            return Fresh(None, regressed=regressed)
+        return Fresh(sum(int(result.cases) for result in results if result.function == first))
     finally:
         if fresh is not None:
             fresh.close()
