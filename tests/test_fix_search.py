@@ -267,3 +267,66 @@ def test_a_helper_fix_is_found_for_the_helper_and_its_caller(tmp_path, no_exec_i
     fixes = _fixes(report)
     assert set(fixes) == {"create_mask_from_window", "pool_backward"}, report.checks
     assert fixes["create_mask_from_window"]["after"].strip() == "mask = x == np.max(x)"
+
+
+SHARED = (  # conv_backward's db is m times too big through a helper that distribute_value uses rightly
+    "def conv_single_step(",
+    "def _times(x, n):\n    return x * n\n\n\ndef conv_single_step(",
+    "db[:, :, :, c] += dZ[i, h, w, c]",
+    "db[:, :, :, c] += _times(dZ[i, h, w, c], m)",
+    "average = dz / (n_H * n_W)",
+    "average = _times(dz, 1 / (n_H * n_W))",
+)
+
+
+def _shared_helper(tmp_path: Path, shared: bool = True) -> Path:
+    text = (ZOO / "correct_course.py").read_text()
+    edits = SHARED if shared else SHARED[:4]
+    for old, new in zip(edits[::2], edits[1::2], strict=True):
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    path = tmp_path / "shared.py"
+    path.write_text(text)
+    return path
+
+
+def test_a_fix_of_a_shared_helper_that_breaks_another_function_is_not_shown(tmp_path, monkeypatch):
+    """``return x * n`` -> ``return x`` fixes conv_backward but breaks distribute_value, which
+    passed: the fresh run checks it too, and no fix is shown (one note names it)."""
+    path = _shared_helper(tmp_path)
+    searched = _searched(monkeypatch)
+    report = check(str(path), only="conv_backward,distribute_value", examples=EXAMPLES, fix_budget=5.0)
+    assert {c.function for c in report.checks if c.status == "fail"} == {"conv_backward"}, report.checks
+    assert not _fixes(report), report.checks
+    (outcome,) = searched
+    assert outcome.regressed.get("conv_backward") == {"distribute_value"}, outcome
+    notes = [w for c in report.checks for w in c.warnings if w.startswith("fix search:")]
+    assert len(notes) == 1 and "distribute_value" in notes[0] and "passed before" in notes[0], notes
+
+
+def test_which_functions_can_reach_an_edited_definition():
+    from gradcheck.fix.search import reaching
+
+    def source(text):
+        import ast
+
+        from gradcheck.fix.source import Source, Unit
+        return Source("x.py", [Unit(None, text.split("\n"), ast.parse(text))], False)
+
+    functions = {"a": "a", "b": "b", "c": "c", "d": "d"}
+    chain = "def h(x): return x\ndef g(x): return h(x)\ndef a(x): return g(x)\ndef b(x): return x\n" \
+            "def c(x):\n    def inner(): return h\n    return inner\n"
+    assert sorted(reaching(source(chain), "h", functions)) == ["a", "c", "d"]  # d: not defined here, so unsure
+    assert reaching(source(chain), "b", {"a": "a", "b": "b"}) == ["b"]
+    # a module-level reference (a registry) or a dynamic lookup: every function may reach it
+    assert sorted(reaching(source(chain + "REG = [h]\n"), "h", {"a": "a", "b": "b"})) == ["a", "b"]
+    assert sorted(reaching(source(chain + "def e(): return globals()['h']\n"), "h", {"b": "b"})) == ["b"]
+    # a __main__ block does not run on import
+    assert reaching(source(chain + "if __name__ == '__main__':\n    print(h(1))\n"), "h", {"b": "b"}) == []
+
+
+def test_a_fix_of_a_helper_only_the_failing_function_uses_is_shown(tmp_path):
+    path = _shared_helper(tmp_path, shared=False)
+    report = check(str(path), only="conv_backward,distribute_value", examples=EXAMPLES, fix_budget=5.0)
+    fixes = _fixes(report)
+    assert set(fixes) == {"conv_backward"}, report.checks
