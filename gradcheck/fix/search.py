@@ -42,7 +42,7 @@ from gradcheck.engine.checks.case import CaseVerdict, Context, Steps
 from gradcheck.engine.driver import CaseFactory, run_cases
 from gradcheck.engine.screening import factory
 from gradcheck.fix import DEFAULT_FIX_BUDGET
-from gradcheck.fix.confirm import confirm_fresh
+from gradcheck.fix.confirm import Beside, beside, confirm_fresh
 from gradcheck.fix.edits import Edit, _Pending, iter_pending
 from gradcheck.fix.source import Source, read_source
 from gradcheck.render.common import fix_text
@@ -163,6 +163,15 @@ def search_fixes(
     for engine, shown in results:
         if engine.status in REJECTED and getattr(engine, "case", None) is not None:
             failing.setdefault(engine.function, []).append((engine, shown))
+    if failing:
+        try:  # a fix is confirmed on a copy of the modules beside the submission: none when they are too many
+            beside(backend, path, deadline)
+        except Beside as refused:
+            if refused.reason:
+                outcome.skipped = refused.reason
+                _note(results, f"fix search: skipped, {refused.reason}")
+                outcome.seconds = time.monotonic() - started
+                return outcome
     passed: dict[str, bool] = {}
     for engine, _ in results:
         passed[engine.function] = passed.get(engine.function, True) and engine.passed
@@ -180,6 +189,9 @@ def search_fixes(
                             passed={name for name, ok in passed.items() if ok})
         outcome.fixes[function] = found
         if found is None:
+            if outcome.skipped:
+                _note(results, f"fix search: no fix shown: {outcome.skipped}")
+                break
             if outcome.refused.get(function):
                 _note(failing[function], "fix search: no fix shown: the edits that passed in the checked worker "
                       "failed in a fresh run of the edited file (the function depends on module state)")
@@ -244,6 +256,8 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
         if fresh.cases is None:
             if fresh.out_of_time:
                 outcome.out_of_time.add(function)
+            elif fresh.beside:
+                outcome.skipped = fresh.beside
             elif fresh.regressed:
                 outcome.regressed.setdefault(function, set()).update(fresh.regressed)
             else:
@@ -277,7 +291,8 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
         for edit, key in screen(edits):
             if time.monotonic() >= deadline:
                 outcome.out_of_time.add(function)
-            stop = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED
+            stop = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED \
+                or outcome.skipped is not None
             found = None if stop else confirm(edit, key)
             backend.drop_variants([key])
             if found is not None:
@@ -311,7 +326,8 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
     edits: list[Edit] = []
     tried = 0
     for item in pending:
-        if time.monotonic() >= deadline or tried >= MAX_CANDIDATES or outcome.refused.get(function, 0) >= MAX_REFUSED:
+        if time.monotonic() >= deadline or tried >= MAX_CANDIDATES or outcome.refused.get(function, 0) >= MAX_REFUSED \
+                or outcome.skipped is not None:
             break
         edit = item.edit(source)
         if edit is None or (edit.unit, edit.start, edit.after) in seen:
@@ -324,7 +340,8 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
             if found is not None:
                 return found
             edits = []
-    done = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED
+    done = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED \
+        or outcome.skipped is not None
     return None if done else try_batch(edits)
 
 
