@@ -13,12 +13,14 @@ The steps, for one failing function, all within one deadline (``budget`` seconds
    :func:`~gradcheck.engine.runner.run_checks`, every quantity, ``examples`` cases each, the same
    seed), and by the plan of the function it edits when that is another contract function;
 5. then, as a user applies it, by a fresh check of the whole edited file in a new worker
-   (:mod:`gradcheck.fix.confirm`). The first candidate both confirm is the fix; nothing
-   unconfirmed is ever reported.
+   (:mod:`gradcheck.fix.confirm`), with every function that passed before and can reach the
+   edited definition (:func:`reaching`): none of them may now fail. The first candidate both
+   confirm is the fix; nothing unconfirmed is ever reported.
 
 The checker's own work is bounded too: candidates are made lazily (the deadline is looked at
 between them), at most :data:`MAX_PENDING` made and :data:`MAX_CANDIDATES` screened per
-function, and a source over :data:`MAX_SEARCH_BYTES` is not searched.
+function, and a source over :data:`MAX_SEARCH_BYTES`, or with modules beside it over the copy
+limits of :mod:`gradcheck.fix.confirm`, is not searched.
 
 Every call of a variant runs in the submission's worker (``WorkerBackend.call_batch`` with the
 call's ``variant``), at the run's isolation level, under its limits, with a shorter limit per call
