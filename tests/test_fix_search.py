@@ -267,3 +267,128 @@ def test_a_helper_fix_is_found_for_the_helper_and_its_caller(tmp_path, no_exec_i
     fixes = _fixes(report)
     assert set(fixes) == {"create_mask_from_window", "pool_backward"}, report.checks
     assert fixes["create_mask_from_window"]["after"].strip() == "mask = x == np.max(x)"
+
+
+SHARED = (  # conv_backward's db is m times too big through a helper that distribute_value uses rightly
+    "def conv_single_step(",
+    "def _times(x, n):\n    return x * n\n\n\ndef conv_single_step(",
+    "db[:, :, :, c] += dZ[i, h, w, c]",
+    "db[:, :, :, c] += _times(dZ[i, h, w, c], m)",
+    "average = dz / (n_H * n_W)",
+    "average = _times(dz, 1 / (n_H * n_W))",
+)
+
+
+def _shared_helper(tmp_path: Path, shared: bool = True) -> Path:
+    text = (ZOO / "correct_course.py").read_text()
+    edits = SHARED if shared else SHARED[:4]
+    for old, new in zip(edits[::2], edits[1::2], strict=True):
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    path = tmp_path / "shared.py"
+    path.write_text(text)
+    return path
+
+
+def test_a_fix_of_a_shared_helper_that_breaks_another_function_is_not_shown(tmp_path, monkeypatch):
+    """``return x * n`` -> ``return x`` fixes conv_backward but breaks distribute_value, which
+    passed: the fresh run checks it too, and no fix is shown (one note names it)."""
+    path = _shared_helper(tmp_path)
+    searched = _searched(monkeypatch)
+    report = check(str(path), only="conv_backward,distribute_value", examples=EXAMPLES, fix_budget=5.0)
+    assert {c.function for c in report.checks if c.status == "fail"} == {"conv_backward"}, report.checks
+    assert not _fixes(report), report.checks
+    (outcome,) = searched
+    assert outcome.regressed.get("conv_backward") == {"distribute_value"}, outcome
+    notes = [w for c in report.checks for w in c.warnings if w.startswith("fix search:")]
+    assert len(notes) == 1 and "distribute_value" in notes[0] and "passed before" in notes[0], notes
+
+
+def test_which_functions_can_reach_an_edited_definition():
+    from gradcheck.fix.search import reaching
+
+    def source(text):
+        import ast
+
+        from gradcheck.fix.source import Source, Unit
+        return Source("x.py", [Unit(None, text.split("\n"), ast.parse(text))], False)
+
+    functions = {"a": "a", "b": "b", "c": "c", "d": "d"}
+    chain = "def h(x): return x\ndef g(x): return h(x)\ndef a(x): return g(x)\ndef b(x): return x\n" \
+            "def c(x):\n    def inner(): return h\n    return inner\n"
+    assert sorted(reaching(source(chain), "h", functions)) == ["a", "c", "d"]  # d: not defined here, so unsure
+    assert reaching(source(chain), "b", {"a": "a", "b": "b"}) == ["b"]
+    # a module-level reference (a registry) or a dynamic lookup: every function may reach it
+    assert sorted(reaching(source(chain + "REG = [h]\n"), "h", {"a": "a", "b": "b"})) == ["a", "b"]
+    assert sorted(reaching(source(chain + "def e(): return globals()['h']\n"), "h", {"b": "b"})) == ["b"]
+    # a __main__ block does not run on import
+    assert reaching(source(chain + "if __name__ == '__main__':\n    print(h(1))\n"), "h", {"b": "b"}) == []
+
+
+def test_a_fix_of_a_helper_only_the_failing_function_uses_is_shown(tmp_path):
+    path = _shared_helper(tmp_path, shared=False)
+    report = check(str(path), only="conv_backward,distribute_value", examples=EXAMPLES, fix_budget=5.0)
+    fixes = _fixes(report)
+    assert set(fixes) == {"conv_backward"}, report.checks
+
+
+def _junk_beside(tmp_path: Path, files: int) -> Path:
+    """The ``=``/``+=`` bug, importing a package beside it of ``files`` empty files."""
+    package = tmp_path / "junkpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for k in range(files):
+        (package / f"c{k:05d}.part").touch()
+    path = _assign_bug(tmp_path)
+    path.write_text("import junkpkg\n" + path.read_text())
+    return path
+
+
+def test_many_files_beside_the_submission_cost_no_more_than_the_budget(tmp_path):
+    """Copying the modules beside it for the fresh run is capped in files too, not only bytes: a
+    package of 5,000 empty files gets no fix, one note, and the search stays within its budget."""
+    from gradcheck.api import open_target
+    from gradcheck.engine.runner import run_checks
+    from gradcheck.fix.confirm import MAX_COPIED_FILES
+
+    path = _junk_beside(tmp_path, 5000)
+    budget = 2.0
+    with open_target(str(path), isolate=True) as backend:
+        assert any(p.endswith("junkpkg") for p in backend.bound), backend.bound
+        engine: list = []
+        shown = run_checks(backend, examples=EXAMPLES, only=("conv_backward",), engine_results=engine)
+        assert any(not r.passed for r in shown)
+        started = time.monotonic()
+        outcome = search_fixes(backend, str(path), list(zip(engine, shown, strict=True)), examples=EXAMPLES, seed=0,
+                               budget=budget)
+        took = time.monotonic() - started
+    assert took <= budget + 1.0, (outcome, took)
+    assert not any(outcome.fixes.values()), outcome
+    notes = [w for r in shown for w in r.warnings if w.startswith("fix search:")]
+    assert notes == [f"fix search: skipped, the modules beside the submission are over {MAX_COPIED_FILES} files"]
+
+
+def test_the_copy_for_the_fresh_run_stops_at_the_file_cap_and_at_the_deadline(tmp_path):
+    from types import SimpleNamespace
+
+    from gradcheck.fix.confirm import MAX_COPIED_FILES, Beside, _copy_beside
+
+    package = tmp_path / "home" / "pkg"
+    package.mkdir(parents=True)
+    for k in range(10):
+        (package / f"m{k}.py").write_text("x = 1\n")
+    backend = SimpleNamespace(bound=[str(package)])
+    target = str(tmp_path / "home" / "sub.py")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert _copy_beside(backend, target, str(out), time.monotonic() + 10) == []
+    assert sorted(p.name for p in (out / "pkg").iterdir()) == [f"m{k}.py" for k in range(10)]
+    with pytest.raises(Beside) as late:
+        _copy_beside(backend, target, str(tmp_path / "late"), time.monotonic() - 1)
+    assert late.value.out_of_time and late.value.reason is None
+    for k in range(MAX_COPIED_FILES):
+        (package / f"e{k}").touch()
+    with pytest.raises(Beside) as many:
+        _copy_beside(backend, target, str(tmp_path / "many"), time.monotonic() + 10)
+    assert not many.value.out_of_time and str(MAX_COPIED_FILES) in many.value.reason
+    assert not (tmp_path / "many").exists()  # refused before anything was copied

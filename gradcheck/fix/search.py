@@ -13,12 +13,14 @@ The steps, for one failing function, all within one deadline (``budget`` seconds
    :func:`~gradcheck.engine.runner.run_checks`, every quantity, ``examples`` cases each, the same
    seed), and by the plan of the function it edits when that is another contract function;
 5. then, as a user applies it, by a fresh check of the whole edited file in a new worker
-   (:mod:`gradcheck.fix.confirm`). The first candidate both confirm is the fix; nothing
-   unconfirmed is ever reported.
+   (:mod:`gradcheck.fix.confirm`), with every function that passed before and can reach the
+   edited definition (:func:`reaching`): none of them may now fail. The first candidate both
+   confirm is the fix; nothing unconfirmed is ever reported.
 
 The checker's own work is bounded too: candidates are made lazily (the deadline is looked at
 between them), at most :data:`MAX_PENDING` made and :data:`MAX_CANDIDATES` screened per
-function, and a source over :data:`MAX_SEARCH_BYTES` is not searched.
+function, and a source over :data:`MAX_SEARCH_BYTES`, or with modules beside it over the copy
+limits of :mod:`gradcheck.fix.confirm`, is not searched.
 
 Every call of a variant runs in the submission's worker (``WorkerBackend.call_batch`` with the
 call's ``variant``), at the run's isolation level, under its limits, with a shorter limit per call
@@ -27,6 +29,7 @@ while screening; nothing is sent after the deadline.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import dataclasses
 import itertools
@@ -41,7 +44,7 @@ from gradcheck.engine.checks.case import CaseVerdict, Context, Steps
 from gradcheck.engine.driver import CaseFactory, run_cases
 from gradcheck.engine.screening import factory
 from gradcheck.fix import DEFAULT_FIX_BUDGET
-from gradcheck.fix.confirm import confirm_fresh
+from gradcheck.fix.confirm import Beside, beside, confirm_fresh
 from gradcheck.fix.edits import Edit, _Pending, iter_pending
 from gradcheck.fix.source import Source, read_source
 from gradcheck.render.common import fix_text
@@ -97,6 +100,8 @@ class FixSearch:
     # per function, candidates that passed in the submission's worker but not in a fresh run of the edited file
     refused: dict[str, int] = dataclasses.field(default_factory=dict)
     out_of_time: set[str] = dataclasses.field(default_factory=set)  # a candidate was left unconfirmed at the deadline
+    # per function, the functions that passed before and failed in the fresh run of a candidate that fixed it
+    regressed: dict[str, set[str]] = dataclasses.field(default_factory=dict)
 
 
 def _tagged(make: CaseFactory, key: int) -> CaseFactory:
@@ -160,6 +165,15 @@ def search_fixes(
     for engine, shown in results:
         if engine.status in REJECTED and getattr(engine, "case", None) is not None:
             failing.setdefault(engine.function, []).append((engine, shown))
+    if failing:
+        try:  # a fix is confirmed on a copy of the modules beside the submission: none when they are too many
+            beside(backend, path, deadline)
+        except Beside as refused:
+            if refused.reason:
+                outcome.skipped = refused.reason
+                _note(results, f"fix search: skipped, {refused.reason}")
+                outcome.seconds = time.monotonic() - started
+                return outcome
     passed: dict[str, bool] = {}
     for engine, _ in results:
         passed[engine.function] = passed.get(engine.function, True) and engine.passed
@@ -173,12 +187,19 @@ def search_fixes(
         if progress:
             progress(f"fix search: {function}")
         found = _search_one(backend, source, function, failing[function], confirmed, trusted, outcome,
-                            examples=examples, seed=seed, deadline=deadline)
+                            examples=examples, seed=seed, deadline=deadline,
+                            passed={name for name, ok in passed.items() if ok})
         outcome.fixes[function] = found
         if found is None:
+            if outcome.skipped:
+                _note(results, f"fix search: no fix shown: {outcome.skipped}")
+                break
             if outcome.refused.get(function):
                 _note(failing[function], "fix search: no fix shown: the edits that passed in the checked worker "
                       "failed in a fresh run of the edited file (the function depends on module state)")
+            elif outcome.regressed.get(function):
+                _note(failing[function], "fix search: no fix shown: the edits that made it pass in a fresh run of the "
+                      f"edited file made {', '.join(sorted(outcome.regressed[function]))} fail, which passed before")
             elif function in outcome.out_of_time:
                 _note(failing[function], "fix search: ran out of time before confirming a candidate in a fresh run "
                       "of the edited file (--fix-budget to give it more)")
@@ -209,7 +230,7 @@ def _note(results: Sequence[tuple[CheckResult, CheckResult]], text: str) -> None
 
 def _search_one(backend: Any, source: Source, function: str, failing: list[tuple[CheckResult, CheckResult]],
                 earlier: list[Edit], trusted: set[str], outcome: FixSearch, *, examples: int, seed: int,
-                deadline: float) -> FixFound | None:
+                deadline: float, passed: set[str] = frozenset()) -> FixFound | None:
     from gradcheck.boundary.isolated import VariantView
     from gradcheck.engine.runner import _specs
 
@@ -229,11 +250,18 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
                 outcome.out_of_time.add(function)
             return None
         # as the user applies it: the whole edited file, a fresh worker, the same seed and examples
+        # ... and every function that passed before and may run the edited definition must still pass
+        exposed = reaching(source, edit.definition, {name: display.get(name, name) for name in passed})
+        names += tuple(sorted(set(exposed) - set(names)))
         fresh = confirm_fresh(backend, source, edit.lines(source), names, examples=examples, seed=seed,
                               deadline=deadline)
         if fresh.cases is None:
             if fresh.out_of_time:
                 outcome.out_of_time.add(function)
+            elif fresh.beside:
+                outcome.skipped = fresh.beside
+            elif fresh.regressed:
+                outcome.regressed.setdefault(function, set()).update(fresh.regressed)
             else:
                 outcome.refused[function] = outcome.refused.get(function, 0) + 1
             return None
@@ -265,7 +293,8 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
         for edit, key in screen(edits):
             if time.monotonic() >= deadline:
                 outcome.out_of_time.add(function)
-            stop = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED
+            stop = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED \
+                or outcome.skipped is not None
             found = None if stop else confirm(edit, key)
             backend.drop_variants([key])
             if found is not None:
@@ -299,7 +328,8 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
     edits: list[Edit] = []
     tried = 0
     for item in pending:
-        if time.monotonic() >= deadline or tried >= MAX_CANDIDATES or outcome.refused.get(function, 0) >= MAX_REFUSED:
+        if time.monotonic() >= deadline or tried >= MAX_CANDIDATES or outcome.refused.get(function, 0) >= MAX_REFUSED \
+                or outcome.skipped is not None:
             break
         edit = item.edit(source)
         if edit is None or (edit.unit, edit.start, edit.after) in seen:
@@ -312,7 +342,8 @@ def _search_one(backend: Any, source: Source, function: str, failing: list[tuple
             if found is not None:
                 return found
             edits = []
-    done = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED
+    done = time.monotonic() >= deadline or outcome.refused.get(function, 0) >= MAX_REFUSED \
+        or outcome.skipped is not None
     return None if done else try_batch(edits)
 
 
@@ -335,6 +366,50 @@ def _generate(source: Source, function: str, display: dict[str, str], executed: 
                 return
         if time.monotonic() >= deadline:
             return
+
+
+_DYNAMIC = frozenset({"globals", "locals", "vars", "eval", "exec", "getattr", "__import__", "import_module",
+                      "modules", "__dict__"})  # a function that may reach a definition without naming it
+
+
+def reaching(source: Source, edited: str, functions: dict[str, str]) -> list[str]:
+    """The names of ``functions`` (contract name -> name in the source) whose code can run the
+    top-level definition ``edited``: its own, and every one whose definition references it by
+    name, transitively through the other top-level definitions. When that is not sure (the
+    function is not a top-level definition here, a name is defined twice, the edited definition
+    is referred to by module-level code or a class, or code looks names up dynamically), every
+    one of ``functions``."""
+    definitions = source.definitions()
+    names = [definition.name for definition in definitions]
+    mentions: dict[str, set[str]] = {}
+    for definition in definitions:
+        mentions[definition.name] = {node.id for node in ast.walk(definition.node) if isinstance(node, ast.Name)} | \
+            {node.attr for node in ast.walk(definition.node) if isinstance(node, ast.Attribute)}
+    loose: set[str] = set()  # names module-level code (not a function definition) refers to
+    for unit in source.units:
+        for node in unit.tree.body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Import | ast.ImportFrom) \
+                    and not _main_guard(node):  # a __main__ block does not run on import
+                loose |= {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name)}
+    reach = {edited}
+    while True:
+        more = {name for name in names if name not in reach and mentions[name] & reach}
+        if not more:
+            break
+        reach |= more
+    unsure = (len(set(names)) != len(names) or bool(loose & reach)
+              or any(mentions[name] & _DYNAMIC for name in names))
+    out = []
+    for contract, shown in functions.items():
+        own = source.definition(shown)
+        if unsure or own is None or own.name in reach:
+            out.append(contract)
+    return out
+
+
+def _main_guard(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Compare) \
+        and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
 
 
 def _ran(executed: list[int], start: int, end: int) -> bool:
