@@ -270,7 +270,7 @@ def _expand_magic(node: ast.stmt) -> list[ast.stmt]:
         if ran is None:
             return []
         where = f"__import__('os').path.join(__import__('os').path.dirname(__file__), {ran.group(2)!r})"
-        call = f"globals().update(__import__('runpy').run_path({where}, run_name='__main__'))"
+        call = _run_file(where)
         return list(_python_of(call, node).body)
     if name not in _NAMESPACE_MAGICS:
         return []
@@ -350,6 +350,11 @@ _HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
 _RUN_LINE = re.compile(r"^(\s*)%run\s+(?:-\w+\s+)*([^\s;]+)\s*$")  # %run helpers.py
 
 
+def _run_file(path_expression: str) -> str:
+    """The statement ``%run FILE`` is: FILE run as ``__main__``, its names bound here (IPython's way)."""
+    return f"globals().update(__import__('runpy').run_path({path_expression}, run_name='__main__'))"
+
+
 class _CellRefused(Exception):
     """A cell IPython would not run at all (a cell magic below its first line)."""
 
@@ -406,7 +411,7 @@ def _clean_cell(source: str, folder: str = ".") -> str | None:
             line = timed.group(1) + timed.group(2) + timed.group(3)
         elif ran:
             target = os.path.join(folder, ran.group(2))
-            line = f"{ran.group(1)}globals().update(__import__('runpy').run_path({target!r}, run_name='__main__'))"
+            line = ran.group(1) + _run_file(repr(target))
         elif match:
             line = match.group(1) + "pass"
         lines.append(line)
