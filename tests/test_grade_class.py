@@ -26,8 +26,8 @@ TIMEOUT = 2.0
 
 def run_grade(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "gradcheck.cli", "grade", *args, "--seed", "0"], cwd=cwd, capture_output=True, text=True,
-        timeout=900, env=run_env(extra_env),
+        [sys.executable, "-m", "gradcheck.cli", "grade", *args, "--seed", "0", "--no-fix"],  # grade vs check --no-fix
+        cwd=cwd, capture_output=True, text=True, timeout=900, env=run_env(extra_env),
     )
 
 

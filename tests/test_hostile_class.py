@@ -41,7 +41,7 @@ def add_honest(folder: Path, ident: str, source: Path) -> Path:
 def grade_cli(folder: Path, out: Path, *extra: str, secret: str = SECRET) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "gradcheck.cli", "grade", folder.name, "--out", str(out), "--examples",
-         str(EXAMPLES), "--timeout", "2", "--workers", "2", "--seed", "0", "-q", *extra],  # one seed for all runs
+         str(EXAMPLES), "--timeout", "2", "--workers", "2", "--seed", "0", "-q", "--no-fix", *extra],  # one seed
         capture_output=True, text=True, timeout=900, env=run_env({"GRADCHECK_TEST_SECRET": secret}),
         cwd=folder.parent,
     )

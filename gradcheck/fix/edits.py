@@ -284,11 +284,26 @@ def _text(line: str, node: ast.AST, replacement: ast.AST | None) -> list[str]:
         found.append(_splice(line, node.col_offset, node.end_col_offset,
                              raw[replacement.col_offset:replacement.end_col_offset].decode("utf-8")))
     found.append(_swapped(line, node, replacement))
+    found.append(_requoted(line, node, replacement))
     text = ast.unparse(ast.fix_missing_locations(copy.copy(replacement)))
     found.append(_splice(line, node.col_offset, node.end_col_offset, text))
     if isinstance(replacement, ast.expr):
         found.append(_splice(line, node.col_offset, node.end_col_offset, f"({text})"))
     return [item for item in found if item is not None]
+
+
+def _requoted(line: str, node: ast.AST, replacement: ast.AST) -> str | None:
+    """A string literal replaced in the line's own quotes (``"ij,jk->ik"`` stays double-quoted)."""
+    if not (isinstance(node, ast.Constant) and isinstance(replacement, ast.Constant)
+            and isinstance(node.value, str) and isinstance(replacement.value, str)) \
+            or node.end_lineno != node.lineno:
+        return None
+    raw = line.encode("utf-8")
+    old = raw[node.col_offset:node.end_col_offset].decode("utf-8")
+    quote = old[:1]
+    if quote not in ("'", '"') or old[-1:] != quote or any(c in replacement.value for c in (quote, "\\", "\n")):
+        return None
+    return _splice(line, node.col_offset, node.end_col_offset, quote + replacement.value + quote)
 
 
 def _swapped(line: str, node: ast.AST, replacement: ast.AST) -> str | None:

@@ -51,7 +51,7 @@ from gradcheck.render.common import fix_text
 from gradcheck.verdict.results import CheckResult
 
 MAX_SEARCH_BYTES = 64 * 1024  # a larger source is not searched (the checker's own work grows with it)
-MAX_CANDIDATES = 300  # edits screened per function, at most
+MAX_CANDIDATES = 3000  # edits screened per function, at most
 MAX_PENDING = 6000  # candidates generated (before ranking) per function, at most, over all its definitions
 MAX_REFUSED = 2  # candidates a fresh run refused, per function, before its search stops (the worker misleads)
 SCREEN_TIMEOUT = 0.5  # seconds per call of a candidate while screening (a loop bound edit may never end)

@@ -3,9 +3,11 @@
 Sections: counts; pass rate per function and per (function, quantity); the likely
 causes ranked by how many submissions they hit ("conv_backward: <cause>: 19 of
 23", the 23 being the submissions where that function does not pass) with the
-submissions in each; load errors; identical submissions grouped by hash; time per
-submission; one line per submission linking to its report. Both files are built
-from the same :class:`ClassSummary`, so they say the same things.
+submissions in each; the fixes the fix search confirmed, grouped by function and
+kind of edit ("conv_backward: `=` -> `+=`: 17 of 23"), each submission with its own
+line; load errors; identical submissions grouped by hash; time per submission; one
+line per submission linking to its report. Both files are built from the same
+:class:`ClassSummary`, so they say the same things.
 """
 
 from __future__ import annotations
@@ -34,12 +36,23 @@ class Cause:
 
 
 @dataclass
+class FixGroup:
+    """Submissions whose failing ``function`` a confirmed edit of one ``kind`` makes pass."""
+
+    function: str
+    kind: str
+    fixes: list[tuple[str, dict]] = field(default_factory=list)  # (submission id, diagnosis.fix)
+    of: int = 0  # submissions in which the function does not pass
+
+
+@dataclass
 class ClassSummary:
     rows: list[Row]
     required: tuple[str, ...]
     per_function: dict[str, Counter] = field(default_factory=dict)
     per_quantity: dict[tuple[str, str], Counter] = field(default_factory=dict)
     causes: list[Cause] = field(default_factory=list)
+    fixes: list[FixGroup] = field(default_factory=list)
     duplicates: list[list[str]] = field(default_factory=list)
     functions: tuple[str, ...] = ()  # the function columns: each convention's the class submits
     collisions: list[list[Submission]] = field(default_factory=list)  # entries whose names gave one id
@@ -60,6 +73,7 @@ def summarize(rows: list[Row], required: tuple[str, ...],
     for name in summary.functions:
         summary.per_function[name] = Counter(row.statuses.get(name, "missing") for row in checked)
     causes: dict[tuple[str, str], Cause] = {}
+    fixes: dict[tuple[str, str], FixGroup] = {}
     for row in checked:
         for check in (row.report or {}).get("checks", []):
             key = (check["function"], check["quantity"])
@@ -76,9 +90,23 @@ def summarize(rows: list[Row], required: tuple[str, ...],
             seen.add(ident)
             entry = causes.setdefault(ident, Cause(check["function"], cause_text, diagnosis.get("id", "")))
             entry.submissions.append(row.submission.id)
+        fixed: set[str] = set()
+        for check in (row.report or {}).get("checks", []):
+            fix = (check.get("diagnosis") or {}).get("fix")
+            if check["status"] in ("pass", "missing") or not isinstance(fix, dict) or check["function"] in fixed:
+                continue
+            fixed.add(check["function"])  # one edit per function: dW and db share it
+            group = fixes.setdefault((check["function"], str(fix.get("kind") or "edit")),
+                                     FixGroup(check["function"], str(fix.get("kind") or "edit")))
+            group.fixes.append((row.submission.id, fix))
+    failing = {name: sum(1 for row in checked if row.statuses.get(name) not in ("pass", "missing"))
+               for name in {*(c.function for c in causes.values()), *(g.function for g in fixes.values())}}
     for entry in causes.values():
-        entry.of = sum(1 for row in checked if row.statuses.get(entry.function) not in ("pass", "missing"))
+        entry.of = failing[entry.function]
+    for group in fixes.values():
+        group.of = failing[group.function]
     summary.causes = sorted(causes.values(), key=lambda c: (-len(c.submissions), c.function, c.cause))
+    summary.fixes = sorted(fixes.values(), key=lambda g: (-len(g.fixes), g.function, g.kind))
     groups: dict[str, list[str]] = {}
     for row in rows:
         if row.submission.sha256:
@@ -116,6 +144,18 @@ def _symptom(check: dict) -> str:
         return f"{check['status']}: {check['quantity']} has wrong values (no likely cause named)"
     line = _NUMBER.sub("#", line)
     return f"{check['status']}: {line[:140]}" if line else f"{check['status']} (no likely cause named)"
+
+
+def _first_line(text: object, limit: int = 100) -> str:
+    """The first line of a fix's text, stripped and cut to ``limit`` characters (a class page line)."""
+    line = next((part.strip() for part in str(text or "").splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _kind_md(kind: str) -> str:
+    """An edit's kind: ``= -> +=`` as code on both sides, a described kind (``name swap``) as words."""
+    before, arrow, after = kind.partition(" -> ")
+    return f"`{before}` -> `{after}`" if arrow and "`" not in kind else _ours(kind)
 
 
 def _rate(counter: Counter) -> tuple[int, int]:
@@ -172,6 +212,14 @@ def format_class_md(summary: ClassSummary) -> str:
         text = _ours(cause.cause) if cause.ident else _md(cause.cause)  # a symptom quotes the message
         out.append(f"- **{cause.function}**: {text}: {len(cause.submissions)} of {cause.of}"
                    f" ({', '.join(cause.submissions)})")
+    if summary.fixes:
+        out += ["", "## Confirmed fixes, most common first", "",
+                "Each edit below makes its submission's function pass its whole check plan (the fix search, "
+                "`--fix-budget`).", ""]
+        for group in summary.fixes:
+            out.append(f"- **{group.function}**: {_kind_md(group.kind)}: {len(group.fixes)} of {group.of}")
+            out += [f"  - {_md(ident)}, line {_md(fix.get('line'))}: {md_code(_first_line(fix.get('before')))} -> "
+                    f"{md_code(_first_line(fix.get('after')))}" for ident, fix in group.fixes]
     if summary.other_course:
         out += ["", "## Graded under another course", "",
                 f"Most of the class was graded under {_md(summary.usual)}. These were graded under another "
@@ -239,6 +287,15 @@ def format_class_html(summary: ClassSummary) -> str:
         f"<li><b>{_h(c.function)}</b>: {_h(c.cause)}: <b>{len(c.submissions)} of {c.of}</b> "
         f"({', '.join(_link(links, ident) for ident in c.submissions)})</li>" for c in summary.causes
     ) + "</ul>" if summary.causes else "<p>No check failed.</p>")
+    if summary.fixes:
+        out.append("<h2>Confirmed fixes, most common first</h2><p>Each edit below makes its submission's function "
+                   "pass its whole check plan (the fix search, <code>--fix-budget</code>).</p><ul>" + "".join(
+                       f"<li><b>{_h(group.function)}</b>: {_h(group.kind)}: <b>{len(group.fixes)} of {group.of}"
+                       "</b><ul>" + "".join(
+                           f"<li>{_link(links, ident)}, line {_h(fix.get('line'))}: "
+                           f"<code>{_h(_first_line(fix.get('before')))}</code> -&gt; "
+                           f"<code>{_h(_first_line(fix.get('after')))}</code></li>" for ident, fix in group.fixes)
+                       + "</ul></li>" for group in summary.fixes) + "</ul>")
     if summary.other_course:
         out.append(f"<h2>Graded under another course</h2><p>Most of the class was graded under {_h(summary.usual)}. "
                    "These were graded under another course, read from the functions they define, and asked for "

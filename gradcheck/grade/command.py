@@ -21,7 +21,8 @@ EXIT_OK, EXIT_UNGRADED, EXIT_USAGE = 0, 1, 2
 def add_commands(commands: Any) -> None:
     """Add the ``grade`` and ``gradescope-autograder`` sub-commands to ``commands``."""
     from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
-    from gradcheck.cli import _positive_int, _seconds, _seed
+    from gradcheck.cli import _fix_seconds, _positive_int, _seconds, _seed
+    from gradcheck.fix import DEFAULT_FIX_BUDGET
     from gradcheck.grade.executors import DEFAULT_TASK_TIMEOUT
     from gradcheck.grade.task import DEFAULT_MAX_TIME
 
@@ -56,6 +57,10 @@ def add_commands(commands: Any) -> None:
     grade.add_argument("--assignment", metavar="NAME", default="auto",
                        help="the assignment whose layers are graded: auto (default: each submission's own, from "
                        "the functions it defines), none, or an assignment's name (gradcheck check --help)")
+    grade.add_argument("--fix-budget", type=_fix_seconds, default=None, metavar="SECONDS",
+                       help=f"fix search per failing submission, as in check: the class page groups the class by "
+                       f"the fix each submission needs (default {DEFAULT_FIX_BUDGET:g})")
+    grade.add_argument("--no-fix", action="store_true", help="no fix search")
     grade.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     bundle = commands.add_parser(
@@ -92,6 +97,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"gradcheck: wrote {', '.join(str(p) for p in paths)}")
         return EXIT_OK
     from gradcheck.api import validate_assignment
+    from gradcheck.fix import DEFAULT_FIX_BUDGET
     from gradcheck.grade.run import grade
     from gradcheck.render.escape import terminal
 
@@ -111,7 +117,9 @@ def run_command(args: argparse.Namespace) -> int:
         executor = LocalExecutor(args.workers, task_timeout=cap)
     result = grade(args.sources, args.out, executor=executor, examples=args.examples, seed=args.seed,
                    timeout=args.timeout, require=parse_require(args.require), progress=not args.quiet,
-                   convention=args.convention, assignment=args.assignment, max_time=args.max_time)
+                   convention=args.convention, assignment=args.assignment, max_time=args.max_time,
+                   fix_budget=0.0 if args.no_fix else (DEFAULT_FIX_BUDGET if args.fix_budget is None
+                                                       else args.fix_budget))
     rows = result.rows
     passed = sum(1 for row in rows if row.passed)
     print(f"gradcheck grade: {len(rows)} entries, {passed} passed, {result.graded_now} graded now, "

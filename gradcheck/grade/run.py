@@ -187,6 +187,7 @@ def grade(
     convention: str = "auto",
     assignment: str = "auto",
     max_time: float | None = DEFAULT_MAX_TIME,
+    fix_budget: float = 0.0,
 ) -> GradeRun:
     """Grade every submission in ``sources`` into ``out``; return the rows.
 
@@ -195,6 +196,8 @@ def grade(
     submission's seed, or None: a seed per submission derived from the class's secret and
     its bytes (:func:`submission_seed`). ``max_time``: each submission's time budget
     (``gradcheck.check``'s ``max_time``: functions not reached get ``timeout``; None: none).
+    ``fix_budget``: seconds of fix search for each failing submission (``gradcheck.check``'s; 0:
+    none), so that the class page can group the class by the fix each submission needs.
     """
     from gradcheck.grade.classpage import write_class_pages
 
@@ -208,6 +211,8 @@ def grade(
     if max_time is not None and (isinstance(max_time, bool) or not isinstance(max_time, int | float)
                                  or not 0 < max_time < float("inf")):
         raise UsageError(f"max_time must be a positive number of seconds or None, got {max_time!r}")
+    if isinstance(fix_budget, bool) or not isinstance(fix_budget, int | float) or not 0 <= fix_budget < float("inf"):
+        raise UsageError(f"fix_budget must be a number of seconds >= 0, got {fix_budget!r}")
     if executor is None:
         from gradcheck.grade.executors import LocalExecutor
 
@@ -219,7 +224,8 @@ def grade(
         private_folder(out)
         secret = class_secret(out) if seed is None else None
         settings = Settings(examples=examples, seed=0 if seed is None else seed, timeout=timeout,
-                            convention=convention, assignment=assignment, max_time=max_time).key_fields()
+                            convention=convention, assignment=assignment, max_time=max_time,
+                            fix_budget=float(fix_budget)).key_fields()
         if secret is not None:
             settings["seed"] = f"per submission, secret {_secret_id(secret)}"
         book = _Gradebook(out, submissions, required, assignment)

@@ -53,12 +53,14 @@ class Settings:
     convention: str = "auto"  # the course judging every submission, or each its own
     assignment: str = "auto"  # the assignment (gradcheck.plans) of every submission, or each its own
     max_time: float | None = DEFAULT_MAX_TIME  # the budget of a whole submission (None: none)
+    fix_budget: float = 0.0  # seconds of fix search per submission (gradcheck.fix; 0: none)
 
     def key_fields(self) -> dict[str, Any]:
         from gradcheck import __version__
 
         fields = {**asdict(self), "gradcheck": __version__}
-        for name, default in (("convention", "auto"), ("assignment", "auto"), ("max_time", DEFAULT_MAX_TIME)):
+        for name, default in (("convention", "auto"), ("assignment", "auto"), ("max_time", DEFAULT_MAX_TIME),
+                              ("fix_budget", 0.0)):
             if fields[name] == default:
                 del fields[name]  # the key of a run before the setting existed
         return fields
@@ -187,6 +189,7 @@ def grade_task(payload: dict[str, Any]) -> dict[str, Any]:
                     convention=settings.get("convention", "auto"),
                     assignment=settings.get("assignment", "auto"),
                     max_time=None if max_time is None else float(max_time),  # functions not reached: timeout
+                    fix_budget=float(settings.get("fix_budget", 0.0)) or None,  # the class page groups by fix
                 )
             finally:
                 os.chdir(previous)
