@@ -37,6 +37,11 @@ SPECIFIC_CAUSE = {
     "channels_only": "channel index is wrong",
     "constant_factor": "times the right one",
     "equals_other_tensor": "is used for every output channel c",
+    "wrong_shape": "rounded up (ceil) where the formula floors",  # bug_pool_ceil, the class's first member
+    "call_signature": "with mode as the third positional argument",
+    "input_modified": "pool_backward modified its input dA in place",
+    "layout": "laid out as NCHW",
+    "numpy2_float": "numpy 2 refuses float()",
 }
 
 

@@ -351,6 +351,11 @@ WITNESSES: dict[str, list[Case]] = {
         *_both("pool_backward", F1, "matches"),
         Case("pool_backward", OVERLAP, "max", "matches"),
     ],
+    "bug_pool_mode_keyword_only": [
+        Case("pool_backward", OVERLAP, "max", raises=TypeError),
+        Case("pool_backward", STRIDE_GT_F, "average", raises=TypeError),
+    ],
+    "bug_nchw_forward": [Case("conv_forward", OVERLAP), Case("conv_forward", STRIDE_GT_F)],
     "bug_pool_float32": [*_both("pool_forward", OVERLAP), *_both("pool_forward", STRIDE_GT_F)],
     "bug_im2col_float32": [Case("conv_forward", OVERLAP), Case("conv_forward", STRIDE_GT_F)],
     "bug_pool_ceil": [

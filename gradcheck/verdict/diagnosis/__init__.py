@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.verdict.diagnosis import calls, dependence, structure, templates
+from gradcheck.verdict.diagnosis import calls, dependence, notes, shapes, structure, templates
 from gradcheck.verdict.diagnosis.causes import CAUSES
 from gradcheck.verdict.diagnosis.common import (
     Case,
@@ -67,6 +67,8 @@ RULES: tuple[templates.Rule, ...] = (
     structure.upstream_part,
     structure.unwritten_outputs,
     structure.border_only,
+    notes.stated_note,  # what the message states (an error's hint, an input changed, the other layout)
+    shapes.wrong_shape,  # a size formula fitted on re-runs: before the dependence rules, which only say when
     dependence.stride_only,
     dependence.overlap_only,
     dependence.pad_only,
@@ -84,6 +86,8 @@ NEEDS: dict[Any, frozenset[str]] = {
     structure.constant_factor: frozenset({"window", "batch", "channels"}),
     structure.upstream_part: frozenset({"batch", "interior"}),
     structure.unwritten_outputs: frozenset({"batch", "interior"}),
+    notes.stated_note: frozenset(),  # the message's own note, on whatever case failed
+    shapes.wrong_shape: frozenset(),  # fitted on re-runs of its own
 }
 
 # checks of the subgradient rule at ties have no gradient arrays to explain
@@ -95,18 +99,20 @@ def diagnose(result: CheckResult, evaluate: Evaluate | None = None) -> Hint | No
     if result.status not in ("fail", "error") or result.quantity in _NOT_DIAGNOSED:
         return None
     try:
-        case = _primary(case_from_result(result), evaluate)
+        original = case_from_result(result)
+        case = _primary(original, evaluate)
     except Exception:  # noqa: BLE001 - a diagnosis must never break a verdict or a report
         return None
     for rule in RULES:
+        read = original if rule is shapes.wrong_shape else case  # a wrong shape is read on the failing case
         try:
-            found = rule(case, evaluate)
+            found = rule(read, evaluate)
         except Exception:  # noqa: BLE001
             found = None
-        if found is None or not needs_met(case, NEEDS.get(rule, EVERYTHING)):
+        if found is None or not needs_met(read, NEEDS.get(rule, EVERYTHING)):
             continue
         hint: Hint = {"id": found[0], "cause": found[2] if len(found) > 2 else CAUSES[found[0]]}
-        hint["evidence"] = found[1] + _where(case, result)
+        hint["evidence"] = found[1] + _where(read, result)
         try:
             example = _larger_example(case, evaluate)
         except Exception:  # noqa: BLE001

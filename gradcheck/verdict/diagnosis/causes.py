@@ -129,6 +129,16 @@ CAUSES: dict[str, str] = {
         "fails only on non-square inputs: height and width are mixed up (n_H used where n_W belongs, "
         "in a loop bound, an output size or a slice)"
     ),
+    # shapes: the size of each wrong axis fitted to the expressions students write (the cause names the one found)
+    "wrong_shape": "the result has the wrong shape: a size is computed with the wrong expression",
+    # notes: what the failing case's message states (a raised error's hint, an input changed, a layout)
+    "numpy2_float": (
+        "numpy 2 refuses float() of an array with more than 0 dimensions, such as b of shape (1, 1, 1); "
+        "use b.item() or float(b[0, 0, 0])"
+    ),
+    "call_signature": "the function's signature is not the one its course calls it with",
+    "input_modified": "the function modified one of its inputs in place; work on a copy and leave the inputs unchanged",
+    "layout": "the result is laid out in the other course's axis order (NCHW for NHWC, or the reverse)",
     # the fix search (gradcheck.fix): no cause was named, but an edit of the source was confirmed
     "verified_fix": "a small edit of the source makes the function pass its whole check plan (diagnosis.fix)",
 }
