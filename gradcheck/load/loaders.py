@@ -8,8 +8,11 @@ functions (DESIGN.md): the module itself for the article's convention, or a
 A notebook (or a script ``jupyter nbconvert`` exported from one) runs as Jupyter runs it: every
 top-level statement of every code cell, in order, so that what is checked is what the student
 ran (a function rebound in an ``if``, a constant computed by a call, an import in a ``try``).
-IPython magics (``%...``, ``%%...``), shell escapes (``!...``) and ``get_ipython()`` lines are
-dropped. A statement that raises (the course's ``from public_tests import *``, a test cell
+Its namespace has what Jupyter's has (``gradcheck.load.jupyter``): ``__name__ == "__main__"``,
+``display``, ``get_ipython()``; ``%%writefile`` writes its file, top-level ``await`` runs.
+``%time``/``%prun`` lines and ``%%time``/``%%capture``/``%%prun`` cells run their Python,
+``%run FILE`` runs the file and binds its names; other magics and shell escapes (``!...``) do
+nothing. A statement that raises (the course's ``from public_tests import *``, a test cell
 calling the course's helpers, a data file that is not there) or runs longer than
 ``STATEMENT_SECONDS`` (a training loop) is skipped with a note (:func:`load_warnings`), and
 the rest goes on; after ``NOTEBOOK_SECONDS`` in all, only definitions, imports, assignments and
@@ -41,6 +44,14 @@ from typing import Any
 from gradcheck.boundary.backend import _is_submission_frame, trimmed_traceback
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import LoadError
+from gradcheck.load.jupyter import (
+    ALLOW_AWAIT,
+    WRITTEN,
+    ipython_only_name,
+    prepare,
+    run_code,
+    writefile_statement,
+)
 
 CS231N_FUNCTIONS: tuple[str, ...] = (
     "conv_forward_naive",
@@ -261,9 +272,11 @@ def _expand_magic(node: ast.stmt) -> list[ast.stmt]:
         return [node]
     value = node.value
     found = _magic_call(value)
-    if found is None:
-        return []
+    if found is None:  # `ip = get_ipython()`, `get_ipython().user_ns`: runs, with the loader's shell
+        return [node]
     method, name, args = found
+    if name == "writefile" and method == "run_cell_magic":
+        return [node]  # the loader's shell writes the file (gradcheck.load.jupyter)
     if name == "run" and isinstance(node, ast.Expr) and method == "run_line_magic" and len(args) >= 2:
         argument = getattr(args[1], "value", None)
         ran = _RUN_LINE.match(f"%run {argument}") if isinstance(argument, str) else None
@@ -396,6 +409,9 @@ def _clean_cell(source: str, folder: str = ".") -> str | None:
     lines = []
     if source.lstrip().startswith("%%"):
         first, _, source = source.lstrip().partition("\n")
+        if first.split()[0] == "%%writefile":  # Jupyter writes the file: a later cell may import it
+            written = writefile_statement(first, source)
+            return None if written is None else written + "\n" * (source.count("\n") + 1)
         if first.split()[0] not in _PYTHON_CELL_MAGICS:
             return None
         lines.append("")  # keep line numbers
@@ -464,13 +480,14 @@ def _load_notebook(path: str) -> types.ModuleType:
 
 
 _WARNINGS: dict[str, list[str]] = {}  # module name -> what loading it skipped (kept by the loader, not the module)
+_KEYS: dict[int, str] = {}  # id of a notebook's module -> its name in sys.modules (its __name__ is "__main__")
 
 
 def load_warnings(module: Any) -> list[str]:
     """What loading ``module`` skipped (a notebook's failing imports and statements): the
     loader's own record, not an attribute the submission could set; at most
     ``MAX_LOAD_WARNINGS`` lines, then how many more."""
-    found = list(_WARNINGS.get(getattr(module, "__name__", ""), []))
+    found = list(_WARNINGS.get(_KEYS.get(id(module), getattr(module, "__name__", "")), []))
     if len(found) > MAX_LOAD_WARNINGS:
         more = len(found) - MAX_LOAD_WARNINGS
         found = [*found[:MAX_LOAD_WARNINGS], f"... and {more} more statement(s) skipped"]
@@ -586,12 +603,16 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str]
     (see the module docstring): a statement that raises ends its cell (the rest of the cell is
     not run, as in Jupyter), one that runs too long is skipped; each with a note
     (:func:`load_warnings`), after ``notes`` (cells that were not run at all)."""
-    module = types.ModuleType(_unique_name(path))
+    key = _unique_name(path)
+    WRITTEN.clear()  # the files this notebook's %%writefile cells write
+    module = types.ModuleType(key)
     module.__file__ = path
-    warnings = _WARNINGS.setdefault(module.__name__, [])
+    warnings = _WARNINGS.setdefault(key, [])
     warnings.extend(notes or [])
-    sys.modules[module.__name__] = module
-    LOADED.add(module.__name__)
+    sys.modules[key] = module
+    LOADED.add(key)
+    _KEYS[id(module)] = key
+    prepare(module.__dict__, os.path.dirname(os.path.abspath(path)))  # __main__, display, get_ipython
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots draw nowhere
     started = time.monotonic()
     wanted = _needed_names(cells)
@@ -605,11 +626,12 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str]
                 warnings.append(f"{where}: skipped (the notebook ran {NOTEBOOK_SECONDS:g} s: after that only "
                                 "definitions, imports, assignments and what binds a name its functions use run)")
                 continue
-            code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec", dont_inherit=True)
             limit = NEEDED_SECONDS if needed else STATEMENT_SECONDS
             try:
+                code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec", flags=ALLOW_AWAIT,
+                               dont_inherit=True)  # a SyntaxError here (`return` outside a function) ends the cell
                 with _time_limit(limit):
-                    exec(code, module.__dict__)
+                    run_code(code, module.__dict__)
             except _StatementTimeout:
                 if needed:  # what it would have bound is unknown: never check a stand-in
                     raise LoadError(
@@ -619,7 +641,21 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str]
                     ) from None
                 warnings.append(f"{where}: skipped: it ran longer than {STATEMENT_SECONDS:g} s")
             except BaseException as exc:  # noqa: BLE001 - Jupyter stops the cell and goes on with the next one
+                only_ipython = ipython_only_name(exc)
+                lost = binds.union(*(_bound_names(later) for later in tree.body[position + 1:])) & (wanted | {"*"})
+                if only_ipython is not None and lost:
+                    raise LoadError(
+                        f"{where} uses IPython's `{only_ipython}`, which gradcheck does not provide, and it or the "
+                        f"rest of its cell binds {', '.join(sorted(lost))}, which the notebook's functions use: what "
+                        "Jupyter bound there is unknown, so nothing is checked; bind those names without it"
+                    ) from None
                 is_import = isinstance(exc, ImportError) and isinstance(node, ast.Import | ast.ImportFrom)
+                own = sorted(_imported_modules(node) & WRITTEN) if is_import else []
+                if own:  # not a package the grader lacks: the notebook's own file, which imported elsewhere
+                    raise LoadError(f"{where}: importing {own[0]}, which a %%writefile cell of the notebook writes, "
+                                    f"raised {type(exc).__name__}: {_one_line(exc)}; what Jupyter imported there is "
+                                    "unknown, so nothing is checked (put the file beside the notebook, or its code "
+                                    "in a cell)") from None
                 told = (f"skipped failing import ({type(exc).__name__}: {_one_line(exc)})" if is_import
                         else f"skipped: it raised {type(exc).__name__}: {_one_line(exc)}")
                 rest = len(tree.body) - position - 1
@@ -632,6 +668,15 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str]
                     break
                 warnings.append(f"{where}: {told}")
     return module
+
+
+def _imported_modules(node: ast.stmt) -> set[str]:
+    """The top-level modules an import statement names (``from a.b import c``: ``a``)."""
+    if isinstance(node, ast.Import):
+        return {alias.name.split(".")[0] for alias in node.names}
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return {node.module.split(".")[0]}
+    return set()
 
 
 def _one_line(exc: BaseException) -> str:
