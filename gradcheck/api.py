@@ -232,6 +232,7 @@ def check(
     try:
         with backend:
             report.warnings = [*opened.warnings, *getattr(backend, "warnings", [])]
+            report.review = list(getattr(backend, "review", []))
             if plan is not None and progress is not None:
                 progress(f"assignment: {plan.title} ({plan.name}; --assignment to choose another)")
             pairs: list[tuple[CheckResult, CheckResult]] = []
@@ -242,7 +243,11 @@ def check(
                 report.checks = _run_within(backend, plan, convolution, max_time, started, examples=examples,
                                             seed=seed, only=names, progress=progress, sweep=sweep,
                                             warnings=report.warnings, pairs=pairs)
-            if fix_budget and isinstance(target, str):
+            if fix_budget and isinstance(target, str) and report.review and any(
+                    not check.passed for check in report.checks):
+                report.warnings.append("fix search: skipped: the submission looks at the process it runs in (see "
+                                       "review): a fix that passes here may not make it right elsewhere")
+            elif fix_budget and isinstance(target, str):
                 from gradcheck.fix.search import search_fixes
 
                 try:

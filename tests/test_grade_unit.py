@@ -130,7 +130,8 @@ def test_tiny_class_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         table = list(csv.DictReader(handle))
     assert [r["submission"] for r in table] == ["ann", "ben", "cat", "dan", "eve"]
     assert table[2]["conv_forward"] == "missing" and table[2]["zero_pad"] == "pass"
-    assert list(table[0])[-6:] == ["isolation", "report", "isolation_reason", "convention", "path", "assignment"]
+    assert list(table[0])[-7:] == ["isolation", "report", "isolation_reason", "convention", "path", "assignment",
+                                   "review"]
     assert [r["convention"] for r in table] == ["article", "article", "article", "article", ""]
     assert table[0]["path"] == f"{tmp_path / 'class' / 'ann.py'}"
     assert table[0]["isolation_reason"] == "requested: $GRADCHECK_ISOLATION=limits-only"

@@ -180,6 +180,7 @@ class WorkerBackend(Backend):
         looks = introspection_note(list(self._declared.uses))
         if looks is not None:
             self.warnings.insert(0, looks)
+        self.review = [str(use)[:300] for use in self._declared.uses][:50]
         self.import_output = str(ready.get("output", ""))[:5000]
 
     @property

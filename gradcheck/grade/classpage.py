@@ -220,6 +220,13 @@ def format_class_md(summary: ClassSummary) -> str:
             out.append(f"- **{group.function}**: {_kind_md(group.kind)}: {len(group.fixes)} of {group.of}")
             out += [f"  - {_md(ident)}, line {_md(fix.get('line'))}: {md_code(_first_line(fix.get('before')))} -> "
                     f"{md_code(_first_line(fix.get('after')))}" for ident, fix in group.fixes]
+    flagged = [row for row in rows if row.review]
+    if flagged:
+        out += ["", "## To review", "",
+                "These submissions' code looks at the process it runs in, which a layer has no need to do: code "
+                "that does can behave one way while it is checked and another way afterwards. Read it.", ""]
+        out += [f"- {_md(row.submission.id)}: {_md('; '.join(row.review[:3]))}"
+                + (f" (and {len(row.review) - 3} more)" if len(row.review) > 3 else "") for row in flagged]
     if summary.other_course:
         out += ["", "## Graded under another course", "",
                 f"Most of the class was graded under {_md(summary.usual)}. These were graded under another "
@@ -296,6 +303,14 @@ def format_class_html(summary: ClassSummary) -> str:
                            f"<code>{_h(_first_line(fix.get('before')))}</code> -&gt; "
                            f"<code>{_h(_first_line(fix.get('after')))}</code></li>" for ident, fix in group.fixes)
                        + "</ul></li>" for group in summary.fixes) + "</ul>")
+    flagged = [row for row in rows if row.review]
+    if flagged:
+        out.append("<h2>To review</h2><p>These submissions' code looks at the process it runs in, which a layer has "
+                   "no need to do: code that does can behave one way while it is checked and another way afterwards. "
+                   "Read it.</p><ul>" + "".join(
+                       f"<li>{_link(links, row.submission.id)}: {_h('; '.join(row.review[:3]))}"
+                       + (f" (and {len(row.review) - 3} more)" if len(row.review) > 3 else "") + "</li>"
+                       for row in flagged) + "</ul>")
     if summary.other_course:
         out.append(f"<h2>Graded under another course</h2><p>Most of the class was graded under {_h(summary.usual)}. "
                    "These were graded under another course, read from the functions they define, and asked for "

@@ -15,7 +15,9 @@ submission with identical bytes), ``isolation``, ``report`` (the report folder, 
 source defines), ``path`` (what was graded: the file, or the folder or archive and the file
 in it) and ``assignment`` (the assignment whose layers were graded, ``gradcheck.plans``:
 ``cs231n-a2``, ``dls-c1w4``, ...; empty for the convolution notebook alone; each assignment's
-functions get their columns after the conventions', ``gradcheck.grade.courses``). Every text
+functions get their columns after the conventions', ``gradcheck.grade.courses``) and ``review``
+(what in the submission's source looks at the process it runs in, ``report.review``: no verdict
+depends on it, a person should read that code; empty for most). Every text
 cell goes through :func:`gradcheck.render.escape.csv_cell` (one line, never a formula).
 
 Per submission, ``submissions/<id>/`` holds what ``gradcheck check --report``
@@ -45,7 +47,7 @@ from gradcheck.render.escape import csv_cell, file_text, md_block
 LEADING = ("submission", "passed", "score", "max_score")
 TRAILING = (
     "load_error", "duration_s", "sha256", "outcome", "same_as", "isolation", "report", "isolation_reason",
-    "convention", "path", "assignment",
+    "convention", "path", "assignment", "review",
 )
 COLUMNS = (*LEADING, *CONTRACT_FUNCTIONS, *TRAILING)  # a class of the article's course
 
@@ -94,6 +96,7 @@ class Row:
     report: dict[str, Any] | None = None  # Report.to_dict(), when graded
     convention: str | None = None  # whose functions (gradcheck.conventions); None for an entry that is no submission
     assignment: str | None = None  # the assignment whose layers were graded (gradcheck.plans), None for none
+    review: list[str] = field(default_factory=list)  # what in the source looks at the process (report.review)
 
     @property
     def report_dir(self) -> str:
@@ -111,6 +114,7 @@ class Row:
             sub.sha256, self.outcome, self.same_as, self.isolation or "", self.report_dir,
             " ".join((self.isolation_reason or "").split()),
             self.convention or "", sub.path or sub.label, self.assignment or "",
+            " ".join("; ".join(self.review).split())[:500],
         ]
         return [csv_cell(value) for value in values]
 
@@ -168,7 +172,8 @@ def make_row(submission: Submission, result: dict[str, Any] | None, required: tu
     return Row(submission, "graded", passed=passed, score=points, max_score=max_score, statuses=statuses,
                load_error=load_error, duration_s=result.get("duration_s"),
                isolation=result.get("isolation"), isolation_reason=report.get("isolation_reason"), report=report,
-               convention=named.name, assignment=named.assignment or None)
+               convention=named.name, assignment=named.assignment or None,
+               review=[str(item) for item in report.get("review") or []])
 
 
 def mark_duplicates(rows: list[Row]) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.conventions import ARTICLE_LAYERS, CS231N, convention, detect
 from gradcheck.errors import LoadError
-from gradcheck.load.inspection import Use, introspection
+from gradcheck.load.inspection import Use, introspection, local_modules
 
 MAX_STAR_DEPTH = 3  # ``from a import *`` followed through at most this many sibling modules
 MAX_SOURCE_BYTES = 8 << 20  # a larger .py (or a notebook with more code than that) is refused: it cannot be read
@@ -51,7 +51,12 @@ def declared(target: str, is_path: bool, named: str | None = None) -> Declared:
     convention ``named`` (None: the one its layers show, ``detect``); unreadable or unparsable
     sources declare nothing (the worker then reports the load error)."""
     names = _names_of_path(target, 0) if is_path else _names_of_module(target)
-    uses = tuple(introspection(_trees(target))) if is_path else ()
+    uses: tuple[Use, ...] = ()
+    if is_path:  # the target, and the modules of its own it imports: their code runs as its does
+        uses = tuple(introspection(_trees(target)))
+        if target.endswith(".py"):
+            for module in local_modules(target):
+                uses += tuple(introspection(_trees(module), os.path.basename(module)))
     return Declared(frozenset(names), convention(named or detect(names)).name, uses)
 
 

@@ -11,6 +11,8 @@ not change a verdict: correct code may use ``sys.argv`` in a ``__main__`` block)
 from __future__ import annotations
 
 import ast
+import dataclasses
+import os
 from dataclasses import dataclass
 
 # (module, attribute) pairs, and bare names, whose use is flagged; what each can tell
@@ -41,14 +43,30 @@ ATTRIBUTES: dict[tuple[str, str], str] = {
     ("traceback", "format_stack"): "walks the call stack",
     ("traceback", "walk_stack"): "walks the call stack",
     ("traceback", "print_stack"): "walks the call stack",
+    ("sys", "stdout"): "looks at where its output goes (the checker captures it)",
+    ("sys", "stderr"): "looks at where its output goes (the checker captures it)",
+    ("sys", "__stdout__"): "looks at where its output goes (the checker captures it)",
+    ("sys", "__stderr__"): "looks at where its output goes (the checker captures it)",
+    ("sys", "stdin"): "looks at its input stream",
+    ("threading", "active_count"): "counts the process's threads",
+    ("threading", "enumerate"): "lists the process's threads",
+    ("os", "getcwd"): "looks at the folder it runs in",
+    ("socket", "gethostname"): "looks at the machine it runs on",
+    ("platform", "node"): "looks at the machine it runs on",
 }
 # attributes of frames and tracebacks, on whatever object: how code walks a stack without inspect
 FRAME_ATTRIBUTES = {"tb_frame", "tb_next", "f_back", "f_globals", "f_locals", "f_code", "gi_frame", "cr_frame",
                     "__traceback__"}
 MODULES = {"ctypes": "loads C code", "cffi": "loads C code", "threading": None,  # None: not flagged
            "resource": "reads the process's resource limits (the checker sets them)",
-           "psutil": "looks at processes", "signal": "handles the process's signals"}
-NAMES = {"__builtins__": "changes the builtins", "_getframe": "walks the call stack"}
+           "psutil": "looks at processes", "signal": "handles the process's signals",
+           "base64": "decodes text at run time (code hidden from a reader?)",
+           "marshal": "loads code objects", "zlib": "decompresses data at run time (code hidden from a reader?)"}
+NAMES = {"__builtins__": "changes the builtins", "_getframe": "walks the call stack",
+         "exec": "runs code made at run time, which no reader of the source sees",
+         "eval": "runs code made at run time, which no reader of the source sees",
+         "compile": "compiles code made at run time, which no reader of the source sees",
+         "__import__": "imports a module by a name made at run time"}
 
 
 @dataclass(frozen=True)
@@ -58,13 +76,16 @@ class Use:
     line: int
     what: str
     why: str
+    path: str = ""  # the file, when not the target itself (a module of the submission it imports)
 
     def __str__(self) -> str:
-        return f"{self.what} at line {self.line} ({self.why})"
+        where = f"line {self.line}" + (f" of {self.path}" if self.path else "")
+        return f"{self.what} at {where} ({self.why})"
 
 
-def introspection(trees: list[ast.Module]) -> list[Use]:
-    """The flagged uses in ``trees`` (a file, or a notebook's cells), in source order."""
+def introspection(trees: list[ast.Module], path: str = "") -> list[Use]:
+    """The flagged uses in ``trees`` (a file, or a notebook's cells), in source order; ``path``:
+    the file's name to show, when it is not the target itself."""
     found: list[Use] = []
     for tree in trees:
         aliases = _module_aliases(tree)
@@ -75,14 +96,41 @@ def introspection(trees: list[ast.Module]) -> list[Use]:
             if use is None and isinstance(node, ast.Name) and node.id == "__name__" and id(node) not in allowed:
                 use = Use(node.lineno, "__name__", "tells how the module was loaded (beyond `== '__main__'`)")
             if use is not None:
-                found.append(use)
+                found.append(dataclasses.replace(use, path=path) if path else use)
         found += [
-            Use(node.lineno, "a module-level __getattr__", "can hand each caller a different function")
+            Use(node.lineno, "a module-level __getattr__", "can hand each caller a different function", path)
             for node in tree.body
             if isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
         ]
     unique = {(use.line, use.what): use for use in found}
     return sorted(unique.values(), key=lambda use: (use.line, use.what))
+
+
+def local_modules(path: str, limit: int = 50) -> list[str]:
+    """The ``.py`` files beside ``path`` that it imports by name, and those they import, in the
+    order found (at most ``limit``): the submission's own modules, whose code runs as its does."""
+    folder = os.path.dirname(os.path.abspath(path))
+    found: list[str] = []
+    queue = [path]
+    while queue and len(found) < limit:
+        current = queue.pop(0)
+        try:
+            with open(current, "rb") as handle:
+                tree = ast.parse(handle.read(), current)
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level <= 1 else [])
+            for name in names:
+                for candidate in (os.path.join(folder, *name.split(".")) + ".py",
+                                  os.path.join(folder, *name.split("."), "__init__.py")):
+                    if os.path.isfile(candidate) and candidate not in found and \
+                            os.path.abspath(candidate) != os.path.abspath(path):
+                        found.append(candidate)
+                        queue.append(candidate)
+                        break
+    return found[:limit]
 
 
 def _module_aliases(tree: ast.Module) -> dict[str, str]:

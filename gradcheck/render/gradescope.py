@@ -121,9 +121,14 @@ def gradescope_results(
             "summary": report.summary(),
             "required": list(report.required),
             "isolation": report.isolation,
+            "review": list(report.review),  # what looks at the process: for the instructor to read
         },
         "tests": tests,
     }
+    if report.review:
+        results["output"] += ("\n\n**To review**: the submission's code looks at the process it runs in, which a "
+                              "layer has no need to do; its verdict may not hold elsewhere:\n"
+                              + "\n".join(f"- {md_inline(item)}" for item in report.review[:8]))
     if report.duration_s is not None and math.isfinite(report.duration_s):
         results["execution_time"] = int(math.ceil(report.duration_s))
     return results

@@ -187,6 +187,9 @@ class Report:
     # the assignment whose layers were checked (gradcheck.plans: "cs231n-a2", ...), None for the
     # convolution notebook alone
     plan: str | None = None
+    # what in the submission's source looks at the process it runs in (gradcheck.load.inspection),
+    # one line each: no verdict depends on it, a person should review it (a grader's review column)
+    review: list[str] = field(default_factory=list)
 
     def required_missing(self) -> list[CheckResult]:
         """The ``missing`` checks of required functions (they fail the run)."""
@@ -247,6 +250,7 @@ class Report:
             "limits": self.limits,
             "bound": list(self.bound),
             "plan": self.plan,
+            "review": list(self.review),
         }
 
     @classmethod
@@ -266,6 +270,7 @@ class Report:
             limits=data.get("limits"),
             bound=list(data.get("bound") or []),
             plan=data.get("plan"),
+            review=list(data.get("review") or []),
         )
 
 
