@@ -57,6 +57,7 @@ RULES: tuple[templates.Rule, ...] = (
     templates.other_mode,
     templates.window_size,
     templates.kernel_flipped,
+    templates.kernel_transposed,
     templates.hw_swapped,
     templates.crop_offset,
     templates.equals_other_tensor,

@@ -27,6 +27,10 @@ CAUSES: dict[str, str] = {
         "the kernel is rotated by 180 degrees (true convolution); the layer is a "
         "cross-correlation: use W[p, q] as is, without flipping"
     ),
+    "kernel_transposed": (
+        "the kernel is transposed: W[q, p] is used where W[p, q] belongs (the kernel's row and column "
+        "indices, or axes, swapped); window element [p, q] multiplies W[p, q]"
+    ),
     "hw_swapped": (
         "the height and width axes are swapped (arrays are NHWC: index [i, h, w, c], W is (f, f, n_C_prev, n_C))"
     ),

@@ -183,6 +183,37 @@ def kernel_flipped(case: Case, evaluate: Evaluate | None) -> Found:
     return None
 
 
+def kernel_transposed(case: Case, evaluate: Evaluate | None) -> Found:
+    """W read as W[q, p] for W[p, q] (the kernel's two spatial axes swapped): the reference
+    computed with W.swapaxes(0, 1) reproduces the analytic Z or dA_prev (conv_single_step: the
+    window's sum with the transposed kernel) at every element."""
+    found = case.arrays()
+    if found is None:
+        return None
+    a, n, tol = found
+    if case.function == "conv_single_step":
+        window, W, b = (case.inputs.get(key) for key in ("a_slice_prev", "W", "b"))
+        if window is None or W is None or b is None or np.ndim(W) != 3 or np.shape(W)[0] < 2:
+            return None
+        W = np.asarray(W, dtype=np.float64)
+        computed = np.array(np.sum(np.asarray(window, dtype=np.float64) * W.swapaxes(0, 1)) + float(np.sum(b)))
+        what = "the window's sum"
+    elif case.function in ("conv_forward", "conv_backward") and case.quantity in ("Z", "dA_prev"):
+        inputs = conv_inputs(case)
+        if inputs is None or inputs[1].shape[0] < 2 or inputs[1].shape[0] != inputs[1].shape[1]:
+            return None
+        computed = reference_quantity(case, W=np.ascontiguousarray(inputs[1].swapaxes(0, 1)))
+        what = f"the reference {case.quantity}"
+    else:
+        return None
+    if computed is None or np.shape(computed) != a.shape or not close(a, computed, tol):
+        return None
+    return "kernel_transposed", (
+        f"analytic {case.quantity} equals {what} computed with the kernel transposed (W.swapaxes(0, 1): W[q, p] "
+        f"for W[p, q]) at all {a.size} elements, while {mismatch_summary(a, n, tol)}"
+    )
+
+
 def hw_swapped(case: Case, evaluate: Evaluate | None) -> Found:
     found = case.arrays()
     if found is None:
@@ -329,6 +360,7 @@ NEEDS: dict[Rule, frozenset[str]] = {
     other_mode: frozenset({"window", "interior"}),
     window_size: frozenset({"window", "interior"}),
     kernel_flipped: frozenset({"window"}),
+    kernel_transposed: frozenset({"window"}),
     hw_swapped: frozenset({"window", "interior"}),
     crop_offset: frozenset({"interior", "batch"}),
     equals_other_tensor: frozenset({"window", "batch", "channels", "interior"}),
