@@ -356,6 +356,8 @@ WITNESSES: dict[str, list[Case]] = {
         Case("pool_backward", STRIDE_GT_F, "average", raises=TypeError),
     ],
     "bug_nchw_forward": [Case("conv_forward", OVERLAP), Case("conv_forward", STRIDE_GT_F)],
+    "bug_pool_max_from_zero": [Case("pool_forward", F1, "max"), Case("pool_forward", STRIDE_GT_F, "max"),
+                               Case("pool_forward", OVERLAP, "average", expect="matches")],
     "bug_kernel_transposed": [Case("conv_forward", OVERLAP), Case("conv_forward", STRIDE_GT_F),
                               Case("conv_forward", F1, expect="matches")],
     "bug_pool_float32": [*_both("pool_forward", OVERLAP), *_both("pool_forward", STRIDE_GT_F)],

@@ -88,6 +88,7 @@ ZOO: dict[str, Expectation] = {
     "bug_pool_mode_keyword_only": _bug("pool_backward", diagnosis="call_signature"),
     "bug_nchw_forward": _bug("conv_forward", diagnosis="layout"),
     "bug_kernel_transposed": _bug("conv_forward", diagnosis="kernel_transposed"),
+    "bug_pool_max_from_zero": _bug("pool_forward", diagnosis="max_from_zero"),
     # one realistic mistake each, in the course's loop style (see each file's docstring)
     "bug_pool_skip_last_row": _bug("pool_backward", diagnosis="skipped_windows"),
     "bug_conv_skip_last_col": _bug("conv_backward", diagnosis="skipped_windows"),

@@ -55,6 +55,7 @@ RULES: tuple[templates.Rule, ...] = (
     templates.all_zero,
     templates.bias,
     templates.other_mode,
+    templates.max_from_zero,
     templates.window_size,
     templates.kernel_flipped,
     templates.kernel_transposed,

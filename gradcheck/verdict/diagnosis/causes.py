@@ -27,6 +27,10 @@ CAUSES: dict[str, str] = {
         "the kernel is rotated by 180 degrees (true convolution); the layer is a "
         "cross-correlation: use W[p, q] as is, without flipping"
     ),
+    "max_from_zero": (
+        "the running maximum starts at 0 (best = 0) instead of at the window's first element (or -inf): a "
+        "window whose values are all negative gets 0; start from np.max of the window, or -np.inf"
+    ),
     "kernel_transposed": (
         "the kernel is transposed: W[q, p] is used where W[p, q] belongs (the kernel's row and column "
         "indices, or axes, swapped); window element [p, q] multiplies W[p, q]"

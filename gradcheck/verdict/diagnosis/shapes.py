@@ -174,7 +174,16 @@ def wrong_shape(case: Case, evaluate: Evaluate | None) -> Found:
     evidence = (f"{case.quantity} had the wrong shape on {len(observed)} cases of different sizes ("
                 + "; ".join(_short(geometry) for geometry, _, _ in observed) + f"): {sizes}")
     causes = list({found_id: text for found_id, _, text, _ in reversed(named)}.values())[::-1]  # one per id
-    return "wrong_shape", evidence, "; ".join(causes)
+    return "wrong_shape", evidence, _joined(causes)
+
+
+def _joined(causes: list[str]) -> str:
+    """The causes in one sentence, a reason they share said once: "axis 0 has size m where 1
+    belongs; axis 3 has size 1 where n_C belongs: a sum over the wrong axes, ..."."""
+    reasons = {cause.partition(": ")[2] for cause in causes}
+    if len(causes) > 1 and len(reasons) == 1 and all(cause.startswith("axis ") for cause in causes):
+        return "; ".join(cause.partition(": ")[0] for cause in causes) + ": " + reasons.pop()
+    return "; ".join(causes)
 
 
 def _explain_axis(k: int, observed: list[tuple[dict[str, Any], tuple[int, ...], tuple[int, ...]]],
@@ -198,16 +207,18 @@ def _explain_axis(k: int, observed: list[tuple[dict[str, Any], tuple[int, ...], 
                 fitting.append(("input_has_output_size", f"n_{axis} (the output size)",
                                 f"the result has the output size n_{axis} on this axis where the input's "
                                 f"n_{axis}_prev belongs"))
-    right_names = [name for name in COUNTS[:3] if all(name in geometry and expected[k] == int(geometry[name])
-                                                      for geometry, _, expected in observed)]
-    for name in COUNTS if len(right_names) == 1 else ():
-        if all(name in geometry for geometry, _, _ in observed) \
-                and _fits(observed, [], k, lambda geometry, name=name: int(geometry[name]), None):
+    def count(geometry: dict[str, Any], name: str) -> int:
+        return 1 if name == "1" else int(geometry[name])
+
+    known = [name for name in (*COUNTS, "1") if name == "1" or all(name in g for g, _, _ in observed)]
+    right_names = [name for name in known if name != "f"
+                   and all(expected[k] == count(geometry, name) for geometry, _, expected in observed)]
+    for name in known if len(right_names) == 1 else ():
+        if _fits(observed, [], k, lambda geometry, name=name: count(geometry, name), None):
             fitting.append(("window_axis_left" if name == "f" else f"{name}_for_{right_names[0]}", name,
                             f"axis {k} has size {name} where {right_names[0]} belongs: "
                             + ("a window axis is left in the result (the sum or mean runs over the wrong axes)"
-                               if name == "f" else "a sum or contraction over the wrong axis, or the axes in the "
-                               "wrong order")))
+                               if name == "f" else "a sum over the wrong axes, or the axes in the wrong order")))
     return fitting[0] if len({ident for ident, _, _ in fitting}) == 1 else None  # one kind of mistake, or nothing
 
 

@@ -135,6 +135,23 @@ def other_mode(case: Case, evaluate: Evaluate | None) -> Found:
     return None
 
 
+def max_from_zero(case: Case, evaluate: Evaluate | None) -> Found:
+    """A running maximum started at 0 (``best = 0``) instead of the window's first element: the
+    analytic max pooling equals max(reference, 0) at every element, and some window is all negative."""
+    if case.function != "pool_forward" or case.mode != "max":
+        return None
+    found = case.arrays()
+    if found is None:
+        return None
+    a, n, tol = found
+    if not np.any(n < 0) or not close(a, np.maximum(n, 0.0), tol):
+        return None
+    return "max_from_zero", (
+        f"analytic {case.quantity} equals max(reference, 0) at all {a.size} elements: the {int(np.sum(n < 0))} "
+        f"windows whose values are all negative give 0, while {mismatch_summary(a, n, tol)}"
+    )
+
+
 def window_size(case: Case, evaluate: Evaluate | None) -> Found:
     """pool_forward's windows are (f - 1) x (f - 1) or (f + 1) x (f + 1) at the right places."""
     if case.function != "pool_forward":
@@ -361,6 +378,7 @@ NEEDS: dict[Rule, frozenset[str]] = {
     window_size: frozenset({"window", "interior"}),
     kernel_flipped: frozenset({"window"}),
     kernel_transposed: frozenset({"window"}),
+    max_from_zero: frozenset(),  # any case with an all-negative window shows it
     hw_swapped: frozenset({"window", "interior"}),
     crop_offset: frozenset({"interior", "batch"}),
     equals_other_tensor: frozenset({"window", "batch", "channels", "interior"}),
