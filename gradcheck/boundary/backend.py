@@ -162,6 +162,9 @@ def select_output(outcome: Outcome, call: Call) -> Outcome:
     return outcome
 
 
+MESSAGE_CHARS = 4000  # of a submission's exception message kept (the reports show less)
+
+
 def trimmed_traceback(exc: BaseException, keep_file: Callable[[str], bool]) -> str:
     """``Type: message`` and the stack frames for which ``keep_file(filename)`` is true."""
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if keep_file(frame.filename)]
@@ -169,6 +172,8 @@ def trimmed_traceback(exc: BaseException, keep_file: Callable[[str], bool]) -> s
         text = str(exc)
     except BaseException:  # noqa: BLE001 - a submission's exception may fail to print
         text = "(its message could not be shown: its __str__ raised)"
+    if len(text) > MESSAGE_CHARS:  # cut where it is made: a 20 MB message per call cost minutes downstream
+        text = text[:MESSAGE_CHARS] + f" ... ({len(text) - MESSAGE_CHARS} more characters)"
     lines = [f"{type(exc).__name__}: {text}"]
     if frames:
         lines.append("Traceback (submission frames only):")

@@ -178,6 +178,9 @@ def grade_one(
     return gradescope_for_grade(row.report, require, expected)
 
 
+AUTOGRADER_MAX_TIME = 420.0  # seconds: Gradescope stops a container at 600 s by default (setup and copy included)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m gradcheck.grade.autograder run SUBMISSION_DIR RESULTS_JSON [options]``."""
     from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
@@ -197,13 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--require", default="all")
     parser.add_argument("--convention", choices=("article", "cs231n"), default="article")
     parser.add_argument("--assignment", default="none", help="the assignment's name (gradcheck.plans) or none")
+    parser.add_argument("--max-time", type=_seconds, default=AUTOGRADER_MAX_TIME,
+                        help=f"the submission's time budget (default {AUTOGRADER_MAX_TIME:g} s: below Gradescope's "
+                        "default 600 s container limit, so that a slow submission gets timeout rows, not "
+                        "'autograder failed')")
     args = parser.parse_args(argv)
     if args.seed is None:
         import secrets
 
         args.seed = secrets.randbelow(2**31)
     assignment = None if args.assignment == "none" else args.assignment
-    settings = Settings(examples=args.examples, seed=args.seed, timeout=args.timeout)  # each its own: told below
+    settings = Settings(examples=args.examples, seed=args.seed, timeout=args.timeout,  # each its own: told below
+                        max_time=args.max_time)
     results = gradescope_for_grade_safe(args.submission_dir, settings, parse_require(args.require), args.convention,
                                         assignment)
     path = Path(args.results_json)
