@@ -9,10 +9,10 @@ from types import ModuleType
 from typing import Any
 
 from gradcheck.boundary.backend import Backend, InProcessBackend
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.conventions import contract_name
 from gradcheck.conventions import convention as convention_named
 from gradcheck.errors import LoadError, UsageError
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS, GROUPS
 from gradcheck.verdict.results import CheckResult, Report
 
 DEFAULT_EXAMPLES = 200  # reference.naive: ~2.5 s isolated on 2 cores (benchmarks/bench_engine.py)
@@ -302,20 +302,9 @@ def _run_all(backend: Backend, plan: Any, convolution: bool, *, examples: int, s
     return results
 
 
-# a forward and its backward are checked together: the backward uses the forward's own cache
-_BUDGET_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("zero_pad",),
-    ("conv_single_step",),
-    ("conv_forward", "conv_backward"),
-    ("pool_forward", "pool_backward"),
-    ("create_mask_from_window",),
-    ("distribute_value",),
-)
-
-
 def _groups(plan: Any, convolution: bool) -> list[tuple[str, ...]]:
     """The budget's groups: the contract's, then each plan layer with the backwards of it."""
-    groups = list(_BUDGET_GROUPS) if convolution else []
+    groups = list(GROUPS) if convolution else []
     if plan is not None:
         grouped: dict[str, list[str]] = {}
         for layer in plan.layers:

@@ -31,9 +31,9 @@ from gradcheck.api import (
     validate_assignment,
     validate_require,
 )
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import UsageError
 from gradcheck.fix import DEFAULT_FIX_BUDGET
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 from gradcheck.render.terminal import Progress, format_report, use_color
 from gradcheck.verdict.results import Report, json_safe
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 from gradcheck.verdict.results import CheckResult, Detail
 
 

@@ -2,7 +2,7 @@
 
 Loaded through the ``pytest11`` entry point in every pytest session; without
 ``--impl`` it adds nothing to collection. With it, the session gets one item per
-(function, quantity) of ``gradcheck.engine.PLAN`` for the functions PATH defines
+(function, quantity) of ``gradcheck.plans.convolution.plan.PLAN`` for the functions PATH defines
 (``my_layers.py::conv_backward[dW]``, ``reference.naive::pool_backward[dA_prev[max]]``).
 ``-k``/``-m gradcheck`` and ids on the command line
 (``pytest --impl my_layers.py my_layers.py::conv_backward``) select as usual, and
@@ -175,7 +175,7 @@ class _Session:
             self.load_error = str(exc)
 
     def plan(self) -> list[tuple[str, str]]:
-        from gradcheck.engine.plan import PLAN, mode_of, specs_for
+        from gradcheck.plans.convolution.plan import PLAN, mode_of, specs_for
 
         present = self.backend.functions()
         modes = tuple(getattr(self.backend, "pool_modes", ("max", "average")))

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import reference
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 
 def reference_namespace(**overrides) -> SimpleNamespace:

@@ -20,9 +20,9 @@ from gradcheck.boundary import protocol
 from gradcheck.boundary.values import StridedView, strided_view
 from gradcheck.cli import main
 from gradcheck.engine import numeric as fd
-from gradcheck.engine import sampling
 from gradcheck.engine.checks.case import hparameters_of
 from gradcheck.load.cs231n import CS231nAdapter
+from gradcheck.plans.convolution import sampling
 from gradcheck.strategies import ConvGeometry, PoolGeometry
 
 HEADER = '''

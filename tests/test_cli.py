@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 
 from gradcheck.cli import main
-from gradcheck.contract import CONTRACT_FUNCTIONS
-from gradcheck.engine.runner import PLAN
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
+from gradcheck.plans.convolution.plan import PLAN
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 FAST = ["--examples", "2", "--timeout", "2"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gradcheck.cli import main
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 FAST = ["--examples", "2", "--timeout", "5", "-q"]

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 
 from gradcheck.api import check
 from gradcheck.boundary.backend import InProcessBackend
-from gradcheck.engine import sampling
-from gradcheck.engine.plan import CS231N_SPECS, SPECS, specs_for
 from gradcheck.engine.runner import OutsideContract, evaluate_case
 from gradcheck.load.loaders import as_contract
+from gradcheck.plans.convolution import sampling
+from gradcheck.plans.convolution.plan import CS231N_SPECS, SPECS, specs_for
 from gradcheck.strategies import (
     CS231nConvGeometry,
     CS231nPoolGeometry,

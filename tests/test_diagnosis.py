@@ -18,8 +18,8 @@ import reference
 import reference.naive
 from gradcheck.boundary.backend import InProcessBackend
 from gradcheck.engine.runner import evaluate_case
-from gradcheck.verdict.diagnosis import CAUSES, RULES, diagnose
-from gradcheck.verdict.diagnosis.common import nondegenerate
+from gradcheck.plans.convolution.diagnosis import CAUSES, RULES, diagnose
+from gradcheck.plans.convolution.diagnosis.common import nondegenerate
 from gradcheck.verdict.results import CheckResult, Detail
 
 
@@ -129,7 +129,7 @@ def test_correct_code_gets_no_hint_even_when_its_result_is_called_a_failure(modu
 
 def test_every_rule_is_silent_on_correct_arrays():
     result, evaluate, _ = failing_result(reference, "conv_backward", "dA_prev", CONV, seed=1)
-    from gradcheck.verdict.diagnosis.common import case_from_result
+    from gradcheck.plans.convolution.diagnosis.common import case_from_result
 
     case = case_from_result(result)
     assert all(rule(case, evaluate) is None for rule in RULES)

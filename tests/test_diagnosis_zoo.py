@@ -11,7 +11,7 @@ import pytest
 from zoo.manifest import CORRECT, DIAGNOSES, ZOO, checked
 
 from gradcheck import Report
-from gradcheck.verdict.diagnosis import CAUSES
+from gradcheck.plans.convolution.diagnosis import CAUSES
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning"),

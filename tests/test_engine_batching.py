@@ -18,8 +18,9 @@ from gradcheck.boundary.backend import Call, InProcessBackend
 from gradcheck.boundary.isolated import WorkerBackend
 from gradcheck.engine.checks.case import Context
 from gradcheck.engine.driver import run_cases
-from gradcheck.engine.plan import SPECS
-from gradcheck.engine.sampling import (
+from gradcheck.engine.screening import factory
+from gradcheck.plans.convolution.plan import SPECS
+from gradcheck.plans.convolution.sampling import (
     CONV_FILTERS,
     CONV_PADS,
     CONV_STRIDES,
@@ -29,8 +30,7 @@ from gradcheck.engine.sampling import (
     shrink_key,
     smallest_case,
 )
-from gradcheck.engine.sampling import usual as sampling_usual
-from gradcheck.engine.screening import factory
+from gradcheck.plans.convolution.sampling import usual as sampling_usual
 from gradcheck.strategies import ConvGeometry, PoolGeometry
 
 # --- drawing cases --------------------------------------------------------------------------

@@ -60,7 +60,7 @@ from scipy import signal  # noqa: E402
 from zoo.manifest import TRANSFORM, load  # noqa: E402
 
 from gradcheck.engine import numeric as fd  # noqa: E402
-from gradcheck.engine.checks.conv import conv_transform_bound  # noqa: E402
+from gradcheck.plans.convolution.checks.conv import conv_transform_bound  # noqa: E402
 from gradcheck.verdict.compare import NORMWISE, NORMWISE_NOTE, Comparison  # noqa: E402
 
 TRANSFORM_CASES = [

@@ -115,7 +115,8 @@ def test_perturbations_on_the_grid_are_exact():
 def test_step_sweep_dips_to_rounding_for_correct_code_and_stays_flat_for_a_bug():
     from zoo.manifest import load
 
-    from gradcheck.engine.runner import SPECS, step_sweep
+    from gradcheck.engine.runner import step_sweep
+    from gradcheck.plans.convolution.plan import SPECS
 
     spec = SPECS[("conv_backward", "dA_prev")]
     good = step_sweep(InProcessBackend(reference), "conv_backward", "dA_prev", spec.representative, 0, set())

@@ -170,7 +170,7 @@ def test_a_non_callable_contract_name_says_so():
 
 
 def test_border_only_cause_does_not_blame_padding_at_pad_0():
-    from gradcheck.verdict.diagnosis import diagnose
+    from gradcheck.plans.convolution.diagnosis import diagnose
     from gradcheck.verdict.results import CheckResult, Detail
 
     numeric = np.random.default_rng(0).standard_normal((1, 6, 6, 1))

@@ -12,7 +12,7 @@ from helpers_impl import reference_namespace, scale_one_element
 import gradcheck
 import reference
 import reference.naive
-from gradcheck.engine.runner import PLAN
+from gradcheck.plans.convolution.plan import PLAN
 
 
 @pytest.mark.parametrize("implementation", [reference, reference.naive], ids=["reference", "naive"])

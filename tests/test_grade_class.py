@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from grade_helpers import CONTEXT_DEPENDENT, WEAKEST, build_class, expected_row, run_env
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.grade.store import Store
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 EXAMPLES = 10
 TIMEOUT = 2.0

@@ -13,13 +13,13 @@ from fixture_files import place
 from grade_helpers import KILLS_PARENT, ONLY_ZERO_PAD, SUBMISSIONS, ZOO
 
 from gradcheck.cli import main
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import UsageError
 from gradcheck.grade import grade, parse_require
 from gradcheck.grade.executors import LocalExecutor
 from gradcheck.grade.gradebook import gradescope_for_grade
 from gradcheck.grade.store import Store, result_key
 from gradcheck.grade.task import function_statuses, score
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 
 def check(function: str, status: str, quantity: str = "q") -> dict:

@@ -25,7 +25,7 @@ from fixture_files import place, uses_course_loops
 from grade_helpers import ZOO, expected_row, run_env
 from hostile_entries import CORRECT, SECRET, add_hostile_entries, remove_deep
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 EXAMPLES = 3
 

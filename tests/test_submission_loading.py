@@ -11,7 +11,6 @@ import pytest
 
 import reference
 from gradcheck.boundary.backend import InProcessBackend
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import LoadError
 from gradcheck.load.cs231n import CS231nAdapter
 from gradcheck.load.loaders import (
@@ -22,6 +21,7 @@ from gradcheck.load.loaders import (
     load_submission,
     load_warnings,
 )
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 

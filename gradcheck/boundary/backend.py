@@ -30,8 +30,9 @@ from types import ModuleType
 from typing import Any
 
 from gradcheck.boundary.values import CacheRef, FortranOrder, StridedView, strided_view, to_wire
-from gradcheck.contract import CONTRACT_FUNCTIONS, FATAL_STATUSES
+from gradcheck.contract import FATAL_STATUSES
 from gradcheck.contract import CallStatus as Status
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 OUTPUT_LIMIT = 4000  # characters of captured stdout/stderr kept per call
 KEEP_RESULT = -1  # a ``keep`` index: the whole returned value stays on the implementation's side

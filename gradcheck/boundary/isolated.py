@@ -47,8 +47,9 @@ from gradcheck.boundary.protocol import (
 )
 from gradcheck.boundary.siblings import refusal_note, shown_to_worker
 from gradcheck.boundary.values import CacheRef
-from gradcheck.contract import CALL_STATUSES, CONTRACT_FUNCTIONS
+from gradcheck.contract import CALL_STATUSES
 from gradcheck.plans import plan_for
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 GiB = 1 << 30
 BATCH_TIMEOUT_CAP = 300.0  # seconds: the longest a batch of calls may take in total

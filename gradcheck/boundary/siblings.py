@@ -24,8 +24,8 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.load.cs231n import DISPLAY_NAMES
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 MAX_SIBLINGS = 50
 MAX_FOLDER_FILES = 500  # code files of a folder read to tell a class folder from one submission's

@@ -27,7 +27,7 @@ from gradcheck.boundary.backend import (
 )
 from gradcheck.boundary.protocol import Closed, decode, encode, pack, read_message, write_all
 from gradcheck.boundary.variants import build_variant, traced
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 
 def _die_with_parent() -> None:

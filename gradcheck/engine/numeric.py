@@ -164,13 +164,14 @@ def sparse_upstream(seed: int) -> bool:
     return bool(int(seed) & SPARSE_UPSTREAM)
 
 
-DEFAULT_MODE = 1 << 37  # an array seed with this bit calls max pool_forward without its mode argument
+DEFAULT_MODE = 1 << 37  # an array seed with this bit calls the function without an argument it has a default for
 
 
 def default_mode(seed: int) -> bool:
-    """Whether the case with this seed calls the article's pool_forward of a max case without
-    ``mode``, as the course's notebook calls ``pool_forward(A_prev, hparameters)``: the contract's
-    default is ``mode="max"`` (pool_backward is passed its mode, as the notebook passes it)."""
+    """Whether the case with this seed calls its function without an argument whose default the
+    contract fixes, as the course's notebook calls it (the plan's case says which and when: the
+    convolution notebook's ``pool_forward(A_prev, hparameters)`` of a max case, whose default is
+    ``mode="max"``; ``gradcheck.plans.convolution.checks.pool.without_mode``)."""
     return bool(int(seed) & DEFAULT_MODE)
 
 

@@ -1,10 +1,11 @@
 """The engine: draw cases, screen them in batches, shrink a failure, explain the minimal one.
 
-For every (function, quantity) of :data:`PLAN` that the implementation defines:
+For every (function, quantity) of the plan (``gradcheck.plans.convolution.plan.PLAN``) that the
+implementation defines:
 
 1. ``examples`` cases: a fixed representative geometry (checked per element and for
-   determinism) and cases drawn by ``gradcheck.engine.sampling`` (geometry and an
-   array seed, from a Generator seeded by ``seed``), each screened with the cheap
+   determinism) and cases drawn by the spec (``gradcheck.plans.convolution.sampling``: geometry
+   and an array seed, from a Generator seeded by ``seed``), each screened with the cheap
    check (directional for gradients). Cases run in chunks through
    ``gradcheck.engine.driver``: the calls of a whole chunk cross to the worker in a
    few round trips;
@@ -18,9 +19,13 @@ reference forward with the contract's cache (each function judged on its own).
 
 Cases are drawn from the contract of the submission's convention
 (``backend.convention``: the article's course, or CS231n with rectangular windows and
-output sizes that are integers; ``gradcheck.engine.plan.specs_for``), never outside it.
-The engine works in the article's names and NHWC; each verdict is shown in the
-convention's names and layout (``gradcheck.conventions``) once it is complete.
+output sizes that are integers; ``gradcheck.plans.convolution.plan.specs_for``), never outside it.
+
+The engine names no function: the plan's table, its specs and their facts (which gradients
+are swept, which functions are screened jointly, which forwards are trusted once they pass)
+and its diagnosis are the plan's (``gradcheck.plans.convolution``). The engine works in the
+article's names and NHWC; each verdict is shown in the convention's names and layout
+(``gradcheck.conventions``) once it is complete.
 """
 
 from __future__ import annotations
@@ -32,12 +37,12 @@ from typing import Any
 from gradcheck.boundary.backend import Backend
 from gradcheck.conventions import ARTICLE, Convention
 from gradcheck.conventions import convention as convention_named
-from gradcheck.engine.checks.case import FATAL, CaseVerdict, case_notes
+from gradcheck.engine.checks.case import FATAL, CaseVerdict
 from gradcheck.engine.driver import run_case, run_cases
 from gradcheck.engine.numeric import STEP, off_grid
-from gradcheck.engine.plan import JOINT_SCREENS, PLAN, SPECS, Spec, mode_of, specs_for
-from gradcheck.engine.screening import Found, Tally, factory, screen, screen_jointly, shrink
-from gradcheck.strategies import PoolGeometry
+from gradcheck.engine.screening import Found, Spec, Tally, factory, screen, screen_jointly, shrink
+from gradcheck.plans.convolution import FORWARDS
+from gradcheck.plans.convolution.plan import JOINT_SCREENS, PLAN, mode_of, specs_for
 from gradcheck.verdict.compare import ELEMENTWISE, NORMWISE
 from gradcheck.verdict.results import CheckResult, Detail, case_text
 
@@ -68,7 +73,7 @@ def evaluate_case(
     the contract of the backend's convention raises :class:`OutsideContract`."""
     spec = _specs(backend)[(function, quantity)]
     if isinstance(geometry, dict):
-        geometry = _geometry_from(spec, geometry)
+        geometry = spec.geometry(geometry)
     if hasattr(geometry, "valid") and not geometry.valid():
         raise OutsideContract(f"{geometry} is outside the contract of {function}")
     return run_case(backend, factory(spec, geometry, seed, first=False, full=full), trusted_forwards)
@@ -77,18 +82,8 @@ def evaluate_case(
 def fit_geometry(backend: Backend, function: str, quantity: str, fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` (a counterexample-like dict) grown to the nearest geometry of the contract
     (``fitted``: CS231n grows the input until the output size is an integer)."""
-    spec = _specs(backend)[(function, quantity)]
-    geometry = _geometry_from(spec, fields)
+    geometry = _specs(backend)[(function, quantity)].geometry(fields)
     return geometry.fitted().as_dict() if hasattr(geometry, "fitted") else dict(fields)
-
-
-def _geometry_from(spec: Spec, fields: dict[str, Any]) -> Any:
-    """The geometry object of ``spec``'s kind from a counterexample-like dict (``seed`` ignored)."""
-    fields = {key: value for key, value in fields.items() if key != "seed"}
-    kind = type(spec.representative)
-    if issubclass(kind, PoolGeometry):
-        fields.setdefault("mode", mode_of(spec.quantity) or "max")
-    return kind(**fields)
 
 
 def _counterexample(geometry: Any, seed: int) -> dict[str, Any]:
@@ -96,7 +91,6 @@ def _counterexample(geometry: Any, seed: int) -> dict[str, Any]:
 
 
 SWEEP_STEPS: tuple[float, ...] = tuple(2.0**-k for k in range(1, 41, 2))
-SWEPT = ("conv_backward", "pool_backward")
 
 
 def step_sweep(
@@ -110,9 +104,9 @@ def step_sweep(
 ) -> dict[str, list[float]] | None:
     """Relative directional error against the finite-difference step on one case, or None
     when the quantity has no step (forwards, tie rules) or the case does not run."""
-    if function not in SWEPT or quantity.startswith("ties"):
+    spec = _specs(backend).get((function, quantity))
+    if spec is None or not spec.swept:
         return None
-    spec = _specs(backend)[(function, quantity)]
     verdict = run_case(backend, factory(spec, geometry, seed, sweep=steps), trusted_forwards)
     return verdict.sweep
 
@@ -256,7 +250,7 @@ def _failure_result(
         spec.function, spec.quantity, status, cases=tally.cases, counterexample=counterexample,
         warnings=tally.warnings,
     )
-    notes = case_notes(array_seed, spec.function, spec.quantity, convention.name)
+    notes = spec.notes(array_seed, convention.name)
     if notes:  # how this case called the function, when not as most cases do
         where += "; " + "; ".join(notes)
     if off_grid(array_seed):
@@ -285,7 +279,7 @@ def _failure_result(
         f"(at the worst element {comparison.worst_tolerance:.3g})\n"
         f"  smallest failing case: {where}"
     )
-    if not comparison.analytic.ndim and spec.function in SWEPT:
+    if not comparison.analytic.ndim and spec.swept:
         header += "\n  (random-direction screen: <G, J u> numeric vs <J^T G, u> analytic)"
     result.message = f"{header}\n{table}"
     return result
@@ -304,7 +298,7 @@ def run_checks(
     engine_results: list[CheckResult] | None = None,
 ) -> list[CheckResult]:
     """Check every (function, quantity) of the plan of the backend's convention (its specs,
-    in :data:`PLAN` order) that the backend's implementation defines.
+    in its table's order) that the backend's implementation defines.
 
     Missing functions get status ``missing``; modes the backend does not support
     (``backend.pool_modes``) are not checked; another convention (``backend.convention``,
@@ -368,7 +362,7 @@ def run_checks(
         if engine_results is not None:
             engine_results.append(result)
         passed[function] = passed.get(function, True) and result.passed
-        if function in ("conv_forward", "pool_forward"):
+        if function in FORWARDS:
             if passed[function]:
                 trusted.add(function)
             else:
@@ -380,8 +374,8 @@ def run_checks(
 
 def _root_causes(results: list[CheckResult], backend: Backend, trusted: set[str]) -> None:
     """Name the callee to fix first when a caller fails only because of it
-    (``gradcheck.verdict.diagnosis.root_cause``)."""
-    from gradcheck.verdict.diagnosis.root_cause import attach_root_causes
+    (``gradcheck.plans.convolution.diagnosis.root_cause``)."""
+    from gradcheck.plans.convolution.diagnosis.root_cause import attach_root_causes
 
     def with_reference(names: tuple[str, ...]) -> Any:
         import contextlib
@@ -409,11 +403,11 @@ def _root_causes(results: list[CheckResult], backend: Backend, trusted: set[str]
 
 
 def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: str, trusted: set[str]) -> None:
-    """Attach a verified likely cause to a failure (see ``gradcheck.verdict.diagnosis``)."""
+    """Attach a verified likely cause to a failure (see ``gradcheck.plans.convolution.diagnosis``)."""
     if result.status in ("pass", "missing"):
         return
     try:
-        from gradcheck.verdict.diagnosis import diagnose
+        from gradcheck.plans.convolution.diagnosis import diagnose
     except ImportError:  # the diagnosis module is optional
         return
 
@@ -428,4 +422,4 @@ def _diagnose(result: CheckResult, backend: Backend, function: str, quantity: st
         result.warnings.append(f"diagnosis failed: {type(exc).__name__}: {exc}")
 
 
-__all__ = ["PLAN", "SPECS", "run_checks", "check_quantity", "evaluate_case", "step_sweep"]
+__all__ = ["run_checks", "check_quantity", "evaluate_case", "step_sweep"]

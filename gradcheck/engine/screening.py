@@ -4,25 +4,22 @@
 drawn cases of one (function, quantity), in chunks of growing size through
 ``gradcheck.engine.driver`` (a bug is usually caught in the first, small chunk; a
 correct implementation pays a few round trips per chunk). :func:`screen_jointly`
-screens several quantities of one function with the same calls: conv_backward's
-dA_prev, dW and db share the forward and backward calls and one random direction over
-all three inputs; a failing case is then screened per quantity to say which is wrong,
-and the others go on together. A joint case measures the quantities together, not each:
+screens several quantities of one function with the same calls (a plan's joint screen: the
+convolution notebook's conv_backward's dA_prev, dW and db share the forward and backward calls
+and one random direction over all three inputs); a failing case is then screened per quantity
+to say which is wrong, and the others go on together. A joint case measures the quantities together, not each:
 the :class:`Tally` keeps its figure apart from each quantity's own. :func:`shrink` moves a
 failure to a smallest failing case.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from gradcheck.boundary.backend import Backend
-from gradcheck.engine.checks.case import FATAL, CaseVerdict
+from gradcheck.engine.checks.case import FATAL, CaseVerdict, Steps
 from gradcheck.engine.driver import CaseFactory, run_cases
-from gradcheck.engine.plan import PLAN, Spec
-from gradcheck.engine.sampling import draw_cases, shrink_candidates, smallest_case
 from gradcheck.verdict.compare import NORMWISE
 
 # Cases are screened in chunks of growing size: a bug is usually caught in the first
@@ -32,7 +29,36 @@ LAST_CHUNK = 256
 MAX_SHRINK_ROUNDS = 64
 
 
-SCREENED_TWICE = ("conv_backward", "pool_backward")  # the representative is also screened (both modes run)
+class Spec(Protocol):
+    """What the engine asks of the spec of one (function, quantity) (a plan's, such as
+    ``gradcheck.plans.convolution.plan.Spec``): how its cases are drawn, shrunk and evaluated."""
+
+    function: str
+    quantity: str
+    representative: Any  # the geometry always run first, per element
+    oracle: str  # what the quantity is compared with, for messages
+    evaluate: Callable[..., Steps[CaseVerdict]]  # (ctx, geometry, seed, *, first, full, sweep) -> a case
+
+    @property
+    def swept(self) -> bool:
+        """Its gradients are screened along a random direction: the step can be swept."""
+
+    @property
+    def screened_twice(self) -> bool:
+        """Its representative is also screened (both modes of checking run on it)."""
+
+    def drawn(self, seed: int, count: int) -> list[tuple[Any, int]]:
+        """``count`` (geometry, array seed) cases after the representative."""
+
+    def shrink(self, geometry: Any, seed: int) -> list[tuple[Any, int]]:
+        """The cases one step smaller than ``(geometry, seed)``, smallest first."""
+
+    def geometry(self, fields: dict[str, Any]) -> Any:
+        """Its geometry from a counterexample-like dict."""
+
+    def notes(self, seed: int, convention: str = "article") -> list[str]:
+        """How a case with this seed called the function, when not as most cases do."""
+
 
 Found = tuple[Any, int, CaseVerdict]  # (geometry, array seed, verdict) of a case that did not pass
 
@@ -40,15 +66,6 @@ Found = tuple[Any, int, CaseVerdict]  # (geometry, array seed, verdict) of a cas
 def factory(spec: Spec, geometry: Any, seed: int, **options: Any) -> CaseFactory:
     """A case of ``spec`` on ``geometry`` with arrays from ``seed`` (options: first, full, sweep)."""
     return lambda ctx: spec.evaluate(ctx, geometry, seed, **options)
-
-
-def _drawn(spec: Spec, seed: int, count: int) -> list[tuple[Any, int]]:
-    """``count`` (geometry, array seed) cases of ``spec`` after its representative: the smallest
-    one first (seed 0), then draws from a Generator seeded by ``seed`` and the plan position."""
-    if count <= 0:
-        return []
-    rng = np.random.default_rng([seed, PLAN.index((spec.function, spec.quantity))])
-    return [(smallest_case(spec.representative, spec.smallest_window), 0), *draw_cases(spec.cases(rng), rng, count - 1)]
 
 
 def chunk_sizes(total: int) -> list[int]:
@@ -105,7 +122,7 @@ def screen(
 ) -> tuple[Any, int, CaseVerdict] | None:
     """Screen the representative case (per element, determinism) and ``examples - 1`` drawn
     cases; return the first (geometry, seed, verdict) that does not pass, or None."""
-    screened_twice = spec.function in SCREENED_TWICE and not spec.quantity.startswith("ties")
+    screened_twice = spec.screened_twice
     # the representative per element (and for determinism), and also screened where the
     # screen is another mode of checking (the backwards), then the drawn cases
     first = [factory(spec, spec.representative, seed, first=True, full=True)]
@@ -113,7 +130,7 @@ def screen(
         first.append(factory(spec, spec.representative, seed, first=False, full=False))
     queue = [(spec.representative, seed, case) for case in first]
     queue += [(geometry, case_seed, factory(spec, geometry, case_seed)) for geometry, case_seed in
-              _drawn(spec, seed, examples - 1)]
+              spec.drawn(seed, examples - 1)]
     start, explicit = 0, None
     for size in chunk_sizes(len(queue)):
         chunk = queue[start : start + size]
@@ -138,10 +155,9 @@ def screen(
 def shrink(
     backend: Backend, spec: Spec, geometry: Any, seed: int, verdict: CaseVerdict, trusted: set[str]
 ) -> tuple[Any, int, CaseVerdict]:
-    """Move to smaller failing cases (screened) until no candidate of
-    :func:`~gradcheck.engine.sampling.shrink_candidates` fails."""
+    """Move to smaller failing cases (screened) until no candidate of ``spec.shrink`` fails."""
     for _ in range(MAX_SHRINK_ROUNDS):
-        candidates = shrink_candidates(geometry, seed, spec.smallest_window)
+        candidates = spec.shrink(geometry, seed)
         if not candidates:
             break
         verdicts = run_cases(
@@ -192,7 +208,7 @@ def screen_jointly(
             found[spec.quantity] = (spec.representative, seed, verdict)
         elif not verdict.passed:  # kept, used only when no drawn case fails (see screen)
             explicit[spec.quantity] = (spec.representative, seed, verdict)
-    queue = [(specs[0].representative, seed), *_drawn(specs[0], seed, examples - 1)]
+    queue = [(specs[0].representative, seed), *specs[0].drawn(seed, examples - 1)]
     position, sizes, stopped = 0, iter(chunk_sizes(len(queue))), False
     while position < len(queue) and not stopped:
         active = tuple(quantity for quantity, failure in found.items() if failure is None)

@@ -47,6 +47,7 @@ from gradcheck.fix import DEFAULT_FIX_BUDGET
 from gradcheck.fix.confirm import Beside, beside, confirm_fresh
 from gradcheck.fix.edits import Edit, _Pending, iter_pending
 from gradcheck.fix.source import Source, read_source
+from gradcheck.plans.convolution import FORWARDS
 from gradcheck.render.common import fix_text
 from gradcheck.verdict.results import CheckResult
 
@@ -56,7 +57,6 @@ MAX_PENDING = 6000  # candidates generated (before ranking) per function, at mos
 MAX_REFUSED = 2  # candidates a fresh run refused, per function, before its search stops (the worker misleads)
 SCREEN_TIMEOUT = 0.5  # seconds per call of a candidate while screening (a loop bound edit may never end)
 BATCH = 12  # candidates screened together in one lockstep run
-FORWARDS = ("conv_forward", "pool_forward")
 REJECTED = ("fail", "error")
 
 _KEYS = itertools.count(1)  # variant keys: unique in the process, so never reused within a worker

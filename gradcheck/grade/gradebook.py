@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.conventions import ARTICLE, CONVENTIONS, CS231N, Convention, convention, detect
 from gradcheck.grade.courses import Course, course
 from gradcheck.grade.sources import Submission
 from gradcheck.grade.task import convention_of, function_statuses, score
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 from gradcheck.render.escape import csv_cell, file_text, md_block
 
 LEADING = ("submission", "passed", "score", "max_score")

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gradcheck.api import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.conventions import CS231N, contract_name
 from gradcheck.errors import UsageError
 from gradcheck.grade.gradebook import Row, grades_csv, make_row, mark_duplicates, write_atomic, write_submission_outputs
 from gradcheck.grade.sources import Submission, collisions, discover
 from gradcheck.grade.store import Store, result_key
 from gradcheck.grade.task import DEFAULT_MAX_TIME, Settings
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 STORE_NAME = "grades.sqlite"
 

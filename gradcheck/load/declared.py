@@ -16,10 +16,10 @@ import importlib.util
 import os
 from dataclasses import dataclass
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.conventions import ARTICLE_LAYERS, CS231N, convention, detect
 from gradcheck.errors import LoadError
 from gradcheck.load.inspection import Use, introspection, local_modules
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 MAX_STAR_DEPTH = 3  # ``from a import *`` followed through at most this many sibling modules
 MAX_SOURCE_BYTES = 8 << 20  # a larger .py (or a notebook with more code than that) is refused: it cannot be read

@@ -42,7 +42,6 @@ import types
 from typing import Any
 
 from gradcheck.boundary.backend import _is_submission_frame, trimmed_traceback
-from gradcheck.contract import CONTRACT_FUNCTIONS
 from gradcheck.errors import LoadError
 from gradcheck.load.jupyter import (
     ALLOW_AWAIT,
@@ -52,6 +51,7 @@ from gradcheck.load.jupyter import (
     run_code,
     writefile_statement,
 )
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 CS231N_FUNCTIONS: tuple[str, ...] = (
     "conv_forward_naive",

@@ -23,7 +23,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
 
 CS231N_FUNCTIONS: tuple[str, ...] = (
     "conv_forward_naive",

@@ -1,5 +1,7 @@
-"""The assignments gradcheck checks beyond the convolution notebook: one plan (a tuple of
-layer specs, ``gradcheck.specs``) per assignment, found by the names a file defines."""
+"""The assignments gradcheck checks: one plan (a tuple of layer specs, ``gradcheck.specs``) per
+assignment, found by the names a file defines; and the convolution notebook (``convolution``),
+whose table of specs the engine of ``gradcheck.engine`` reads, checked whenever a file defines
+its functions (it is not among :func:`plans`)."""
 
 from __future__ import annotations
 

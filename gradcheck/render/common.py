@@ -10,23 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck.plans.convolution.diagnosis.causes import CAUSE_TITLES
 from gradcheck.verdict.compare import mismatch_order
 from gradcheck.verdict.results import CheckResult, Report, case_text
 
 MAX_WORST_ROWS = 5
-
-CAUSE_TITLES: dict[str, str] = {
-    "border_only": "Padding border handled wrongly",
-    "stride_only": "Stride ignored when placing windows",
-    "overlap_only": "Overlapping windows overwrite instead of accumulating",
-    "batch_averaged": "Gradient divided by the batch size",
-    "kernel_flipped": "Kernel flipped (convolution instead of cross-correlation)",
-    "hw_swapped": "Height and width swapped",
-    "mask_wrong": "Wrong max-pooling mask",
-    "distribute_factor": "distribute_value off by a constant factor",
-    "pad_zero_crash": "Crash at pad = 0 (empty crop x[pad:-pad])",
-    "bias_in_window": "Bias added inside the window sum",
-}
 
 CASE_TITLES: dict[str, str] = {
     "fail": "Smallest failing case",

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from gradcheck.plans.convolution import EXAMPLES
 from gradcheck.render.common import (
     bare_warning,
     case_title,
@@ -91,7 +92,7 @@ def gradescope_results(
         output = "The submission could not be loaded, so no function was checked.\n\n" + md_block(report.load_error)
         tests.append(_test("load the submission", False, output, max_score_per_test, visibility))
     elif not report.checks:
-        output = "No contract function (conv_forward, pool_backward, ...) was found in the submission."
+        output = f"No contract function ({', '.join(EXAMPLES)}, ...) was found in the submission."
         tests.append(_test("find the contract functions", False, output, max_score_per_test, visibility))
     for number, check in enumerate(report.checks, start=1):
         tests.append(_test(f"{check.function}: {check.quantity}", check.passed, _check_output(check),

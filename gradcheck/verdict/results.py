@@ -68,7 +68,7 @@ class CheckResult:
     # transform algorithm (FFT, Winograd) needed the fallback bound (gradcheck.engine.numeric)
     bound: str | None = None
     # {"function", "callee", "text", "evidence"}: this function passes with the callee replaced
-    # by the reference, so the callee is the one to fix first (gradcheck.verdict.diagnosis)
+    # by the reference, so the callee is the one to fix first (gradcheck.plans.convolution.diagnosis)
     root_cause: dict[str, Any] | None = None
     # {"quantities": [...], "cases": int, "max_error": float | None, "tolerance": float | None}: the
     # cases this quantity shared with others in one screen (one random direction over all their

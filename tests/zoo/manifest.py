@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from gradcheck.contract import CONTRACT_FUNCTIONS
-from gradcheck.verdict.diagnosis.causes import CAUSES
+from gradcheck.plans.convolution import CONTRACT_FUNCTIONS
+from gradcheck.plans.convolution.diagnosis.causes import CAUSES
 
 ZOO_DIR = Path(__file__).resolve().parent
 

@@ -1,8 +1,7 @@
-"""The per-case checks, one module per layer family (conv, pool, window helpers).
+"""What every case is made of: its verdict and context, calling the implementation and judging
+what it returns (``case``), and comparing a gradient with central differences (``gradient``).
 
-Each ``*_case`` function evaluates one generated case of one (function, quantity)
-against its oracle and returns a :class:`~gradcheck.engine.checks.case.CaseVerdict`.
-``full=False`` is the cheap screen (a random-direction comparison ``<G, J u>``
-numeric vs ``<J^T G, u>`` analytic, two forward calls); ``full=True`` is the
-per-element central difference, grouped by window geometry, that localises an error.
+The cases of a plan's functions are the plan's (``gradcheck.plans.convolution.checks``, the
+layer specs' ``gradcheck.specs.cases``); each evaluates one generated case of one (function,
+quantity) against its oracle and returns a :class:`~gradcheck.engine.checks.case.CaseVerdict`.
 """

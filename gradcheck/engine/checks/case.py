@@ -81,31 +81,28 @@ NUMPY2_FLOAT_HINT = (
 )
 
 
-def explain_call(name: str, outcome: Outcome) -> str:
-    """Message for a call that did not return normally."""
+Hint = Callable[[str, str], str]  # (function as shown, message) -> a hint to add after it, or ""
+
+
+def explain_call(name: str, outcome: Outcome, hint: Hint | None = None) -> str:
+    """Message for a call that did not return normally; ``hint``: what the function's plan adds
+    to an error of it (a signature the course's notebook relies on)."""
     text = outcome.message or outcome.status
     if outcome.status == "error":
         text = f"{name} raised {text}"
         if "TypeError" in text and ("converted to Python scalars" in text or "0-dimensional" in text):
             text += NUMPY2_FLOAT_HINT
-        elif name == "pool_forward" and "TypeError" in text and "missing 1 required positional argument" in text \
-                and "mode" in text:
-            text += (f"\nHint: the course's notebook calls {name} without mode: keep the signature's default, "
-                     f"mode=\"max\"")
-        elif name.startswith("pool_") and "TypeError" in text and "positional argument" in text:
-            text += f"\nHint: the contract calls {name}(..., mode) with mode as the third positional argument"
+        elif hint is not None:
+            text += hint(name, text)
     if outcome.output:
         shown = outcome.output if len(outcome.output) <= 400 else outcome.output[:400] + " ..."
         text += f"\nIts printed output began: {shown!r}"
     return text
 
 
-CACHE_ITEMS = {"conv_backward": ("A_prev", "W", "b", "hparameters"), "pool_backward": ("A_prev", "hparameters")}
-
-
-def _changed_cache_items(function: str, before: Any, after: Any) -> list[tuple[str, int]]:
-    """(name, index) of the cache items ``function`` changed, when both are sequences of one length."""
-    names = CACHE_ITEMS.get(function, ())
+def _changed_cache_items(names: Sequence[str], before: Any, after: Any) -> list[tuple[str, int]]:
+    """(name, index) of the cache items changed (``names``: the items' names, in order), when both are
+    sequences of one length."""
     if not isinstance(before, tuple | list) or not isinstance(after, tuple | list) or len(before) != len(after):
         return []
     return [
@@ -124,6 +121,7 @@ class Context:
         self.trusted_forwards = trusted_forwards if trusted_forwards is not None else set()
         self.forward_calls = 0
         self.convention = convention_named(getattr(backend, "convention", None))
+        self.hint: Hint | None = None  # set by a case whose function's errors its plan explains (explain_call)
 
     def call(self, name: str, args: tuple, *, keep: Sequence[int] = ()) -> Steps[Outcome]:
         """Call ``name(*args)``; end the case when the call does not return normally."""
@@ -131,7 +129,7 @@ class Context:
         if not outcome.ok:
             raise CaseProblem(
                 "error" if outcome.status in ("error", "missing") else outcome.status,
-                explain_call(self.convention.function(name), outcome),
+                explain_call(self.convention.function(name), outcome, self.hint),
             )
         return outcome
 
@@ -151,8 +149,10 @@ class Context:
         """``unpack`` told in the convention's names."""
         return unpack(value, self.convention.function(function), tuple(map(self.convention.array, names)))
 
-    def check_unmodified(self, name: str, outcome: Outcome, originals: dict[int, tuple[str, Any]]) -> None:
-        """Fail when the call changed an argument (``originals``: index -> (name, wire value before))."""
+    def check_unmodified(self, name: str, outcome: Outcome, originals: dict[int, tuple[str, Any]],
+                         cache_items: Sequence[str] = ()) -> None:
+        """Fail when the call changed an argument (``originals``: index -> (name, wire value before);
+        ``cache_items``: the names of the items of an argument called ``cache``, in order)."""
         if outcome.args_after is None:
             return
         for index, (arg_name, before) in originals.items():
@@ -160,7 +160,7 @@ class Context:
             if not wire_equal(before, after):
                 which, fix = "", f"work on a copy (e.g. {arg_name}.copy()) or build new arrays"
                 if arg_name == "cache":
-                    changed = _changed_cache_items(name, before, after) or [("A_prev", 0)]
+                    changed = _changed_cache_items(cache_items, before, after) or [("A_prev", 0)]
                     which = " (" + ", ".join(f"{item} = cache[{k}]" for item, k in changed) + ")"
                     item, k = changed[0]
                     example = f"{item} = cache[{k}].copy()"
@@ -198,41 +198,6 @@ def hparameters_of(geometry: Any, seed: int) -> dict[str, Any]:
     return dict(reversed(list(hp.items()))) if fd.course_key_order(seed) else hp
 
 
-def without_mode(ctx: Context, seed: int, mode: str) -> bool:
-    """Whether this case calls the article's pool_forward without its ``mode`` argument (a max case
-    whose seed asks for it, ``numeric.default_mode``), as the course's notebook calls it: the
-    contract's default is ``mode="max"``. pool_backward is always passed its mode (the notebook does)."""
-    return mode == "max" and fd.default_mode(seed) and ctx.convention.name == "article"
-
-
-def case_notes(seed: int, function: str, quantity: str, convention: str = "article") -> list[str]:
-    """How a case with this seed called ``function``, when it did not call it as most cases do:
-    the words the counterexample of a failure adds (the seed alone does not say it)."""
-    layers = ("conv_forward", "conv_backward", "pool_forward", "pool_backward")
-    notes = []
-    if function in (*layers, "zero_pad", "conv_single_step", "create_mask_from_window"):
-        if fd.other_layout(seed):
-            notes.append("arrays passed in Fortran order")
-        elif fd.strided_layout(seed):
-            notes.append("arrays passed as strided views, neither C- nor F-contiguous (X[:, ::2, ::2] of a larger "
-                         "buffer), the elements between them NaN")
-    if function in layers and fd.course_key_order(seed):
-        if convention == "cs231n":
-            what, keys = ("conv_param", "'pad', 'stride'") if function.startswith("conv") else (
-                "pool_param", "'pool_width', 'pool_height', 'stride'")
-        else:
-            what, keys = "hparameters", "'pad', 'stride'" if function.startswith("conv") else "'stride', 'f'"
-        notes.append(f"{what} with its keys in the order {keys}, as the course's notebook writes them")
-    if function == "pool_forward" and quantity.endswith("[max]") and fd.default_mode(seed) and convention == "article":
-        notes.append(f"{function} called without mode, as the course's notebook calls it: the default must be "
-                     "mode=\"max\"")
-    if function in ("conv_backward", "pool_backward") and not quantity.startswith("ties") and fd.sparse_upstream(seed):
-        notes.append("about half of the upstream gradient exactly 0, as after a ReLU")
-    if function in ("zero_pad", *layers) and not quantity.startswith("ties") and fd.called_again(seed):
-        notes.append(f"{function} called a second time on other inputs, its first result read again")
-    return notes
-
-
 def call_twice(
     ctx: Context, name: str, args: tuple, again: tuple, *, keep: Sequence[int] = (), watch: Sequence[int] = (0,),
     watched: Sequence[str] = (),
@@ -253,7 +218,7 @@ def call_twice(
     ]
     if not outcome.ok:
         raise CaseProblem("error" if outcome.status in ("error", "missing") else outcome.status,
-                          explain_call(shown, outcome))
+                          explain_call(shown, outcome, ctx.hint))
     value = outcome.value
     if KEEP_RESULT in watch:
         refs = [(KEEP_RESULT, value)] if isinstance(value, CacheRef) else []
@@ -269,7 +234,8 @@ def call_twice(
         outcome.value = type(value)(outcome.kept.get(i, item) if i in watch else item for i, item in enumerate(value))
     if not second.ok:
         status = "error" if second.status in ("error", "missing") else second.status
-        raise CaseProblem(status, f"called again on other inputs of the same shapes: {explain_call(shown, second)}")
+        raise CaseProblem(status, "called again on other inputs of the same shapes: "
+                          f"{explain_call(shown, second, ctx.hint)}")
     now = {pair[0].key: pair[1] for pair in read.value if isinstance(pair, tuple) and len(pair) == 2
            and isinstance(pair[0], CacheRef)} if read.ok and isinstance(read.value, tuple) else {}
     if any(ref.key not in now for _, ref in refs):

@@ -24,7 +24,7 @@ No hint is better than a wrong one:
 3. A rule that cannot verify (no arrays, no ``evaluate``, an exception) stays silent.
 
 ``root_cause`` says which callee to fix first when a function fails because of another
-contract function (``gradcheck.verdict.diagnosis.root_cause``).
+contract function (``gradcheck.plans.convolution.diagnosis.root_cause``).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.verdict.diagnosis import calls, dependence, notes, shapes, structure, templates
-from gradcheck.verdict.diagnosis.causes import CAUSES
-from gradcheck.verdict.diagnosis.common import (
+from gradcheck.plans.convolution.diagnosis import calls, dependence, notes, shapes, structure, templates
+from gradcheck.plans.convolution.diagnosis.causes import CAUSES
+from gradcheck.plans.convolution.diagnosis.common import (
     Case,
     Evaluate,
     Hint,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gradcheck.verdict.diagnosis.common import fmt_geometry, nondegenerate
+from gradcheck.plans.convolution.diagnosis.common import fmt_geometry, nondegenerate
 from gradcheck.verdict.results import CheckResult
 
 # caller -> quantity prefix -> callees it may call

@@ -20,8 +20,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from gradcheck.verdict.diagnosis.common import Case, Evaluate, nondegenerate
-from gradcheck.verdict.diagnosis.templates import Found
+from gradcheck.plans.convolution.diagnosis.common import Case, Evaluate, nondegenerate
+from gradcheck.plans.convolution.diagnosis.templates import Found
 
 _SHAPES = re.compile(r"has shape \(([^)]*)\), expected \(([^)]*)\)")
 

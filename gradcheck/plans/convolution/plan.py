@@ -1,9 +1,14 @@
-"""One spec per checked function and quantity: how its cases are drawn and judged.
+"""The convolution notebook's plan: one spec per checked function and quantity, and what the
+engine (``gradcheck.engine``) reads of them.
 
 :data:`PLAN` lists every (function, quantity) the engine reports, in order;
 :data:`SPECS` maps each to its :class:`Spec`: the hypothesis strategy of its
 geometry, a representative case (always run first, per element), the case
-function of ``gradcheck.engine.checks`` and the oracle named in messages.
+function of ``gradcheck.plans.convolution.checks``, the oracle named in messages, how its
+cases are drawn and shrunk (``gradcheck.plans.convolution.sampling``) and the per-function
+facts the engine asks of a spec (``swept``, ``screened_twice``, :meth:`Spec.notes`).
+:data:`CS231N_SPECS` are the same layers drawn from CS231n's contract; :data:`JOINT_SCREENS`
+the functions whose quantities are screened together.
 """
 
 from __future__ import annotations
@@ -15,11 +20,17 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from gradcheck.engine import sampling
 from gradcheck.engine.checks.case import CaseVerdict, Steps
-from gradcheck.engine.checks.conv import conv_backward_case, conv_forward_case, conv_single_step_case, zero_pad_case
-from gradcheck.engine.checks.pool import pool_backward_case, pool_forward_case, pool_ties_case
-from gradcheck.engine.checks.window import WindowCase, distribute_case, mask_case, mask_ties_case
+from gradcheck.plans.convolution import sampling
+from gradcheck.plans.convolution.checks.conv import (
+    conv_backward_case,
+    conv_forward_case,
+    conv_single_step_case,
+    zero_pad_case,
+)
+from gradcheck.plans.convolution.checks.notes import case_notes
+from gradcheck.plans.convolution.checks.pool import pool_backward_case, pool_forward_case, pool_ties_case
+from gradcheck.plans.convolution.checks.window import WindowCase, distribute_case, mask_case, mask_ties_case
 from gradcheck.strategies import (
     ConvGeometry,
     CS231nConvGeometry,
@@ -56,6 +67,14 @@ def mode_of(quantity: str) -> str | None:
     return quantity[quantity.index("[") + 1 : -1] if "[" in quantity else None
 
 
+# The backwards: their gradients are compared with a finite difference of a step, screened along a
+# random direction (``<G, J u>`` numeric vs ``<J^T G, u>`` analytic), so the error against the step
+# can be swept (``gradcheck.engine.runner.step_sweep``) and the representative is also screened
+# (both modes of checking run on it).
+SWEPT = ("conv_backward", "pool_backward")
+SCREENED_TWICE = ("conv_backward", "pool_backward")
+
+
 @dataclass(frozen=True)
 class Spec:
     """How to draw and evaluate cases of one (function, quantity)."""
@@ -66,8 +85,49 @@ class Spec:
     representative: Any
     evaluate: Callable[..., Steps[CaseVerdict]]
     oracle: str  # what the quantity is compared with, for messages
-    cases: Callable[[np.random.Generator], Iterator[Any]]  # the engine's cheap draws (gradcheck.engine.sampling)
+    cases: Callable[[np.random.Generator], Iterator[Any]]  # the engine's cheap draws (sampling)
     smallest_window: int = 1  # lower bound of a window side when shrinking (ties need 2)
+
+    @property
+    def position(self) -> int:
+        """Its row in :data:`PLAN` (what seeds its draws, with the run's seed)."""
+        return PLAN.index((self.function, self.quantity))
+
+    @property
+    def swept(self) -> bool:
+        """Whether its gradients are screened along a random direction (:data:`SWEPT`; the
+        subgradient rule at ties has no step)."""
+        return self.function in SWEPT and not self.quantity.startswith("ties")
+
+    @property
+    def screened_twice(self) -> bool:
+        """Whether its representative is also screened (:data:`SCREENED_TWICE`, but the rule at ties)."""
+        return self.function in SCREENED_TWICE and not self.quantity.startswith("ties")
+
+    def drawn(self, seed: int, count: int) -> list[tuple[Any, int]]:
+        """``count`` (geometry, array seed) cases after its representative: the smallest one
+        first (seed 0), then draws from a Generator seeded by ``seed`` and the plan position."""
+        if count <= 0:
+            return []
+        rng = np.random.default_rng([seed, self.position])
+        first = (sampling.smallest_case(self.representative, self.smallest_window), 0)
+        return [first, *sampling.draw_cases(self.cases(rng), rng, count - 1)]
+
+    def shrink(self, geometry: Any, seed: int) -> list[tuple[Any, int]]:
+        """The cases one step smaller than ``(geometry, seed)``, smallest first (``sampling.shrink_candidates``)."""
+        return sampling.shrink_candidates(geometry, seed, self.smallest_window)
+
+    def geometry(self, fields: dict[str, Any]) -> Any:
+        """The geometry object of this spec's kind from a counterexample-like dict (``seed`` ignored)."""
+        fields = {key: value for key, value in fields.items() if key != "seed"}
+        kind = type(self.representative)
+        if issubclass(kind, PoolGeometry):
+            fields.setdefault("mode", mode_of(self.quantity) or "max")
+        return kind(**fields)
+
+    def notes(self, seed: int, convention: str = "article") -> list[str]:
+        """How a case with this seed called the function, when not as most cases do (``checks.notes``)."""
+        return case_notes(seed, self.function, self.quantity, convention)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.verdict.diagnosis.common import Case, Evaluate, changed_passes, pool_inputs, rerun
+from gradcheck.plans.convolution.diagnosis.common import Case, Evaluate, changed_passes, pool_inputs, rerun
 
 
 def _one_hot(values: np.ndarray, tolerance: np.ndarray) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import reference
-from gradcheck.verdict.diagnosis.common import (
+from gradcheck.plans.convolution.diagnosis.common import (
     Case,
     Evaluate,
     changed_passes,
@@ -22,7 +22,7 @@ from gradcheck.verdict.diagnosis.common import (
     reference_quantity,
     upstream,
 )
-from gradcheck.verdict.diagnosis.templates import Found
+from gradcheck.plans.convolution.diagnosis.templates import Found
 
 OVERLAP_MEASURED_CAUSE = (
     "the gradient is wrong only where windows overlap (stride < f) and right where they do not: the "

@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 
 from gradcheck.engine import numeric as fd
-from gradcheck.verdict.diagnosis.common import Case, Evaluate, fails, fmt_geometry, passes
-from gradcheck.verdict.diagnosis.templates import Found
+from gradcheck.plans.convolution.diagnosis.common import Case, Evaluate, fails, fmt_geometry, passes
+from gradcheck.plans.convolution.diagnosis.templates import Found
 
 # (bit, diagnosis id, how the failing case called the function), tried in this order
 KINDS: tuple[tuple[int, str, str], ...] = (

@@ -2,7 +2,7 @@
 case's own inputs with the reference layers, reproduces the analytic result at *every*
 element (within the check's tolerance) while the plain comparison fails. Each rule
 returns ``(id, evidence)`` or None; ``NEEDS`` says on which non-degenerate case the
-evidence must hold too (see ``gradcheck.verdict.diagnosis``).
+evidence must hold too (see ``gradcheck.plans.convolution.diagnosis``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 import reference
-from gradcheck.verdict.diagnosis.common import (
+from gradcheck.plans.convolution.diagnosis.common import (
     NHWC,
     Case,
     Evaluate,
@@ -27,7 +27,7 @@ from gradcheck.verdict.diagnosis.common import (
     reference_quantity,
     upstream,
 )
-from gradcheck.verdict.diagnosis.masks import mask_from_window, pool_routing
+from gradcheck.plans.convolution.diagnosis.masks import mask_from_window, pool_routing
 
 # (id, evidence) or (id, evidence, cause replacing the class's text), or None
 Found = tuple[str, ...] | None

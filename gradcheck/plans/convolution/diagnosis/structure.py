@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.verdict.diagnosis.common import (
+from gradcheck.plans.convolution.diagnosis.common import (
     Case,
     Evaluate,
     close,
@@ -21,7 +21,7 @@ from gradcheck.verdict.diagnosis.common import (
     rerun,
     upstream,
 )
-from gradcheck.verdict.diagnosis.templates import Found
+from gradcheck.plans.convolution.diagnosis.templates import Found
 
 # ------------------------------------------------------------------ constant ratio
 

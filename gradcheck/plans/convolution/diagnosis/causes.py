@@ -150,3 +150,18 @@ CAUSES: dict[str, str] = {
     # the fix search (gradcheck.fix): no cause was named, but an edit of the source was confirmed
     "verified_fix": "a small edit of the source makes the function pass its whole check plan (diagnosis.fix)",
 }
+
+# The short title of each cause in reports (the class page, Markdown, HTML, Gradescope); a cause
+# without one is titled from its id.
+CAUSE_TITLES: dict[str, str] = {
+    "border_only": "Padding border handled wrongly",
+    "stride_only": "Stride ignored when placing windows",
+    "overlap_only": "Overlapping windows overwrite instead of accumulating",
+    "batch_averaged": "Gradient divided by the batch size",
+    "kernel_flipped": "Kernel flipped (convolution instead of cross-correlation)",
+    "hw_swapped": "Height and width swapped",
+    "mask_wrong": "Wrong max-pooling mask",
+    "distribute_factor": "distribute_value off by a constant factor",
+    "pad_zero_crash": "Crash at pad = 0 (empty crop x[pad:-pad])",
+    "bias_in_window": "Bias added inside the window sum",
+}

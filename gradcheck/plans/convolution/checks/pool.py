@@ -24,7 +24,6 @@ from gradcheck.engine.checks.case import (
     hparameters_of,
     laid_out,
     make_verdict,
-    without_mode,
 )
 from gradcheck.engine.checks.gradient import (
     Gradient,
@@ -33,14 +32,34 @@ from gradcheck.engine.checks.gradient import (
     reference_verdict,
     window_support_sum,
 )
-from gradcheck.engine.checks.window import subgradient_rule, tie_warning
+from gradcheck.plans.convolution.checks.window import subgradient_rule, tie_warning
 from gradcheck.strategies import PoolGeometry, tie_the_maximum
 from gradcheck.verdict.compare import Comparison
+
+CACHE_ITEMS = ("A_prev", "hparameters")  # pool_backward's cache, as the contract describes it
+
+
+def without_mode(ctx: Context, seed: int, mode: str) -> bool:
+    """Whether this case calls the article's pool_forward without its ``mode`` argument (a max case
+    whose seed asks for it, ``numeric.default_mode``), as the course's notebook calls it: the
+    contract's default is ``mode="max"``. pool_backward is always passed its mode (the notebook does)."""
+    return mode == "max" and fd.default_mode(seed) and ctx.convention.name == "article"
+
+
+def call_hint(name: str, text: str) -> str:
+    """What an error of a pool function adds (``explain_call``; ``name`` as shown, ``text`` the message)."""
+    if name == "pool_forward" and "TypeError" in text and "missing 1 required positional argument" in text \
+            and "mode" in text:
+        return f"\nHint: the course's notebook calls {name} without mode: keep the signature's default, mode=\"max\""
+    if name.startswith("pool_") and "TypeError" in text and "positional argument" in text:
+        return f"\nHint: the contract calls {name}(..., mode) with mode as the third positional argument"
+    return ""
 
 
 def pool_forward_case(
     ctx: Context, geometry: PoolGeometry, seed: int, *, first: bool = False, full: bool = False
 ) -> Steps[CaseVerdict]:
+    ctx.hint = call_hint
     A_prev = geometry.random_inputs(seed)
     hp, mode = hparameters_of(geometry, seed), geometry.mode
     passed = () if without_mode(ctx, seed, mode) else (mode,)  # (): the contract's default, mode="max"
@@ -109,6 +128,7 @@ def pool_backward_case(
     full: bool = False,
     sweep: Sequence[float] | None = None,
 ) -> Steps[CaseVerdict]:
+    ctx.hint = call_hint
     A_prev = geometry.random_inputs(seed)
     hp, mode = hparameters_of(geometry, seed), geometry.mode
     # its own forward as the course's notebook calls it, pool_forward(A_prev, hparameters) (a forward
@@ -132,7 +152,7 @@ def pool_backward_case(
                                                  watch=(KEEP_RESULT,), watched=("dA_prev",))
     else:
         outcome = yield from ctx.call("pool_backward", args)
-    ctx.check_unmodified("pool_backward", outcome, {0: ("dA", upstream), 1: ("cache", cache_before)})
+    ctx.check_unmodified("pool_backward", outcome, {0: ("dA", upstream), 1: ("cache", cache_before)}, CACHE_ITEMS)
     gradient = _pool_gradient(geometry, A_prev, upstream)
     analytic, problem = ctx.validate(outcome.value, "dA_prev", A_prev.shape)
     if problem:
@@ -152,6 +172,7 @@ def pool_ties_case(
 ) -> Steps[CaseVerdict]:
     """Max-pool backward at deliberate ties, with non-overlapping windows (stride >= f_H, f_W;
     the input grown where the convention needs output sizes that are integers)."""
+    ctx.hint = call_hint
     rng = np.random.default_rng([fd.value_seed(seed), 2])
     stride = max(geometry.stride, *geometry.window)
     geometry = replace(geometry, stride=stride, mode="max").fitted()

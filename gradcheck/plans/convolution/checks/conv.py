@@ -34,6 +34,8 @@ from gradcheck.engine.checks.gradient import (
 from gradcheck.strategies import ConvGeometry
 from gradcheck.verdict.compare import Comparison, validate_array
 
+CACHE_ITEMS = ("A_prev", "W", "b", "hparameters")  # conv_backward's cache, as the contract describes it
+
 
 def _abs_conv_inputs(A_prev, W, b, slack):
     return np.abs(A_prev) + slack, np.abs(W) + slack, np.abs(b) + slack
@@ -292,7 +294,7 @@ def conv_backward_case(
                                                  watch=(0, 1, 2), watched=CONV_GRADIENTS)
     else:
         outcome = yield from ctx.call("conv_backward", args)
-    ctx.check_unmodified("conv_backward", outcome, {0: ("dZ", upstream), 1: ("cache", cache_before)})
+    ctx.check_unmodified("conv_backward", outcome, {0: ("dZ", upstream), 1: ("cache", cache_before)}, CACHE_ITEMS)
     values, problem = ctx.unpack(outcome.value, "conv_backward", CONV_GRADIENTS)
     if problem:
         raise CaseProblem("fail", problem)

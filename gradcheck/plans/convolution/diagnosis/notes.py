@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from gradcheck.verdict.diagnosis.common import Case, Evaluate
-from gradcheck.verdict.diagnosis.templates import Found
+from gradcheck.plans.convolution.diagnosis.common import Case, Evaluate
+from gradcheck.plans.convolution.diagnosis.templates import Found
 
 # (id, what the message says, the cause) in the order tried; the cause None: the message's own hint line
 NOTES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (

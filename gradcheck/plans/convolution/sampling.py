@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.engine.checks.window import WindowCase
 from gradcheck.engine.numeric import (
     CALLED_AGAIN,
     COURSE_KEY_ORDER,
@@ -40,6 +39,7 @@ from gradcheck.engine.numeric import (
     STRIDED_LAYOUT,
     WIDE_VALUES,
 )
+from gradcheck.plans.convolution.checks.window import WindowCase
 from gradcheck.strategies import ConvGeometry, CS231nConvGeometry, CS231nPoolGeometry, PoolGeometry
 
 MAX_BATCH = 3
