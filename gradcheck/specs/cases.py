@@ -395,7 +395,8 @@ def _joint_screen(ctx: Context, layer: Layer, forward: Layer, inputs: Inputs,
     wrong one; a pass passes them all."""
     names = [layer.grads[quantity] for quantity in targets]
     shapes = [x.shape for x, _, _ in targets.values()]
-    sizes = [x.size for x, _, _ in targets.values()]
+    ends = np.cumsum([x.size for x, _, _ in targets.values()]).tolist()
+    pieces = list(zip(names, [0, *ends[:-1]], ends, shapes, strict=True))  # each input's slice of a point
     flat = np.concatenate([x.reshape(-1) for x, _, _ in targets.values()])
     gradient = np.concatenate([(g / factor).reshape(-1) for _, g, factor in targets.values()])
 
@@ -403,8 +404,8 @@ def _joint_screen(ctx: Context, layer: Layer, forward: Layer, inputs: Inputs,
         outputs = []
         for point in points:
             moved = dict(inputs)
-            for path, piece, shape in zip(names, np.split(point, np.cumsum(sizes)[:-1]), shapes, strict=True):
-                moved = with_entry(moved, path, piece.reshape(shape))
+            for path, begin, end, shape in pieces:
+                moved = with_entry(moved, path, point[begin:end].reshape(shape))
             outputs.append(_stacked(outputs_of(forward, call_reference(forward, moved)[0]), through))
         return outputs
 
