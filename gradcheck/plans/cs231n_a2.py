@@ -1,11 +1,18 @@
 """CS231n assignment 2, ``layers.py``: the fully connected, normalisation and loss layers.
 
 The convolution and pooling layers of the same file (``conv_forward_naive``, ...) are checked
-by the convolution engine under the CS231n convention (``convention="cs231n"``). Not checked:
-``dropout_forward``/``dropout_backward``: a correct mask may come from any random call (the
-course's tests look at its statistics), so no reference value is the one to match. Signatures
+by the convolution engine under the CS231n convention (``convention="cs231n"``). Signatures
 are the starter code's (2017-2024 versions agree on these): arrays (N, D), caches are the
 student's own, each backward takes ``(dout, cache)``.
+
+``dropout_forward``/``dropout_backward`` bring their own cases (``dropout_forward_case``,
+``dropout_backward_case``): a correct mask may come from any random call, so no reference value
+is the one to match; the forward is judged by what every correct mask satisfies (each element 0
+or x / p, a plausible number kept, the seed honoured, x in test mode), the backward by the mask
+its own forward applied. ``p`` is the probability of keeping a neuron in the 2018-on starter code
+and of dropping one in 2016-2017 (``reference.spatial``): either reading is accepted when the
+forward applies it consistently (the scale and the kept count agree, and agree for both seeds of
+a case), with a note naming the reading the file follows.
 """
 
 from __future__ import annotations

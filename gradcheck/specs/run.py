@@ -6,7 +6,8 @@ For each layer of the plan the implementation defines, one screen judges all its
 1. the smallest case (every dimension at its lowest) per element and for determinism, then
    ``examples - 1`` cases with dimensions and values drawn from a Generator seeded by
    ``seed`` and the layer's position, in chunks of growing size (``gradcheck.engine.driver``:
-   the calls of a chunk cross to the worker together);
+   the calls of a chunk cross to the worker together, and the next chunk's are sent before
+   this one is judged, so that the worker runs them meanwhile);
 2. a quantity that fails leaves the screen; its case is shrunk (one dimension at a time
    lowered, the seed kept) to a smallest failing one, which is run twice more screened and
    once per element: a case that passes once of three is nondeterminism, not a wrong formula;
