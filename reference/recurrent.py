@@ -168,7 +168,8 @@ def lstm_step_forward(x: Array, prev_h: Array, prev_c: Array, Wx: Array, Wh: Arr
     cache (x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c)."""
     H = prev_h.shape[1]
     a = x @ Wx + prev_h @ Wh + b
-    i, f, o = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), _sigmoid(a[:, 2 * H:3 * H])
+    gates = _sigmoid(a[:, :3 * H])  # i, f, o side by side: one call, the same values
+    i, f, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
     g = np.tanh(a[:, 3 * H:])
     next_c = f * prev_c + i * g
     next_h = o * np.tanh(next_c)

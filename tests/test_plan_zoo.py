@@ -22,7 +22,8 @@ from gradcheck.plans import plan_named
 ZOO = Path(__file__).parent / "zoo_plans"
 EXAMPLES = 100  # half the CLI's default: every manifest pair is decided there too, in half the suite's time
 PLANS = {  # zoo folder -> the assignment its files are checked as
-    "cs231n_a2": "cs231n-a2", "cs231n_a2_spatial": "cs231n-a2", "cs231n_a1": "cs231n-a1", "cs231n_a3": "cs231n-a3",
+    "cs231n_a2": "cs231n-a2", "cs231n_a2_spatial": "cs231n-a2", "cs231n_a2_dropout": "cs231n-a2",
+    "cs231n_a1": "cs231n-a1", "cs231n_a3": "cs231n-a3",
     "dls_c1w4": "dls-c1w4", "dls_c5w1": "dls-c5w1",
 }
 

@@ -66,7 +66,11 @@ class Call:
     side as CacheRefs (:data:`KEEP_RESULT`: the whole returned value); with ``select`` only
     that output of a tuple is returned; the arguments after the call, and a snapshot of each
     kept output (``Outcome.kept``), are sent back only with ``collect_args``. A call named
-    :data:`READ_KEPT` runs no submitted code: it returns what an earlier call of the batch kept."""
+    :data:`READ_KEPT` runs no submitted code: it returns what an earlier call of the batch kept.
+    ``take``: ``(position, back)`` pairs: the argument at ``position`` is the object the call
+    ``back`` calls earlier in the same batch kept (its first kept output), so that a backward
+    crosses in the same round trip as the forward whose cache it takes; when that call kept
+    nothing (it failed), this one is not run and ends ``error``."""
 
     name: str
     args: tuple
@@ -74,6 +78,7 @@ class Call:
     select: int | None = None
     collect_args: bool = True
     variant: int | None = None  # the fix search's variant of the submission to call (None: the submission)
+    take: tuple[tuple[int, int], ...] = ()
 
 
 class Backend(ABC):
@@ -108,9 +113,29 @@ class Backend(ABC):
     def call_batch(self, calls: Sequence[Call]) -> list[Outcome]:
         """Run ``calls`` in order (one round trip in a worker); after a timeout, memory or
         crash outcome the rest is not run and gets the same status (see :func:`run_batch`)."""
-        return run_batch(
-            lambda call: select_output(self.call(call.name, call.args, keep=call.keep), call), calls
-        )
+        made: list[list[CacheRef]] = []  # per call so far, the CacheRefs it kept (for ``Call.take``)
+
+        def run(call: Call) -> Outcome:
+            args, missing = taken(call, lambda back: made[-back][0] if back <= len(made) and made[-back] else None)
+            if missing:
+                made.append([])
+                return missing
+            outcome = self.call(call.name, args, keep=call.keep)
+            value = outcome.value if outcome.ok else None
+            items = value if isinstance(value, tuple | list) else (value,)
+            made.append([item for item in items if isinstance(item, CacheRef)])
+            return select_output(outcome, call)
+
+        return run_batch(run, calls)
+
+    def send_batch(self, calls: Sequence[Call]) -> Any:
+        """Start ``calls`` (:meth:`call_batch`); :meth:`receive` of what this returns gives their
+        outcomes. A worker runs them while the checker goes on; here they run at once."""
+        return self.call_batch(calls)
+
+    def receive(self, sent: Any) -> list[Outcome]:
+        """The outcomes of a :meth:`send_batch`."""
+        return sent
 
     def release(self) -> None:  # noqa: B027 - a default no-op, not abstract
         """Drop kept objects (caches)."""
@@ -149,6 +174,22 @@ def run_batch(run: Callable[[Call], Outcome], calls: Sequence[Call]) -> list[Out
         if outcome.status in FATAL_STATUSES:
             ended[key] = outcome
     return outcomes
+
+
+def taken(call: Call, pick: Callable[[int], Any]) -> tuple[tuple, Outcome | None]:
+    """``call.args`` with each ``call.take`` argument replaced by ``pick(back)``, the first object
+    kept by the call ``back`` calls earlier in the batch (None: there is no such call, or it kept
+    nothing); an ``error`` outcome when one is None."""
+    if not call.take:
+        return call.args, None
+    args = list(call.args)
+    for position, back in call.take:
+        found = pick(back) if type(back) is int and back > 0 else None
+        if found is None or not (type(position) is int and 0 <= position < len(args)):
+            return call.args, Outcome("error", message=f"{call.name} was not run: the earlier call whose result "
+                                      "it takes kept nothing (it failed)")
+        args[position] = found
+    return tuple(args), None
 
 
 def select_output(outcome: Outcome, call: Call) -> Outcome:
@@ -353,12 +394,23 @@ class CallRunner:
         """:func:`run_batch` of ``calls`` against the namespace (a call with ``variant`` against
         that variant's); ``timeout``: a shorter limit per call than the runner's."""
         self._batch_keys = []
+
+        def earlier(back: int) -> CacheRef | None:
+            keys = self._batch_keys or ()
+            found = [key for key in keys[-back] if key in self.kept] if back <= len(keys) else []
+            return CacheRef(found[0]) if found else None
+
+        def run(call: Call) -> Outcome:
+            args, missing = taken(call, earlier)
+            if missing:
+                if self._batch_keys is not None:
+                    self._batch_keys.append(())
+                return missing
+            return select_output(self.run(call.name, args, call.keep, call.collect_args, call.variant, timeout),
+                                 call)
+
         try:
-            return run_batch(
-                lambda call: select_output(
-                    self.run(call.name, call.args, call.keep, call.collect_args, call.variant, timeout), call),
-                calls,
-            )
+            return run_batch(run, calls)
         finally:
             self._batch_keys = None
 

@@ -64,6 +64,26 @@ def _list(value: Any) -> list:
     return value if type(value) is list else []
 
 
+class _Sent:
+    """A request written to the worker: its reply (read when awaited, or when another request
+    must be written first), the deadline and the largest reply allowed."""
+
+    def __init__(self, name: str, budget: float, deadline: float, allowed: int):
+        self.name, self.budget, self.deadline, self.allowed = name, budget, deadline, allowed
+        self.sequence = 0
+        self.reply: tuple[dict, list[bytes]] | Outcome | None = None
+        self.pipelined = False  # sent by send_batch: its reply may be read late (see _read_reply)
+
+
+class _Batch:
+    """A batch of calls: its outcomes when they were decided without the worker, else the
+    request sent (and the fix search's ``trace``)."""
+
+    def __init__(self, calls: Sequence[Call], outcomes: list[Outcome] | None, sent: _Sent | None = None,
+                 trace: set[tuple[str, int]] | None = None):
+        self.calls, self.outcomes, self.sent, self.trace = calls, outcomes, sent, trace
+
+
 _LIVE: weakref.WeakSet[WorkerBackend] = weakref.WeakSet()
 
 
@@ -139,6 +159,8 @@ class WorkerBackend(Backend):
         self._variant_defs: dict[int, list] = {}  # the fix search's variants (add_variants)
         self._variant_future: list[str] = []
         self._variants_loaded: dict[int, int] = {}  # variant -> the worker generation that loaded it
+        self._awaited: _Sent | None = None  # a request written whose reply is not read yet (send_batch)
+        self._release_due = False  # release() asked since the last request: sent with the next one
         self._worker = WorkerProcess(
             isolation=self.isolation, target=self.target, is_path=self._is_path, visible=self._visible,
             label=self.label, timeout=self.timeout, memory_limit=self.memory_limit, cpu_limit=self.cpu_limit,
@@ -218,6 +240,7 @@ class WorkerBackend(Backend):
         return self._worker.log_tail(size)
 
     def close(self) -> None:
+        self._awaited = None
         worker = getattr(self, "_worker", None)
         if worker is not None:
             worker.close()
@@ -268,43 +291,81 @@ class WorkerBackend(Backend):
 
         Each request carries a number the reply must echo: a reply to a request that was not
         sent (written ahead, or left over) is malformed, and the worker is treated as crashed."""
-        deadline = time.monotonic() + budget + (GRACE if grace else 0.0)
-        allowed = reply_budget(sum(len(blob) for blob in arrays))  # checked before the reply is read
+        return self._receive(self._send(header, arrays, budget, grace))
+
+    def _send(self, header: dict, arrays: list[bytes], budget: float, grace: bool = True) -> _Sent:
+        """Write a request (the reply of one still awaited is read first, and kept for its
+        :meth:`_receive`: the worker answers in order, one request at a time)."""
+        self._settle()
+        sent = _Sent(str(header.get("name")), budget, time.monotonic() + budget + (GRACE if grace else 0.0),
+                     reply_budget(sum(len(blob) for blob in arrays)))  # checked before the reply is read
         self._sequence += 1
+        sent.sequence = self._sequence
         header = {**header, "seq": self._sequence}
+        if self._release_due:  # a release asked for since the last request: done first, in the same round trip
+            header["release"] = True
+            self._release_due = False
         try:
-            write_all(self._to_worker, pack(header, arrays), deadline)
-            reply = read_message(self._from_worker, deadline, budget=allowed)
-            if type(reply[0]) is not dict or reply[0].get("seq") != self._sequence:
-                raise ProtocolError(f"a reply to a request that was not sent (expected number {self._sequence})")
+            write_all(self._to_worker, pack(header, arrays), sent.deadline)
         except Deadline:
-            self._kill()
-            self._reap()
-            return Outcome(
-                "timeout",
-                message=f"{header.get('name')} did not return within {budget:g} s "
-                "(the worker process was killed)",
-            )
+            sent.reply = self._timed_out(sent)
+            return sent
         except Closed:
-            status, why = self._reap()
-            return Outcome(
-                status,
-                message=f"{header.get('name')} brought the worker process down: it {why}"
-                f"{self._log_tail(600)}",
-            )
+            sent.reply = self._closed(sent)
+            return sent
+        self._awaited = sent
+        return sent
+
+    def _settle(self) -> None:
+        """Read the reply of the request still awaited, if any, into it."""
+        sent, self._awaited = self._awaited, None
+        if sent is not None and sent.reply is None:
+            sent.reply = self._read_reply(sent)
+
+    def _receive(self, sent: _Sent) -> tuple[dict, list[bytes]] | Outcome:
+        if sent.reply is None:
+            if self._awaited is not sent:
+                return Outcome("crashed", message=f"{sent.name}: the worker process was stopped before it answered")
+            self._settle()
+        reply = sent.reply
+        sent.reply = None
+        return reply
+
+    def _read_reply(self, sent: _Sent) -> tuple[dict, list[bytes]] | Outcome:
+        # a batch's reply read late (the checker went on with other work meanwhile) gets the grace from now
+        deadline = max(sent.deadline, time.monotonic() + GRACE) if sent.pipelined else sent.deadline
+        try:
+            reply = read_message(self._from_worker, deadline, budget=sent.allowed)
+            if type(reply[0]) is not dict or reply[0].get("seq") != sent.sequence:
+                raise ProtocolError(f"a reply to a request that was not sent (expected number {sent.sequence})")
+        except Deadline:
+            return self._timed_out(sent)
+        except Closed:
+            return self._closed(sent)
         except ProtocolError as exc:
             self._kill()
             self._reap()
             return Outcome(
                 "crashed",
-                message=f"{header.get('name')}: the worker process sent a malformed reply "
+                message=f"{sent.name}: the worker process sent a malformed reply "
                 f"({exc}); the submission may have tampered with it or returned far larger values than "
                 "it was given (return arrays of the shapes the contract describes)",
             )
         self.round_trips += 1
         return reply
 
+    def _timed_out(self, sent: _Sent) -> Outcome:
+        self._kill()
+        self._reap()
+        return Outcome("timeout", message=f"{sent.name} did not return within {sent.budget:g} s "
+                       "(the worker process was killed)")
+
+    def _closed(self, sent: _Sent) -> Outcome:
+        status, why = self._reap()
+        return Outcome(status, message=f"{sent.name} brought the worker process down: it {why}{self._log_tail(600)}")
+
     def _ensure_worker(self) -> Outcome | None:
+        self._settle()  # a reply still awaited is the running worker's: read before any restart
         if self._alive():
             return None
         from gradcheck.errors import LoadError
@@ -389,22 +450,32 @@ class WorkerBackend(Backend):
         killed); ``trace``, a set that receives the (file, line) of the submission's lines the calls
         ran. Calls of a variant (``Call.variant``) load that variant into the worker first if this
         worker has not loaded it yet (:meth:`add_variants`)."""
+        return self.receive(self._send_batch(calls, timeout, deadline, trace, pipelined=False))
+
+    def send_batch(self, calls: Sequence[Call]) -> Any:
+        """Write ``calls`` as :meth:`call_batch` does, without waiting: the worker runs them while
+        the checker goes on, and :meth:`receive` reads their outcomes (any other request first
+        reads them, and keeps them for it)."""
+        return self._send_batch(calls, None, None, None, pipelined=True)
+
+    def _send_batch(self, calls: Sequence[Call], timeout: float | None, deadline: float | None,
+                    trace: set[tuple[str, int]] | None, *, pipelined: bool) -> _Batch:
         if not calls:
-            return []
+            return _Batch(calls, [])
         if deadline is not None and time.monotonic() >= deadline:
-            return [Outcome("timeout", message=f"{call.name}: not run, the fix search's time budget ran out",
-                            skipped=True) for call in calls]
+            return _Batch(calls, [Outcome("timeout", message=f"{call.name}: not run, the fix search's time budget "
+                                          "ran out", skipped=True) for call in calls])
         arrays: list[bytes] = []
         encoded = [self._encode_args(call.args, arrays) for call in calls]
         lost = [index for index, item in enumerate(encoded) if item is None]
         if lost:
-            return [self._lost_cache(calls[lost[0]].name) for _ in calls]
+            return _Batch(calls, [self._lost_cache(calls[lost[0]].name) for _ in calls])
         failed = self._ensure_worker()
         if failed is not None:
-            return [failed for _ in calls]
+            return _Batch(calls, [failed for _ in calls])
         failed = self._load_variants_for(calls, deadline)
         if failed is not None:
-            return [failed for _ in calls]
+            return _Batch(calls, [failed for _ in calls])
         per_call = self.timeout if timeout is None else min(self.timeout, timeout)
         budget = min(per_call * len(calls), max(per_call, BATCH_TIMEOUT_CAP))
         if deadline is not None:
@@ -415,7 +486,8 @@ class WorkerBackend(Backend):
             "calls": [
                 {"name": call.name, "args": args, "keep": [int(i) for i in call.keep],
                  "select": call.select, "collect": bool(call.collect_args),
-                 **({"variant": int(call.variant)} if call.variant is not None else {})}
+                 **({"variant": int(call.variant)} if call.variant is not None else {}),
+                 **({"take": [[int(p), int(b)] for p, b in call.take]} if call.take else {})}
                 for call, args in zip(calls, encoded, strict=True)
             ],
         }
@@ -423,7 +495,17 @@ class WorkerBackend(Backend):
             header["timeout"] = per_call
         if trace is not None:
             header["trace"] = True
-        reply = self._request(header, arrays, budget, grace=deadline is None)
+        sent = self._send(header, arrays, budget, grace=deadline is None)
+        sent.pipelined = pipelined
+        return _Batch(calls, None, sent, trace)
+
+    def receive(self, sent: Any) -> list[Outcome]:
+        """The outcomes of a :meth:`send_batch` (or of the batch :meth:`call_batch` sent)."""
+        batch: _Batch = sent
+        if batch.outcomes is not None:
+            return batch.outcomes
+        calls, trace = batch.calls, batch.trace
+        reply = self._receive(batch.sent)
         if isinstance(reply, Outcome):
             return [reply for _ in calls]
         try:
@@ -494,9 +576,10 @@ class WorkerBackend(Backend):
             other.close()
 
     def release(self) -> None:
+        """Drop the worker's kept objects: done first by the worker's next request (no round trip
+        of its own; a restarted worker has none)."""
         if self._alive():
-            reply = self._request({"op": "release", "name": "release"}, [], self.timeout)
-            del reply
+            self._release_due = True
 
 
 class VariantView(Backend):

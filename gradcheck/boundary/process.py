@@ -39,6 +39,21 @@ def module_command(module: str, *args: str) -> list[str]:
     return [sys.executable, "-I", "-c", boot, *args]
 
 
+PIPE_SIZE = 1 << 20  # bytes a pipe holds: a batch of calls (or its reply) is written without waiting for the reader
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe of ``fd`` hold ``PIPE_SIZE`` bytes (Linux; elsewhere, or above the system's
+    limit, it keeps its size): a batch sent while the worker is busy, or a reply the checker
+    reads after judging the previous batch, then crosses without a switch per 64 KiB."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
 EXIT_WAIT = 1.0  # seconds a worker whose pipe closed gets to exit on its own before it is killed
 LOG_LIMIT = 16 << 20  # RLIMIT_FSIZE: the worker's stdout/stderr log and any file it writes
 
@@ -79,6 +94,8 @@ class WorkerProcess:
 
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
+        for fd in (parent_read, parent_write):
+            _widen(fd)
         if self._log is not None:
             self._log.close()
         self._log = tempfile.TemporaryFile()

@@ -235,6 +235,8 @@ def main(argv: list[str]) -> int:
         arrays: list[bytes] = []
         if op == "exit":
             return 0
+        if request.get("release"):  # the checker's release, sent with its next request
+            runner.release()
         if op == "release":
             runner.release()
             reply: dict[str, Any] = {"ok": True}
@@ -245,7 +247,7 @@ def main(argv: list[str]) -> int:
         elif op == "call_batch":
             calls = [
                 Call(item["name"], decode(item["args"], blobs), tuple(item["keep"]), item["select"], item["collect"],
-                     item.get("variant"))
+                     item.get("variant"), tuple((int(p), int(b)) for p, b in item.get("take") or ()))
                 for item in request["calls"]
             ]
             limit = request.get("timeout")

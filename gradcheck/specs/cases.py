@@ -310,15 +310,6 @@ def backward_case(ctx: Context, layer: Layer, plan: Plan, dims: Dims, seed: int,
     # whether the backward leaves its arguments (the cache, the upstream gradients) unchanged: on the
     # first case and every AUDIT_EVERY-th (a cache is large, and changing it is no matter of chance)
     audit = first or seed % AUDIT_EVERY == 0
-    (made,) = yield [Call(forward.name, _laid_out(seed, tuple(inputs[arg.name] for arg in forward_args)),
-                          (cache_index,), select=cache_index, collect_args=audit)]  # its cache alone comes back
-    if not made.ok:
-        raise CaseProblem("error", f"{layer.name} takes the cache {forward.name} returns, and "
-                          f"{explain_call(forward.name, made)}")
-    cache = made.value
-    if not isinstance(cache, CacheRef):  # not selected: the forward did not return a tuple long enough
-        raise CaseProblem("error", f"{layer.name} takes the cache {forward.name} returns, and {forward.name} "
-                          f"returned {describe(cache)}; expected a tuple ({', '.join(forward.returns)})")
     expected, _ = call_reference(forward, inputs)
     outputs = outputs_of(forward, expected)
     through = layer.through or forward.outputs[: len(layer.upstreams)]
@@ -329,8 +320,22 @@ def backward_case(ctx: Context, layer: Layer, plan: Plan, dims: Dims, seed: int,
     upstream = np.concatenate([array.reshape(-1) for array in upstreams.values()])
     count = len(upstreams)
     passed_again = tuple(inputs[name] for name in layer.passes)
+    # the forward (its cache alone comes back) and the backward on that cache, in one round trip: the
+    # backward takes the cache the forward kept (``Call.take``), and is not run when it kept none
+    made, outcome = yield [
+        Call(forward.name, _laid_out(seed, tuple(inputs[arg.name] for arg in forward_args)), (cache_index,),
+             select=cache_index, collect_args=audit),
+        Call(layer.name, (*_laid_out(seed, tuple(upstreams.values())), None, *passed_again), collect_args=audit,
+             take=((count, 1),)),
+    ]
+    if not made.ok:
+        raise CaseProblem("error", f"{layer.name} takes the cache {forward.name} returns, and "
+                          f"{explain_call(forward.name, made)}")
+    cache = made.value
+    if not isinstance(cache, CacheRef):  # not selected: the forward did not return a tuple long enough
+        raise CaseProblem("error", f"{layer.name} takes the cache {forward.name} returns, and {forward.name} "
+                          f"returned {describe(cache)}; expected a tuple ({', '.join(forward.returns)})")
     args = (*_laid_out(seed, tuple(upstreams.values())), cache, *passed_again)
-    (outcome,) = yield [Call(layer.name, args, collect_args=audit)]
     if not outcome.ok:
         raise CaseProblem("error" if outcome.status in ("error", "missing") else outcome.status,
                           explain_call(layer.name, outcome))
@@ -390,7 +395,8 @@ def _joint_screen(ctx: Context, layer: Layer, forward: Layer, inputs: Inputs,
     wrong one; a pass passes them all."""
     names = [layer.grads[quantity] for quantity in targets]
     shapes = [x.shape for x, _, _ in targets.values()]
-    sizes = [x.size for x, _, _ in targets.values()]
+    ends = np.cumsum([x.size for x, _, _ in targets.values()]).tolist()
+    pieces = list(zip(names, [0, *ends[:-1]], ends, shapes, strict=True))  # each input's slice of a point
     flat = np.concatenate([x.reshape(-1) for x, _, _ in targets.values()])
     gradient = np.concatenate([(g / factor).reshape(-1) for _, g, factor in targets.values()])
 
@@ -398,8 +404,8 @@ def _joint_screen(ctx: Context, layer: Layer, forward: Layer, inputs: Inputs,
         outputs = []
         for point in points:
             moved = dict(inputs)
-            for path, piece, shape in zip(names, np.split(point, np.cumsum(sizes)[:-1]), shapes, strict=True):
-                moved = with_entry(moved, path, piece.reshape(shape))
+            for path, begin, end, shape in pieces:
+                moved = with_entry(moved, path, point[begin:end].reshape(shape))
             outputs.append(_stacked(outputs_of(forward, call_reference(forward, moved)[0]), through))
         return outputs
 

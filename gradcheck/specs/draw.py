@@ -115,13 +115,17 @@ def fresh(inputs: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, np.ndarray):
             copied[name] = _read_only(value)
         elif isinstance(value, dict):
-            copied[name] = {key: _read_only(item) if isinstance(item, np.ndarray) else copy.deepcopy(item)
+            copied[name] = {key: _read_only(item) if isinstance(item, np.ndarray)
+                            else item if type(item) in _IMMUTABLE else copy.deepcopy(item)
                             for key, item in value.items()}
         elif isinstance(value, list):
             copied[name] = copy.deepcopy(value)
         else:
             copied[name] = value
     return copied
+
+
+_IMMUTABLE = (str, float, int, bool, type(None))  # what a deep copy returns as it is
 
 
 def call_reference(layer: Layer, inputs: dict[str, Any], reference: Any = None) -> tuple[Any, dict[str, Any]]:

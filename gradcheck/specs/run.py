@@ -6,7 +6,8 @@ For each layer of the plan the implementation defines, one screen judges all its
 1. the smallest case (every dimension at its lowest) per element and for determinism, then
    ``examples - 1`` cases with dimensions and values drawn from a Generator seeded by
    ``seed`` and the layer's position, in chunks of growing size (``gradcheck.engine.driver``:
-   the calls of a chunk cross to the worker together);
+   the calls of a chunk cross to the worker together, and the next chunk's are sent before
+   this one is judged, so that the worker runs them meanwhile);
 2. a quantity that fails leaves the screen; its case is shrunk (one dimension at a time
    lowered, the seed kept) to a smallest failing one, which is run twice more screened and
    once per element: a case that passes once of three is nondeterminism, not a wrong formula;
@@ -24,7 +25,7 @@ import numpy as np
 
 from gradcheck.boundary.backend import Backend
 from gradcheck.engine.checks.case import FATAL, CaseVerdict
-from gradcheck.engine.driver import run_case, run_cases
+from gradcheck.engine.driver import Started, run_case, run_cases, start_cases
 from gradcheck.engine.screening import chunk_sizes
 from gradcheck.specs.cases import LayerVerdict, evaluate_case
 from gradcheck.specs.draw import complete, draw_dims
@@ -96,20 +97,38 @@ class _Tally:
 
 def screen_layer(backend: Backend, plan: Plan, layer: Layer, quantities: tuple[str, ...], examples: int,
                  seed: int) -> tuple[dict[str, tuple[Dims, int, CaseVerdict] | None], dict[str, _Tally]]:
-    """The first failing (dims, seed, verdict) of each quantity (None: all passed), and tallies."""
+    """The first failing (dims, seed, verdict) of each quantity (None: all passed), and tallies.
+
+    The chunks overlap: once a chunk's calls have returned, the next chunk's are sent (with the
+    quantities still screened then) before this chunk's are judged, so that the worker runs them
+    while the checker judges; a quantity that fails in this chunk ignores the next one's verdicts.
+    No chunk is sent ahead after a timeout, crash or memory outcome."""
     tallies = {quantity: _Tally() for quantity in quantities}
     found: dict[str, tuple[Dims, int, CaseVerdict] | None] = dict.fromkeys(quantities)
     queue = drawn_cases(plan, layer, examples, seed)
-    start = 0
+    starts = [0]
     for size in chunk_sizes(len(queue)):
+        starts.append(starts[-1] + size)
+
+    def launch(number: int, active: tuple[str, ...]) -> Started:
+        chunk = queue[starts[number] : starts[number + 1]]
+        return start_cases(backend, [
+            _factory(plan, layer, dims, case_seed, active, first=starts[number] + i == 0,
+                     full=starts[number] + i == 0) for i, (dims, case_seed) in enumerate(chunk)])
+
+    ahead: list[Started] = []
+    for number in range(len(starts) - 1):
         active = tuple(quantity for quantity in quantities if found[quantity] is None)
         if not active:
             break
-        chunk = queue[start : start + size]
-        factories = [_factory(plan, layer, dims, case_seed, active, first=start + i == 0, full=start + i == 0)
-                     for i, (dims, case_seed) in enumerate(chunk)]
-        verdicts = run_cases(backend, factories)
-        backend.release()
+        started = ahead.pop() if ahead else launch(number, active)
+
+        def send_next(outcomes, following=number + 1, active=active):
+            if following < len(starts) - 1 and not any(outcome.status in FATAL for outcome in outcomes):
+                ahead.append(launch(following, active))
+
+        verdicts = started.finish(send_next)
+        chunk = queue[starts[number] : starts[number + 1]]
         for (dims, case_seed), verdict in zip(chunk, verdicts, strict=False):
             for quantity in active:
                 if found[quantity] is not None:
@@ -124,7 +143,7 @@ def screen_layer(backend: Backend, plan: Plan, layer: Layer, quantities: tuple[s
                 for quantity in active:
                     found[quantity] = found[quantity] or (dims, case_seed, verdict)
                 break
-        start += size
+    backend.release()
     return found, tallies
 
 
@@ -158,6 +177,8 @@ def shrink(backend: Backend, plan: Plan, layer: Layer, quantity: str, dims: Dims
 
 
 def _oracle(plan: Plan, layer: Layer, quantity: str) -> str:
+    if layer.judged:
+        return layer.judged
     if layer.kind == "backward":
         return f"central differences of the reference {layer.forward} (Richardson extrapolation)"
     if layer.kind == "loss" and quantity != layer.returns[0]:

@@ -115,6 +115,9 @@ class Layer:
     # a function no kind describes (a whole network's backward): its own case, a generator
     # (ctx, plan, layer, dims, seed, quantities, *, first, full) -> Steps[CaseVerdict], written in its plan
     case: Callable[..., Any] | None = None
+    # what a case of its own compares a quantity with, for the reports ("the mask its own forward drew");
+    # default: the reference, or central differences of it
+    judged: str = ""
 
     @property
     def outputs(self) -> tuple[str, ...]:

@@ -226,6 +226,33 @@ def _difference(plus: np.ndarray, minus: np.ndarray, x_plus: np.ndarray, x_minus
     return _Difference(step, float(np.sum(terms)) / (2 * step), float(np.sum(products)), float(sums + dots), True)
 
 
+def _stack(base: np.ndarray, outputs: Sequence[np.ndarray]) -> np.ndarray | None:
+    """``base`` and ``outputs`` as one float64 array (base first), when every one is a finite
+    array of base's shape; else None (the screen then takes them one by one)."""
+    if not all(type(out) is np.ndarray and out.shape == base.shape for out in outputs):
+        return None
+    stacked = np.stack([base, *outputs]).astype(np.float64, copy=False)
+    return stacked if bool(np.isfinite(stacked).all()) else None
+
+
+def _differences(outputs: np.ndarray, x_points: Sequence[np.ndarray], gradient: np.ndarray, upstream: np.ndarray,
+                 steps: Sequence[float]) -> list[_Difference]:
+    """:func:`_difference` of every step at once (the outputs stacked and finite): the same sums,
+    each over its own row."""
+    count = len(steps)
+    doubled = 2 * np.asarray(steps, dtype=np.float64)
+    plus, minus = outputs[2::2].reshape(count, -1), outputs[3::2].reshape(count, -1)
+    xs = np.stack(x_points)
+    x_plus, x_minus = xs[2::2].reshape(count, -1), xs[3::2].reshape(count, -1)
+    terms = upstream.reshape(-1) * (plus - minus)
+    products = gradient.reshape(-1) * ((x_plus - x_minus) / doubled[:, None])
+    sums = (LAMBDA * np.sqrt(terms.shape[1]) + 2) * UNIT_ROUNDOFF * np.abs(terms).sum(axis=1)
+    dots = (LAMBDA * np.sqrt(products.shape[1]) + 2) * UNIT_ROUNDOFF * np.abs(products).sum(axis=1)
+    numeric, analytic = terms.sum(axis=1), products.sum(axis=1)
+    return [_Difference(float(h), float(numeric[i]) / float(doubled[i]), float(analytic[i]),
+                        float(sums[i]) / float(doubled[i]) + float(dots[i]), True) for i, h in enumerate(steps)]
+
+
 def _richardson(label: str, first: _Difference, second: _Difference, truncation: float, noise: float) -> Estimate:
     """``(4 X(h) - X(2h)) / 3`` of two differences (numeric and analytic alike)."""
     finite = first.finite and second.finite and np.isfinite(truncation)
@@ -279,20 +306,27 @@ def screen(evaluate: Evaluate, x: np.ndarray, direction: np.ndarray, gradient: n
     every = ladder(steps)
     x_points = points(x, direction, every, probe)
     outputs = evaluate(x_points)
-    finite = [np.abs(out) for out in (base, *outputs) if np.all(np.isfinite(out))]
-    sigma2 = (FLOOR * UNIT_ROUNDOFF * np.maximum.reduce(finite)) ** 2 if finite else np.zeros(base.shape)
+    stacked = _stack(base, outputs)
+    if stacked is not None:  # every output finite and shaped like base: the same numbers, computed at once
+        sigma2 = (FLOOR * UNIT_ROUNDOFF * np.abs(stacked).max(axis=0)) ** 2
+    else:
+        finite = [np.abs(out) for out in (base, *outputs) if np.all(np.isfinite(out))]
+        sigma2 = (FLOOR * UNIT_ROUNDOFF * np.maximum.reduce(finite)) ** 2 if finite else np.zeros(base.shape)
     if floor is not None:
         sigma2 = np.maximum(sigma2, np.broadcast_to(np.asarray(floor, dtype=np.float64), base.shape) ** 2)
     coherent = 0.0
-    if np.all(np.isfinite(outputs[0])) and np.all(np.isfinite(outputs[1])):
+    if stacked is not None or (np.all(np.isfinite(outputs[0])) and np.all(np.isfinite(outputs[1]))):
         d2 = (outputs[0] - base) - (base - outputs[1])
         sigma2 = np.maximum(sigma2, d2 * d2 / 6.0)
         coherent = float(np.sum(upstream * d2)) ** 2 / 6.0
     noise = LAMBDA * float(np.sqrt(2.0 * max(float(np.sum(upstream * upstream * sigma2)), coherent))) / 2.0
-    differences = [
-        _difference(outputs[2 + 2 * i], outputs[3 + 2 * i], x_points[2 + 2 * i], x_points[3 + 2 * i], gradient,
-                    upstream, h)
-        for i, h in enumerate(every)
-    ]
+    if stacked is not None:
+        differences = _differences(stacked[1:], x_points, gradient, upstream, every)
+    else:
+        differences = [
+            _difference(outputs[2 + 2 * i], outputs[3 + 2 * i], x_points[2 + 2 * i], x_points[3 + 2 * i], gradient,
+                        upstream, h)
+            for i, h in enumerate(every)
+        ]
     candidates = estimates(differences, noise)
     return Screen(candidates, decide(candidates), len(x_points))

@@ -1,0 +1,30 @@
+import numpy as np
+
+
+def dropout_forward(x, dropout_param):
+    """2016-2017 starter code: p is the probability of DROPPING each neuron output."""
+    p, mode = dropout_param['p'], dropout_param['mode']
+    if 'seed' in dropout_param:
+        np.random.seed(dropout_param['seed'])
+
+    mask = None
+    out = None
+    if mode == 'train':
+        mask = (np.random.rand(*x.shape) >= p) / (1 - p)
+        out = x * mask
+    elif mode == 'test':
+        out = x
+
+    cache = (dropout_param, mask)
+    out = out.astype(x.dtype, copy=False)
+    return out, cache
+
+
+def dropout_backward(dout, cache):
+    dropout_param, mask = cache
+    mode = dropout_param['mode']
+    if mode == 'train':
+        dx = dout * mask
+    elif mode == 'test':
+        dx = dout
+    return dx
