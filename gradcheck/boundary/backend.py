@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from gradcheck.boundary.values import CacheRef, FortranOrder, StridedView, strided_view, to_wire
 from gradcheck.contract import FATAL_STATUSES
 from gradcheck.contract import CallStatus as Status
@@ -70,7 +72,12 @@ class Call:
     ``take``: ``(position, back)`` pairs: the argument at ``position`` is the object the call
     ``back`` calls earlier in the same batch kept (its first kept output), so that a backward
     crosses in the same round trip as the forward whose cache it takes; when that call kept
-    nothing (it failed), this one is not run and ends ``error``."""
+    nothing (it failed), this one is not run and ends ``error``. ``refill``: ``n > 0`` writes
+    this call's array arguments, in place, into the array arguments of the call ``n`` places
+    earlier in the batch (same position, shape and dtype, writeable; any other argument is passed
+    as it is) and calls with those objects: the same arrays with new values, as a training loop's
+    ``W -= lr * dW`` hands them to a layer (a backend that does not keep a batch's arguments
+    passes them as they are)."""
 
     name: str
     args: tuple
@@ -79,6 +86,7 @@ class Call:
     collect_args: bool = True
     variant: int | None = None  # the fix search's variant of the submission to call (None: the submission)
     take: tuple[tuple[int, int], ...] = ()
+    refill: int = 0
 
 
 class Backend(ABC):
@@ -280,6 +288,7 @@ class CallRunner:
         self.kept: dict[int, Any] = {}
         self._next_key = 0
         self._batch_keys: list[tuple[int, ...]] | None = None  # in a batch: per call so far, the keys it kept
+        self._batch_args: list[tuple] | None = None  # in a batch: per call so far, the arguments it was given
         # the fix search's variants of the submission (key -> namespace, or why it did not load)
         self.variants: dict[int, dict[str, Any] | str] = {}
 
@@ -296,6 +305,22 @@ class CallRunner:
             return strided_view(value.array)
         return copy.deepcopy(value)
 
+    def _refilled(self, call_args: tuple, back: int) -> tuple:
+        """``call_args`` with each array written into the array at the same position of the call
+        ``back`` places earlier in this batch, when both are arrays of one shape and dtype and the
+        earlier one is writeable (see ``Call.refill``)."""
+        if back <= 0 or self._batch_args is None or back >= len(self._batch_args):
+            return call_args
+        earlier = self._batch_args[-1 - back]
+        out = list(call_args)
+        for position, value in enumerate(call_args):
+            old = earlier[position] if position < len(earlier) else None
+            if isinstance(value, np.ndarray) and type(old) is np.ndarray and old.shape == value.shape \
+                    and old.dtype == value.dtype and old.flags.writeable:
+                np.copyto(old, value)
+                out[position] = old
+        return tuple(out)
+
     def _read_kept(self, args: tuple) -> Outcome:
         """:data:`READ_KEPT` ``(EARLIER, n)``: ``(CacheRef, current value)`` of every object the
         call ``n`` places back in this batch kept."""
@@ -308,20 +333,20 @@ class CallRunner:
         return Outcome("ok", value=tuple((CacheRef(key), to_wire(self.kept[key])) for key in keys))
 
     def run(self, name: str, args: tuple, keep: Sequence[int] = (), collect_args: bool = True,
-            variant: int | None = None, timeout: float | None = None) -> Outcome:
+            variant: int | None = None, timeout: float | None = None, refill: int = 0) -> Outcome:
         """Call ``name(*args)`` of the submission, or of its variant ``variant``; ``timeout``: a
         shorter limit than the runner's for this call (the fix search's screen)."""
         first_key = self._next_key
         try:
             if name == READ_KEPT:
                 return self._read_kept(args)
-            return self._run(name, args, keep, collect_args, variant, timeout)
+            return self._run(name, args, keep, collect_args, variant, timeout, refill)
         finally:  # the keys this call kept, for a READ_KEPT later in the batch
             if self._batch_keys is not None:
                 self._batch_keys.append(tuple(range(first_key, self._next_key)))
 
     def _run(self, name: str, args: tuple, keep: Sequence[int], collect_args: bool, variant: int | None,
-             timeout: float | None) -> Outcome:
+             timeout: float | None, refill: int = 0) -> Outcome:
         namespace = self.namespace if variant is None else self.variants.get(variant)
         if not isinstance(namespace, dict):
             why = "was not loaded" if namespace is None else f"did not load: {namespace}"
@@ -331,7 +356,9 @@ class CallRunner:
         if not callable(function):
             what = "is not defined" if function is None else f"is a {type(function).__name__}, not a function"
             return Outcome("missing", message=f"{name} {what}")
-        call_args = tuple(self._resolve(arg) for arg in args)
+        call_args = self._refilled(tuple(self._resolve(arg) for arg in args), refill)
+        if self._batch_args is not None:
+            self._batch_args[-1] = call_args
         captured = CappedText()
         try:
             with (
@@ -401,18 +428,21 @@ class CallRunner:
             return CacheRef(found[0]) if found else None
 
         def run(call: Call) -> Outcome:
+            self._batch_args.append(())  # what the call is given (a refill later in the batch writes into it)
             args, missing = taken(call, earlier)
             if missing:
                 if self._batch_keys is not None:
                     self._batch_keys.append(())
                 return missing
-            return select_output(self.run(call.name, args, call.keep, call.collect_args, call.variant, timeout),
-                                 call)
+            return select_output(self.run(call.name, args, call.keep, call.collect_args, call.variant, timeout,
+                                          call.refill), call)
 
+        self._batch_args = []
         try:
             return run_batch(run, calls)
         finally:
             self._batch_keys = None
+            self._batch_args = None
 
     def release(self) -> None:
         self.kept.clear()

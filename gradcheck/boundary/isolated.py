@@ -487,7 +487,8 @@ class WorkerBackend(Backend):
                 {"name": call.name, "args": args, "keep": [int(i) for i in call.keep],
                  "select": call.select, "collect": bool(call.collect_args),
                  **({"variant": int(call.variant)} if call.variant is not None else {}),
-                 **({"take": [[int(p), int(b)] for p, b in call.take]} if call.take else {})}
+                 **({"take": [[int(p), int(b)] for p, b in call.take]} if call.take else {}),
+                 **({"refill": int(call.refill)} if call.refill else {})}
                 for call, args in zip(calls, encoded, strict=True)
             ],
         }

@@ -247,7 +247,8 @@ def main(argv: list[str]) -> int:
         elif op == "call_batch":
             calls = [
                 Call(item["name"], decode(item["args"], blobs), tuple(item["keep"]), item["select"], item["collect"],
-                     item.get("variant"), tuple((int(p), int(b)) for p, b in item.get("take") or ()))
+                     item.get("variant"), tuple((int(p), int(b)) for p, b in item.get("take") or ()),
+                     int(item.get("refill") or 0))
                 for item in request["calls"]
             ]
             limit = request.get("timeout")

@@ -210,11 +210,14 @@ def call_twice(
     ``watched``: the names of the watched outputs, for the message."""
     shown = ctx.convention.function(name)
     # the two calls and the reading back of the first one's kept outputs in one round trip (the
-    # worker runs a batch in order; READ_KEPT finds what the call two places before it kept)
-    outcome, second, read = yield [
+    # worker runs a batch in order; READ_KEPT finds what the call two places before it kept); then
+    # the first call's values written into the second call's arrays, in place, and a fourth call
+    # with those same objects: as a training step's W -= lr * dW hands a layer its arrays again
+    outcome, second, read, refilled = yield [
         Call(name, args, (*keep, *watch)),
         Call(name, again, tuple(keep), collect_args=False),
         Call(READ_KEPT, (EARLIER, 2), collect_args=False),
+        Call(name, args, tuple(keep), collect_args=False, refill=2),
     ]
     if not outcome.ok:
         raise CaseProblem("error" if outcome.status in ("error", "missing") else outcome.status,
@@ -244,7 +247,7 @@ def call_twice(
     changed = [names.get(index, "its result") for index, ref in refs
                if not wire_equal(now[ref.key], outcome.kept.get(index))]
     if not changed:
-        return outcome, None
+        return outcome, _stale(shown, refilled, {index: outcome.kept.get(index) for index, _ in refs}, names)
     what = ", ".join(ctx.convention.array(name) for name in changed)
     return outcome, (
         f"{shown}'s result ({what}) changed when {shown} was called again on other inputs of the same shapes: "
@@ -252,6 +255,43 @@ def call_twice(
         f"cache), so an earlier result is overwritten; return a new array from every call (np.zeros(...), "
         f".copy())"
     )
+
+
+STALE_RTOL = 1e-9  # a result from an earlier call's values differs by far more; rounding (another alignment) far less
+
+
+def _stale(shown: str, refilled: Outcome, first: dict[int, Any], names: dict[int, str]) -> str | None:
+    """A failure message when the call with the first call's values written, in place, into the
+    arrays of the second (``Call.refill``) returned other watched outputs than the first call
+    (beyond rounding): the function keeps something computed from an earlier call's values and
+    finds it by the arrays' identity; None when it agrees, or when that call did not return
+    (an ``error`` there is the function's on new objects too, judged by the other cases)."""
+    if not refilled.ok:
+        return None
+    value = refilled.value
+    got = {KEEP_RESULT: value} if KEEP_RESULT in first else (
+        {index: value[index] for index in first if index < len(value)} if isinstance(value, tuple | list) else {})
+    differs = [names.get(index, "its result") for index, expected in first.items()
+               if index not in got or not _close(got[index], expected)]
+    if not differs:
+        return None
+    return (
+        f"{shown} gave another result ({', '.join(differs)}) for the same values when they came in arrays an "
+        f"earlier call was given, changed in place (as a training step's W -= lr * dW hands them back): it keeps "
+        f"something computed from an earlier call's values and finds it by the arrays' identity (id(), `is`, a "
+        f"weakref, a cache keyed by the array); compute from the values of every call"
+    )
+
+
+def _close(got: Any, expected: Any) -> bool:
+    try:
+        a, b = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError):
+        return wire_equal(got, expected)
+    if a.shape != b.shape:
+        return False
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    return bool(np.all(np.abs(a - b) <= STALE_RTOL * max(scale, np.finfo(np.float64).tiny)))
 
 
 def deterministic(ctx: Context, name: str, args: tuple, first: Outcome, keep: Sequence[int] = ()) -> Steps[None]:
