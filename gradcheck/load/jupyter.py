@@ -61,6 +61,19 @@ def writefile_statement(first_line: str, body: str) -> str | None:
 WRITTEN: set[str] = set()  # module names of the .py files a %%writefile cell wrote (or tried to)
 
 
+_SCRATCH: list[str] = []  # this process's scratch folder for %%writefile, made on first use
+
+
+def _scratch() -> str:
+    """A private folder of this process (``mkdtemp``: 0700, a new name), never shared with another
+    notebook's run, whatever the isolation level."""
+    if not _SCRATCH:
+        import tempfile
+
+        _SCRATCH.append(tempfile.mkdtemp(prefix="gradcheck-notebook-files-"))
+    return _SCRATCH[0]
+
+
 def write_cell_file(path: str, body: str, append: bool = False) -> None:
     """A ``%%writefile`` cell: ``body`` written to ``path``. Where the notebook's folder is read-only
     (the sandbox mounts it so), the file goes to a scratch folder put first on ``sys.path``, so that
@@ -75,11 +88,9 @@ def write_cell_file(path: str, body: str, append: bool = False) -> None:
     except OSError:
         pass
     import sys
-    import tempfile
 
-    scratch = os.path.join(tempfile.gettempdir(), "gradcheck-notebook-files")
     try:
-        os.makedirs(scratch, exist_ok=True)
+        scratch = _scratch()
         with open(os.path.join(scratch, os.path.basename(path)), mode, encoding="utf-8") as handle:
             handle.write(body)
     except OSError:
