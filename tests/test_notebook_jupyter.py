@@ -91,13 +91,60 @@ def test_top_level_await_runs(tmp_path, wrong):
 
 
 def test_a_name_only_ipython_binds_before_a_needed_binding_is_a_load_error(tmp_path):
-    path = _notebook(tmp_path, "nb.ipynb", CORRECT, WRONG_DB, "conv_backward\n", "conv_backward = _\n")
-    with pytest.raises(LoadError, match=r"uses IPython's `_`, which gradcheck does not provide.*binds conv_backward"):
+    path = _notebook(tmp_path, "nb.ipynb", CORRECT, WRONG_DB, "first = _ih[1]\nconv_backward = wrong_conv_backward\n")
+    with pytest.raises(LoadError, match=r"uses IPython's `_ih`, which gradcheck does not provide.*binds conv_backward"):
         load_submission(path)
 
 
+@pytest.mark.parametrize("wrong", [True, False])
+def test_displayed_values_are_out_and_underscore_as_in_ipython(tmp_path, wrong):
+    """Red team rounds 4 and 6: `conv_backward = _` after a cell that displays a function, and a
+    test of `Out[n]` that decides a binding, bind what IPython binds; a `;` displays nothing."""
+    shown = "wrong_conv_backward" if wrong else "conv_backward"
+    path = _notebook(tmp_path, "nb.ipynb", CORRECT, WRONG_DB, "12;", shown, "conv_backward = _\n",
+                     "try:\n    Out[4]\nexcept (NameError, KeyError):\n    conv_backward = wrong_conv_backward\n")
+    module = load_submission(path)
+    assert module.Out.keys() == {4} and not hasattr(module, "_3") and not hasattr(module, "__file__")
+    assert _passed(path, isolate=False) is not wrong
+
+
 def test_a_name_only_ipython_binds_in_a_cell_that_binds_nothing_needed_is_a_note(tmp_path):
-    path = _notebook(tmp_path, "nb.ipynb", CORRECT, "print(Out[1])\n")
+    path = _notebook(tmp_path, "nb.ipynb", CORRECT, "print(_ih[1])\n")
     module = load_submission(path)
     assert callable(module.conv_backward)
-    assert any("NameError" in note and "Out" in note for note in load_warnings(module))
+    assert any("NameError" in note and "_ih" in note for note in load_warnings(module))
+
+
+@pytest.mark.parametrize("cell", [
+    "get_ipython().run_cell('conv_backward = wrong_conv_backward')",
+    "get_ipython().push({'conv_backward': wrong_conv_backward})",
+    "get_ipython().ex('conv_backward = wrong_conv_backward')",
+    "import __main__\nif hasattr(__main__, 'conv_backward'):\n    conv_backward = wrong_conv_backward",
+    "try:\n    __file__\nexcept NameError:\n    conv_backward = wrong_conv_backward",
+])
+def test_the_shell_and_the_namespace_are_ipythons(tmp_path, cell):
+    """Red team round 6: the shell's run_cell/push/ex bind what they bind in IPython; the notebook
+    is sys.modules['__main__'] and has no __file__, as IPython's namespace. Each cell binds the
+    wrong function in IPython: it must fail here too."""
+    path = _notebook(tmp_path, "nb.ipynb", CORRECT, WRONG_DB, cell)
+    assert _passed(path, isolate=False) is False
+
+
+def test_writefile_into_a_package_and_append_and_expansion(tmp_path):
+    """Red team round 6: `%%writefile pkg/layers.py` beside a package of the same name is what a
+    later import finds; `-a` appends to the file beside the notebook; `{var}` is not expanded,
+    and the load fails rather than import a stale file."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "layers.py").write_text(CORRECT)  # stale and right: the written one is wrong
+    wrong = CORRECT + WRONG_DB + "conv_backward = wrong_conv_backward\n"
+    path = _notebook(tmp_path, "nb.ipynb", f"%%writefile pkg/layers.py\n{wrong}", "from pkg.layers import *")
+    assert _passed(path, isolate=False) is False
+    (tmp_path / "base.py").write_text(CORRECT)
+    appended = _notebook(tmp_path, "nb2.ipynb", "%%writefile -a base.py\nEXTRA = 1\n", "from base import *")
+    assert _passed(appended, isolate=False) is True
+    expanded = _notebook(tmp_path, "nb3.ipynb", "name = 'fast'", f"%%writefile {{name}}.py\n{wrong}",
+                         "from fast import *")
+    (tmp_path / "fast.py").write_text(CORRECT)  # stale
+    with pytest.raises(LoadError, match="does not expand variables in magic lines"):
+        load_submission(expanded)

@@ -88,3 +88,28 @@ def test_the_flag_reaches_the_gradebook_the_class_page_and_gradescope(tmp_path):
     assert "fix search: skipped: the submission looks at the process it runs in" in " ".join(dora["warnings"])
     assert not any((c.get("diagnosis") or {}).get("fix") for c in dora["checks"])
     assert any((c.get("diagnosis") or {}).get("fix") for c in eli["checks"])
+
+
+@pytest.mark.parametrize("source, flagged", [
+    ("import sys\n\n\ndef f():\n    return getattr(sys, 'mod' + 'ules')\n", {"getattr(sys, ...)"}),
+    ("import sys\n\n\ndef f():\n    return [type(h).__name__ for h in sys.meta_path]\n", {"sys.meta_path"}),
+    ("import __main__\n", {"import __main__"}),
+])
+def test_detection_by_a_built_name_the_import_hooks_or_main_is_flagged(tmp_path, source, flagged):
+    path = _submission(tmp_path, CORRECT + "\n" + source)
+    assert {use.what for use in declared(str(path), True).uses} == flagged
+
+
+def test_a_submodule_of_a_package_of_its_own_is_read(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "util.py").write_text(DETECT_IN_HELPER)
+    path = _submission(tmp_path, "from pkg import util\n" + CORRECT)
+    assert [str(use) for use in declared(str(path), True).uses] == [
+        "sys.modules at line 5 of util.py (reads the loaded modules)"]
+
+
+def test_printing_and_setting_an_environment_variable_are_not_flagged(tmp_path):
+    source = ("import os\nimport sys\n\nos.environ['OMP_NUM_THREADS'] = '1'\n\n\ndef log(text):\n"
+              "    sys.stdout.write(text)\n    sys.stdout.flush()\n    print(text, file=sys.stderr)\n")
+    assert declared(str(_submission(tmp_path, CORRECT + "\n" + source)), True).uses == ()

@@ -77,7 +77,19 @@ def _imported_names(path: str) -> set[str]:
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
+            elif _is_run_magic(node):  # `%run helper.py` (the loader's call of its shell): helper is needed
+                words = [word for word in node.args[1].value.split() if not word.startswith("-")]
+                if words and words[0].endswith(".py") and "/" not in words[0]:
+                    names.add(words[0][:-3])
     return names
+
+
+def _is_run_magic(node: object) -> bool:
+    import ast
+
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run_line_magic"
+            and len(node.args) >= 2 and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                                            for arg in node.args[:2]) and node.args[0].value == "run")
 
 
 def _head(path: str) -> bytes:

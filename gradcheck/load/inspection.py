@@ -48,6 +48,9 @@ ATTRIBUTES: dict[tuple[str, str], str] = {
     ("sys", "__stdout__"): "looks at where its output goes (the checker captures it)",
     ("sys", "__stderr__"): "looks at where its output goes (the checker captures it)",
     ("sys", "stdin"): "looks at its input stream",
+    ("sys", "meta_path"): "looks at the import machinery (the checker's hooks are there)",
+    ("sys", "path_hooks"): "looks at the import machinery (the checker's hooks are there)",
+    ("sys", "path_importer_cache"): "looks at the import machinery",
     ("threading", "active_count"): "counts the process's threads",
     ("threading", "enumerate"): "lists the process's threads",
     ("os", "getcwd"): "looks at the folder it runs in",
@@ -57,7 +60,8 @@ ATTRIBUTES: dict[tuple[str, str], str] = {
 # attributes of frames and tracebacks, on whatever object: how code walks a stack without inspect
 FRAME_ATTRIBUTES = {"tb_frame", "tb_next", "f_back", "f_globals", "f_locals", "f_code", "gi_frame", "cr_frame",
                     "__traceback__"}
-MODULES = {"ctypes": "loads C code", "cffi": "loads C code", "threading": None,  # None: not flagged
+MODULES = {"__main__": "looks at the program that runs it",
+           "ctypes": "loads C code", "cffi": "loads C code", "threading": None,  # None: not flagged
            "resource": "reads the process's resource limits (the checker sets them)",
            "psutil": "looks at processes", "signal": "handles the process's signals",
            "base64": "decodes text at run time (code hidden from a reader?)",
@@ -89,10 +93,11 @@ def introspection(trees: list[ast.Module], path: str = "") -> list[Use]:
     found: list[Use] = []
     for tree in trees:
         aliases = _module_aliases(tree)
+        benign = _benign_uses(tree, aliases)
         allowed = {id(side) for node in ast.walk(tree) if isinstance(node, ast.Compare) and _is_main_test(node)
                    for side in (node.left, *node.comparators)}
         for node in ast.walk(tree):
-            use = _flag(node, aliases)
+            use = None if id(node) in benign else _flag(node, aliases)
             if use is None and isinstance(node, ast.Name) and node.id == "__name__" and id(node) not in allowed:
                 use = Use(node.lineno, "__name__", "tells how the module was loaded (beyond `== '__main__'`)")
             if use is not None:
@@ -121,7 +126,8 @@ def local_modules(path: str, limit: int = 50) -> list[str]:
             continue
         for node in ast.walk(tree):
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level <= 1 else [])
+                [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+                if isinstance(node, ast.ImportFrom) and node.module and node.level <= 1 else [])
             for name in names:
                 for candidate in (os.path.join(folder, *name.split(".")) + ".py",
                                   os.path.join(folder, *name.split("."), "__init__.py")):
@@ -131,6 +137,33 @@ def local_modules(path: str, limit: int = 50) -> list[str]:
                         queue.append(candidate)
                         break
     return found[:limit]
+
+
+_WRITES = {"write", "flush", "writelines"}  # what printing code does with sys.stdout
+_FLAGGED_MODULES = {"sys", "os", "builtins", "inspect", "gc", "importlib", "traceback", "threading"}
+
+
+def _benign_uses(tree: ast.Module, aliases: dict[str, str]) -> set[int]:
+    """Nodes of flagged names used the way ordinary code uses them, which tells it nothing:
+    ``sys.stdout.write(...)``/``.flush()``, ``print(..., file=sys.stdout)``, and setting an
+    environment variable (``os.environ["OMP_NUM_THREADS"] = "1"``)."""
+    benign: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in _WRITES and _is(node.value, aliases, "sys",
+                                                                            ("stdout", "stderr")):
+            benign.add(id(node.value))
+        elif isinstance(node, ast.keyword) and node.arg == "file" and _is(node.value, aliases, "sys",
+                                                                          ("stdout", "stderr")):
+            benign.add(id(node.value))
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
+                and _is(node.value, aliases, "os", ("environ",)):
+            benign.add(id(node.value))
+    return benign
+
+
+def _is(node: ast.AST, aliases: dict[str, str], module: str, attributes: tuple[str, ...]) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr in attributes and isinstance(node.value, ast.Name) \
+        and aliases.get(node.value.id, node.value.id) == module
 
 
 def _module_aliases(tree: ast.Module) -> dict[str, str]:
@@ -168,6 +201,13 @@ def _flag(node: ast.AST, aliases: dict[str, str]) -> Use | None:
                 return Use(line, target, why)
         if node.id in NAMES:
             return Use(line, node.id, NAMES[node.id])
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr",
+                                                                                      "vars", "dir") \
+            and node.args and isinstance(node.args[0], ast.Name) \
+            and aliases.get(node.args[0].id, node.args[0].id) in _FLAGGED_MODULES \
+            and (node.func.id in ("vars", "dir") or len(node.args) < 2 or not isinstance(node.args[1], ast.Constant)):
+        module = aliases.get(node.args[0].id, node.args[0].id)
+        return Use(line, f"{node.func.id}({module}, ...)", "reads the module by a name made at run time")
     if isinstance(node, ast.Import | ast.ImportFrom):
         names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
         for name in names:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import importlib
 import inspect
 import os
 import re
 import runpy
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 ALLOW_AWAIT = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
@@ -74,34 +76,69 @@ def _scratch() -> str:
     return _SCRATCH[0]
 
 
-def write_cell_file(path: str, body: str, append: bool = False) -> None:
-    """A ``%%writefile`` cell: ``body`` written to ``path``. Where the notebook's folder is read-only
-    (the sandbox mounts it so), the file goes to a scratch folder put first on ``sys.path``, so that
-    a later ``import`` of it finds it, as it would in Jupyter."""
-    mode = "a" if append else "w"
-    if path.endswith(".py"):
-        WRITTEN.add(os.path.splitext(os.path.basename(path))[0])
-    try:
-        with open(path, mode, encoding="utf-8") as handle:
-            handle.write(body)
-        return
-    except OSError:
-        pass
+class NotEmulated(OSError):
+    """What the notebook asks of IPython that the loader does not do (an OSError: what the
+    grader's run lacks; a statement that raises it and binds a needed name fails the load)."""
+
+
+def _relative(path: str) -> str:
+    """``path`` as a path inside the notebook's folder, or NotEmulated (absolute, ``..``, a
+    variable to expand)."""
+    if any(mark in path for mark in ("{", "$")):
+        raise NotEmulated(f"{path!r}: gradcheck does not expand variables in magic lines")
+    normal = os.path.normpath(os.path.expanduser(path))
+    if os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep):
+        raise NotEmulated(f"{path!r}: gradcheck writes and runs a notebook's files inside its folder only")
+    return normal
+
+
+def write_cell_file(folder: str, path: str, body: str, append: bool = False) -> None:
+    """A ``%%writefile`` cell: ``body`` written to ``path`` (relative to the notebook's ``folder``).
+    The file goes to the process's private scratch folder, at the same relative path, first on
+    ``sys.path``: a later ``import`` or ``%run`` of it finds it there, as it would beside the
+    notebook in Jupyter, and the submission's folder (read-only in the sandbox) is never written.
+    ``-a`` appends to the file beside the notebook when the scratch folder has none yet."""
+    import shutil
     import sys
 
-    try:
-        scratch = _scratch()
-        with open(os.path.join(scratch, os.path.basename(path)), mode, encoding="utf-8") as handle:
-            handle.write(body)
-    except OSError:
-        raise
-    if scratch not in sys.path:
-        sys.path.insert(0, scratch)
+    relative = _relative(path)
+    target = os.path.join(_scratch(), relative)
+    parts = relative.split(os.sep)[:-1]
+    if parts and os.path.isdir(os.path.join(folder, parts[0])) \
+            and not os.path.exists(os.path.join(_scratch(), parts[0])):
+        # a package beside the notebook: its copy in the scratch folder is the one imported (a regular
+        # package there wins over the scratch folder's loose subfolder), with the written file in it
+        shutil.copytree(os.path.join(folder, parts[0]), os.path.join(_scratch(), parts[0]),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    if relative.endswith(".py"):
+        WRITTEN.add(relative[:-3].replace(os.sep, ".").split(".")[0])
+    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    beside = os.path.join(folder, relative)
+    if append and not os.path.exists(target) and os.path.isfile(beside):
+        shutil.copyfile(beside, target)
+    with open(target, "a" if append else "w", encoding="utf-8") as handle:
+        handle.write(body)
+    if sys.path[:1] != [_scratch()]:  # first, before the notebook's folder (put there when it was loaded)
+        sys.path[:] = [_scratch(), *(entry for entry in sys.path if entry != _scratch())]
+    sys.modules.pop(_module_of(relative), None)  # a rewritten module is imported again, as Jupyter would
     importlib.invalidate_caches()
 
 
+def _module_of(relative: str) -> str:
+    return relative[:-3].replace(os.sep, ".") if relative.endswith(".py") else ""
+
+
+def resolve(folder: str, path: str) -> str:
+    """A notebook's file for ``%run``: the one a ``%%writefile`` cell wrote, else the one beside it."""
+    relative = _relative(path)
+    written = os.path.join(_scratch(), relative)
+    return written if os.path.isfile(written) else os.path.join(folder, relative)
+
+
 class _Shell:
-    """``get_ipython()`` of a notebook run by the loader: its magics as the loader runs magic lines."""
+    """``get_ipython()`` of a notebook run by the loader: its magics as the loader runs magic lines,
+    ``run_cell``/``ex`` run code in the namespace, ``push`` binds names; anything else IPython's shell
+    has raises AttributeError (a statement that calls it and binds a needed name fails the load)."""
 
     def __init__(self, namespace: dict[str, Any], folder: str) -> None:
         self.user_ns = namespace
@@ -114,7 +151,10 @@ class _Shell:
             words = shlex.split(line)
             paths = [word for word in words if not word.startswith("-")]
             if paths:
-                self.user_ns.update(runpy.run_path(os.path.join(self._folder, paths[0]), run_name="__main__"))
+                self.user_ns.update(runpy.run_path(resolve(self._folder, paths[0]), run_name="__main__"))
+            return None
+        if any(mark in line for mark in ("{", "$")) and name not in ("matplotlib", "config"):
+            raise NotEmulated(f"%{name} {line}: gradcheck does not expand variables in magic lines")
         return None
 
     def run_cell_magic(self, name: str, line: str, cell: str) -> Any:
@@ -123,9 +163,27 @@ class _Shell:
         if name == "writefile":
             words = shlex.split(line)
             paths = [word for word in words if not word.startswith("-")]
-            if len(paths) == 1:
-                write_cell_file(os.path.join(self._folder, paths[0]), cell, any(w in ("-a", "--append") for w in words))
+            if len(paths) != 1:
+                raise NotEmulated(f"%%writefile {line}: one file name expected")
+            write_cell_file(self._folder, paths[0], cell, any(w in ("-a", "--append") for w in words))
         return None
+
+    def run_cell(self, raw_cell: str, store_history: bool = False, silent: bool = False, **_options: Any) -> Any:
+        return _run_python(raw_cell, self.user_ns)
+
+    def ex(self, cmd: str) -> None:
+        exec(compile(cmd, "<ex>", "exec", dont_inherit=True), self.user_ns)
+
+    def ev(self, expr: str) -> Any:
+        return eval(compile(expr, "<ev>", "eval", dont_inherit=True), self.user_ns)
+
+    def push(self, variables: Any, interactive: bool = True) -> None:
+        if isinstance(variables, str):
+            import sys
+
+            frame = sys._getframe(1)
+            variables = {name: eval(name, frame.f_globals, frame.f_locals) for name in variables.split()}
+        self.user_ns.update(dict(variables))
 
     def magic(self, line: str) -> Any:
         name, _, rest = line.lstrip("%").partition(" ")
@@ -136,6 +194,10 @@ class _Shell:
 
     def getoutput(self, command: str) -> list[str]:
         return []
+
+
+_Shell.__name__ = _Shell.__qualname__ = "ZMQInteractiveShell"  # the class Jupyter's kernel shows
+_Shell.__module__ = "ipykernel.zmqshell"
 
 
 def _run_python(text: str, namespace: dict[str, Any]) -> Any:
@@ -154,9 +216,16 @@ def _display(*objects: Any, **_options: Any) -> None:
         print(repr(value))
 
 
-def prepare(namespace: dict[str, Any], folder: str) -> None:
-    """Bind what Jupyter's namespace has and a module's does not (see the module's docstring)."""
+def prepare(module: Any, folder: str, notebook: bool) -> None:
+    """Bind what Jupyter's namespace has and a module's does not (see the module's docstring); a
+    notebook (not a script exported from one) also has no ``__file__`` and ``Out`` as its displayed
+    values (:func:`displayed`); while its cells run it is ``sys.modules["__main__"]``, as IPython's
+    namespace is (:func:`as_main`)."""
+    namespace = module.__dict__
     namespace["__name__"] = "__main__"
+    if notebook:
+        namespace.pop("__file__", None)
+        namespace["Out"] = namespace["_oh"] = {}
     try:
         from IPython.display import display
     except ImportError:  # IPython is optional: a display that prints, as IPython's does for plain objects
@@ -164,6 +233,34 @@ def prepare(namespace: dict[str, Any], folder: str) -> None:
     namespace["display"] = display
     shell = _Shell(namespace, folder)
     namespace["get_ipython"] = lambda: shell
+
+
+@contextlib.contextmanager
+def as_main(module: Any, notebook: bool) -> Iterator[None]:
+    """``sys.modules["__main__"]`` is the notebook's module while its cells run (``import __main__``
+    finds its names, as in IPython), and what it was afterwards (an in-process check runs in the
+    user's own interpreter)."""
+    import sys
+
+    saved = sys.modules.get("__main__")
+    if notebook:
+        sys.modules["__main__"] = module
+    try:
+        yield
+    finally:
+        if notebook and saved is not None:
+            sys.modules["__main__"] = saved
+
+
+def displayed(namespace: dict[str, Any], number: int, value: Any) -> None:
+    """What IPython's display hook does with a cell's last expression: ``Out[number]``, ``_number``,
+    and ``_``, ``__``, ``___`` shifted (None is not displayed, nor stored)."""
+    if value is None or not isinstance(namespace.get("Out"), dict):
+        return
+    namespace["Out"][number] = value
+    namespace[f"_{number}"] = value
+    namespace["___"], namespace["__"] = namespace.get("__", ""), namespace.get("_", "")
+    namespace["_"] = value
 
 
 def run_code(code: Any, namespace: dict[str, Any]) -> Any:

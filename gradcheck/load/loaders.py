@@ -46,6 +46,8 @@ from gradcheck.errors import LoadError
 from gradcheck.load.jupyter import (
     ALLOW_AWAIT,
     WRITTEN,
+    as_main,
+    displayed,
     ipython_only_name,
     prepare,
     run_code,
@@ -275,16 +277,10 @@ def _expand_magic(node: ast.stmt) -> list[ast.stmt]:
     if found is None:  # `ip = get_ipython()`, `get_ipython().user_ns`: runs, with the loader's shell
         return [node]
     method, name, args = found
-    if name == "writefile" and method == "run_cell_magic":
-        return [node]  # the loader's shell writes the file (gradcheck.load.jupyter)
-    if name == "run" and isinstance(node, ast.Expr) and method == "run_line_magic" and len(args) >= 2:
-        argument = getattr(args[1], "value", None)
-        ran = _RUN_LINE.match(f"%run {argument}") if isinstance(argument, str) else None
-        if ran is None:
-            return []
-        where = f"__import__('os').path.join(__import__('os').path.dirname(__file__), {ran.group(2)!r})"
-        call = _run_file(where)
-        return list(_python_of(call, node).body)
+    if method not in _MAGIC_METHODS:
+        return [node]  # run_cell, ex, push, ...: the loader's shell runs them (or raises, and the load fails)
+    if name in ("writefile", "run") and method in ("run_cell_magic", "run_line_magic"):
+        return [node]  # the loader's shell writes the file, or runs it and binds its names (gradcheck.load.jupyter)
     if name not in _NAMESPACE_MAGICS:
         return []
     if method == "run_cell_magic" and isinstance(node, ast.Expr) and len(args) >= 3:
@@ -363,9 +359,16 @@ _HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
 _RUN_LINE = re.compile(r"^(\s*)%run\s+(?:-\w+\s+)*([^\s;]+)\s*$")  # %run helpers.py
 
 
-def _run_file(path_expression: str) -> str:
-    """The statement ``%run FILE`` is: FILE run as ``__main__``, its names bound here (IPython's way)."""
-    return f"globals().update(__import__('runpy').run_path({path_expression}, run_name='__main__'))"
+# exceptions that depend on what the grader's run lacks (a name from a failed import, a module, a
+# file, an attribute of the loader's shell), not on the notebook's own code
+_OF_THE_ENVIRONMENT = (NameError, ImportError, OSError, AttributeError)
+_MAGIC_METHODS = ("run_line_magic", "run_cell_magic", "magic", "system", "getoutput")
+
+
+def _run_file(path: str) -> str:
+    """The statement ``%run FILE`` is: the shell's (``gradcheck.load.jupyter``), which runs FILE as
+    ``__main__`` and binds its names here, as IPython's does."""
+    return f"get_ipython().run_line_magic('run', {path!r})"
 
 
 class _CellRefused(Exception):
@@ -426,8 +429,7 @@ def _clean_cell(source: str, folder: str = ".") -> str | None:
         if timed:
             line = timed.group(1) + timed.group(2) + timed.group(3)
         elif ran:
-            target = os.path.join(folder, ran.group(2))
-            line = ran.group(1) + _run_file(repr(target))
+            line = ran.group(1) + _run_file(ran.group(2))
         elif match:
             line = match.group(1) + "pass"
         lines.append(line)
@@ -561,7 +563,7 @@ def _bound_names(node: ast.stmt) -> set[str]:
         if isinstance(inner, ast.Name):
             if isinstance(inner.ctx, ast.Store | ast.Del):
                 names.add(inner.id)
-            elif inner.id in _DYNAMIC:
+            elif inner.id in _DYNAMIC or inner.id == "get_ipython":  # the shell runs code, binds any name
                 names.add("*")
         if isinstance(inner, ast.Subscript | ast.Attribute) and isinstance(inner.ctx, ast.Store | ast.Del):
             names.add(_base_name(inner))  # CFG["scale"] = 0.5, model.W = ...: changes what CFG holds
@@ -612,7 +614,16 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str]
     sys.modules[key] = module
     LOADED.add(key)
     _KEYS[id(module)] = key
-    prepare(module.__dict__, os.path.dirname(os.path.abspath(path)))  # __main__, display, get_ipython
+    notebook = path.endswith(".ipynb")
+    prepare(module, os.path.dirname(os.path.abspath(path)), notebook)  # __main__, display, get_ipython
+    with as_main(module, notebook):
+        _run_cells(module, cells, warnings, notebook)
+    return module
+
+
+def _run_cells(module: types.ModuleType, cells: list[tuple[str, ast.Module]], warnings: list[str],
+               notebook: bool) -> None:
+    """The statements of ``cells`` in ``module``'s namespace (see :func:`_exec_cells`)."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots draw nowhere
     started = time.monotonic()
     wanted = _needed_names(cells)
@@ -627,11 +638,16 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str]
                                 "definitions, imports, assignments and what binds a name its functions use run)")
                 continue
             limit = NEEDED_SECONDS if needed else STATEMENT_SECONDS
+            shown = notebook and position == len(tree.body) - 1 and isinstance(node, ast.Expr) \
+                and not _ends_with_semicolon(filename)  # a cell's last expression is displayed: Out[n], _
             try:
-                code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec", flags=ALLOW_AWAIT,
+                tree_of = ast.Expression(node.value) if shown else ast.Module(body=[node], type_ignores=[])
+                code = compile(tree_of, filename, "eval" if shown else "exec", flags=ALLOW_AWAIT,
                                dont_inherit=True)  # a SyntaxError here (`return` outside a function) ends the cell
                 with _time_limit(limit):
-                    run_code(code, module.__dict__)
+                    value = run_code(code, module.__dict__)
+                if shown:
+                    displayed(module.__dict__, _cell_number(filename), value)
             except _StatementTimeout:
                 if needed:  # what it would have bound is unknown: never check a stand-in
                     raise LoadError(
@@ -642,14 +658,24 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str]
                 warnings.append(f"{where}: skipped: it ran longer than {STATEMENT_SECONDS:g} s")
             except BaseException as exc:  # noqa: BLE001 - Jupyter stops the cell and goes on with the next one
                 only_ipython = ipython_only_name(exc)
-                lost = binds.union(*(_bound_names(later) for later in tree.body[position + 1:])) & (wanted | {"*"})
+                is_import = isinstance(exc, ImportError) and isinstance(node, ast.Import | ast.ImportFrom)
+                later = tree.body[position + 1:] if filename.endswith("]") and not is_import else []
+                lost = binds.union(*(_bound_names(statement) for statement in later)) & (wanted | {"*"})
                 if only_ipython is not None and lost:
                     raise LoadError(
                         f"{where} uses IPython's `{only_ipython}`, which gradcheck does not provide, and it or the "
                         f"rest of its cell binds {', '.join(sorted(lost))}, which the notebook's functions use: what "
                         "Jupyter bound there is unknown, so nothing is checked; bind those names without it"
                     ) from None
-                is_import = isinstance(exc, ImportError) and isinstance(node, ast.Import | ast.ImportFrom)
+                if lost and not is_import and isinstance(exc, _OF_THE_ENVIRONMENT):
+                    # a name, module, file or attribute the grader's run lacks: where the notebook ran it may
+                    # not have raised, and what it or the rest of its cell bound there is unknown
+                    raise LoadError(
+                        f"{where} raised {type(exc).__name__}: {_one_line(exc)}, and it or the rest of its cell "
+                        f"binds {', '.join(sorted(lost))}, which the notebook's functions use: where the notebook "
+                        "ran, it may not have raised, so what it bound is unknown and nothing is checked; move "
+                        "those definitions to a cell of their own"
+                    ) from None
                 own = sorted(_imported_modules(node) & WRITTEN) if is_import else []
                 if own:  # not a package the grader lacks: the notebook's own file, which imported elsewhere
                     raise LoadError(f"{where}: importing {own[0]}, which a %%writefile cell of the notebook writes, "
@@ -667,7 +693,19 @@ def _exec_cells(path: str, cells: list[tuple[str, ast.Module]], notes: list[str]
                     warnings.append(f"{where}: {told}")
                     break
                 warnings.append(f"{where}: {told}")
-    return module
+
+
+def _cell_number(filename: str) -> int:
+    """``nb.ipynb [code cell 3]`` -> 3: the execution count of the cell in a kernel run top to bottom."""
+    found = re.search(r"\[code cell (\d+)\]$", filename)
+    return int(found.group(1)) if found else 0
+
+
+def _ends_with_semicolon(filename: str) -> bool:
+    """Whether the cell's code ends with ``;`` (IPython then displays nothing)."""
+    lines = [line.split("#", 1)[0].rstrip() for line in linecache.getlines(filename)]
+    code = [line for line in lines if line]
+    return bool(code) and code[-1].endswith(";")
 
 
 def _imported_modules(node: ast.stmt) -> set[str]:

@@ -236,9 +236,15 @@ def dropout_forward_case(ctx, plan, layer, dims, seed, quantities, *, first=Fals
     outcomes = yield [Call(layer.name, (laid, params), (1,), collect_args=index in (0, 3))
                       for index, (_, params) in enumerate(runs)]
     shown = {"x": x, "dropout_param": param}
-    for outcome in (outcomes[0], outcomes[3]):
+    for outcome, (_, given) in ((outcomes[0], runs[0]), (outcomes[3], runs[3])):
         if outcome.ok:
             ctx.check_unmodified(layer.name, outcome, {0: ("x", x)})
+            after = outcome.args_after[1] if outcome.args_after and len(outcome.args_after) > 1 else given
+            if after != given:  # a popped seed: the caller's next call with the same dict draws another mask
+                return _combined({"out": CaseVerdict(
+                    "fail", f"dropout_forward changed its dropout_param ({given!r} became {after!r}): the same "
+                    "dict passed again (as the layer is called every step) then behaves otherwise; read it, never "
+                    "change it (dropout_param.get('seed'), not .pop)", inputs=shown)})
     out, again, moved, test = _outputs(layer.name, outcomes, x, tuple(label for label, _ in runs))
     verdict, convention = _train_verdict(out, x, p, shown, "seed " + str(param["seed"]))
     if not verdict.passed:

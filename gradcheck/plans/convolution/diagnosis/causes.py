@@ -28,12 +28,13 @@ CAUSES: dict[str, str] = {
         "cross-correlation: use W[p, q] as is, without flipping"
     ),
     "max_from_zero": (
-        "the running maximum starts at 0 (best = 0) instead of at the window's first element (or -inf): a "
-        "window whose values are all negative gets 0; start from np.max of the window, or -np.inf"
+        "every output is max(the window's maximum, 0): a window whose values are all negative gives 0 "
+        "(a running maximum started at 0, best = 0, or a ReLU inside the pooling); max pooling returns "
+        "the window's own maximum, negative or not"
     ),
     "kernel_transposed": (
-        "the kernel is transposed: W[q, p] is used where W[p, q] belongs (the kernel's row and column "
-        "indices, or axes, swapped); window element [p, q] multiplies W[p, q]"
+        "the window and the kernel are paired transposed: window element [p, q] multiplies W[q, p] (the "
+        "kernel's two spatial axes, or the window's, swapped); element [p, q] multiplies W[p, q]"
     ),
     "hw_swapped": (
         "the height and width axes are swapped (arrays are NHWC: index [i, h, w, c], W is (f, f, n_C_prev, n_C))"
