@@ -243,10 +243,10 @@ def check(
                 report.checks = _run_within(backend, plan, convolution, max_time, started, examples=examples,
                                             seed=seed, only=names, progress=progress, sweep=sweep,
                                             warnings=report.warnings, pairs=pairs)
-            if fix_budget and isinstance(target, str) and report.review and any(
-                    not check.passed for check in report.checks):
-                report.warnings.append("fix search: skipped: the submission looks at the process it runs in (see "
-                                       "review): a fix that passes here may not make it right elsewhere")
+            if fix_budget and isinstance(target, str) and report.review:
+                if any(not check.passed for check in report.checks):
+                    report.warnings.append("fix search: skipped: the submission looks at the process it runs in "
+                                           "(see review): a fix that passes here may not make it right elsewhere")
             elif fix_budget and isinstance(target, str):
                 from gradcheck.fix.search import search_fixes
 

@@ -11,7 +11,8 @@ whose magics do what the loader does with magic lines: ``%time``/``%prun`` and
 is a ``%%writefile`` cell as a statement; :func:`run_code` runs a statement compiled with
 ``PyCF_ALLOW_TOP_LEVEL_AWAIT``.
 
-Names only IPython binds (``In``, ``Out``, ``_``, ``_i3``, ``exit``...) are not provided: a
+A notebook's displayed values are ``Out``, ``_``, ``__``, ``___``, ``_N`` (:func:`displayed`).
+Other names only IPython binds (``In``, ``_ih``, ``_i3``, ``exit``...) are not provided: a
 statement that raises NameError on one of them, when it or the rest of its cell binds a name
 the notebook's functions use, makes the load fail (:func:`ipython_only_name`): what Jupyter
 bound there is unknown.
@@ -48,16 +49,20 @@ def writefile_statement(first_line: str, body: str) -> str | None:
     notebook's shell that writes the file (relative to the notebook's folder, as Jupyter's working
     folder is the notebook's), as ``jupyter nbconvert`` exports it; None for a line that is not
     such a magic."""
+    name, line = (first_line.split(None, 1) + [""])[:2]
     try:
-        words = shlex.split(first_line)
+        paths, _ = _magic_arguments(line)
     except ValueError:
         return None
-    if not words or words[0] != "%%writefile":
+    if name != "%%writefile" or len(paths) != 1:
         return None
-    paths = [word for word in words[1:] if not word.startswith("-")]
-    if len(paths) != 1:
-        return None
-    return f"get_ipython().run_cell_magic('writefile', {first_line.split(None, 1)[1]!r}, {body!r})"
+    return f"get_ipython().run_cell_magic('writefile', {line!r}, {body!r})"
+
+
+def _magic_arguments(line: str) -> tuple[list[str], set[str]]:
+    """A magic line's words: (the paths, the options such as ``-a``)."""
+    words = shlex.split(line)
+    return [word for word in words if not word.startswith("-")], {word for word in words if word.startswith("-")}
 
 
 WRITTEN: set[str] = set()  # module names of the .py files a %%writefile cell wrote (or tried to)
@@ -148,8 +153,7 @@ class _Shell:
         if name in ("time", "prun"):
             return _run_python(line, self.user_ns)
         if name == "run":
-            words = shlex.split(line)
-            paths = [word for word in words if not word.startswith("-")]
+            paths, _ = _magic_arguments(line)
             if paths:
                 self.user_ns.update(runpy.run_path(resolve(self._folder, paths[0]), run_name="__main__"))
             return None
@@ -161,11 +165,10 @@ class _Shell:
         if name in ("time", "capture", "prun"):
             return _run_python(cell, self.user_ns)
         if name == "writefile":
-            words = shlex.split(line)
-            paths = [word for word in words if not word.startswith("-")]
+            paths, options = _magic_arguments(line)
             if len(paths) != 1:
                 raise NotEmulated(f"%%writefile {line}: one file name expected")
-            write_cell_file(self._folder, paths[0], cell, any(w in ("-a", "--append") for w in words))
+            write_cell_file(self._folder, paths[0], cell, bool(options & {"-a", "--append"}))
         return None
 
     def run_cell(self, raw_cell: str, store_history: bool = False, silent: bool = False, **_options: Any) -> Any:

@@ -165,7 +165,6 @@ def wrong_shape(case: Case, evaluate: Evaluate | None) -> Found:
         if found is None:
             return None  # every wrong axis explained, or nothing said
         named.append((*found, k))
-    # one id for the class (the cause is worded from the expression found; the kinds are the ids of SPATIAL/COUNTS)
     sizes = "; ".join(
         f"axis {k}: {text} gives " + ", ".join(str(got[k]) for _, got, _ in observed)
         + " where " + ", ".join(str(expected[k]) for _, _, expected in observed) + " belong"
@@ -192,9 +191,9 @@ def _explain_axis(k: int, observed: list[tuple[dict[str, Any], tuple[int, ...], 
     on every case (and the right size on the cases that passed), or None (none, or several)."""
     fitting: list[tuple[str, str, str]] = []
     for axis in ("H", "W"):
-        roles = (("output", lambda geometry, axis=axis: _out(geometry, axis), None),
-                 ("input", lambda geometry, axis=axis: int(geometry[f"n_{axis}_prev"]), INPUT_SIZED))
-        for _, right, allowed in roles:
+        roles = ((lambda geometry, axis=axis: _out(geometry, axis), None),  # an output-sized axis
+                 (lambda geometry, axis=axis: int(geometry[f"n_{axis}_prev"]), INPUT_SIZED))  # an input-sized one
+        for right, allowed in roles:
             if not all(expected[k] == right(geometry) for geometry, _, expected in observed):
                 continue  # axis k does not have this role
             fitting += [(ident, text.replace("X", axis).replace("Y", _other(axis)), cause.replace("X", axis))
